@@ -1,0 +1,132 @@
+/**
+ * The memory backend: one linear memory that only grows, in 64 KiB pages.
+ *
+ * Two implementations live in `@hakmem/memory-backend`: `wasm` over a
+ * `WebAssembly.Memory` (shared or not) and `native` over a growable
+ * `SharedArrayBuffer` (shared) or a resizable `ArrayBuffer` (not shared).
+ *
+ * Only `@hakmem/os-boundary` calls {@link MemoryBackend.grow}; every other box only
+ * reads and writes through {@link MemoryBackend.views}.
+ */
+
+/** Which kind of memory a backend manages. */
+export type BackendKind = 'wasm' | 'native';
+
+/** What a backend can do, so that boxes choose a strategy without sniffing the kind. */
+export interface BackendCapabilities {
+  /** Growth granularity in bytes: always 65536. */
+  readonly pageSize: number;
+  /** Whether memory can ever be given back to the host. Both built-in backends: false. */
+  readonly canShrink: boolean;
+  /** Whether `decommit` releases physical memory. Both built-in backends: false. */
+  readonly canDecommit: boolean;
+  /**
+   * True when views track the memory's length by themselves after growth in any
+   * thread (length-tracking views over a growable SAB / resizable AB), so
+   * {@link MemoryBackend.refresh} is never needed. False for wasm, whose buffer
+   * object is replaced on every grow.
+   */
+  readonly viewsTrackGrowth: boolean;
+  /** True when the memory can be handed to other workers (it is shared). */
+  readonly shareable: boolean;
+}
+
+/**
+ * Typed-array views over the whole memory.
+ *
+ * The object's identity never changes for the life of a backend; its fields are
+ * replaced by {@link MemoryBackend.refresh} when the underlying buffer changes (wasm).
+ * Hot paths keep a reference to this object and read the field they need on each call
+ * (`views.i32[idx]`), or cache the field and re-read it after anything that may grow.
+ */
+export interface HeapViews {
+  u8: Uint8Array;
+  i8: Int8Array;
+  u16: Uint16Array;
+  i16: Int16Array;
+  u32: Uint32Array;
+  i32: Int32Array;
+  f32: Float32Array;
+  f64: Float64Array;
+  /** Incremented each time the fields are replaced. */
+  version: number;
+}
+
+/**
+ * Something `postMessage` can carry that lets another worker attach to the same memory
+ * (`attachBackend(handle)` in `@hakmem/memory-backend`). Plain data plus the shared
+ * memory object itself.
+ */
+export interface SharedBackendHandle {
+  readonly kind: BackendKind;
+  /** The `WebAssembly.Memory` (wasm) or growable `SharedArrayBuffer` (native). */
+  readonly memory: WebAssembly.Memory | SharedArrayBuffer;
+  readonly maxBytes: number;
+}
+
+/** Options common to both built-in backends. */
+export interface BackendOptions {
+  /** Initial size in bytes; rounded up to whole pages. Default: one page. */
+  readonly initialBytes?: number;
+  /**
+   * Maximum size in bytes; rounded down to whole pages and clamped to
+   * `MAX_HEAP_BYTES`. Default: 256 MiB.
+   */
+  readonly maxBytes?: number;
+  /** Build on shared memory (required to use the heap from several workers). Default false. */
+  readonly shared?: boolean;
+}
+
+/**
+ * One linear memory. Contract for implementers (checked by the testkit's backend suite):
+ *
+ * - `byteLength()` is a multiple of `pageSize`, never decreases, never exceeds `maxBytes`.
+ * - Memory obtained by growth reads as zero.
+ * - After `grow` returns in one thread, every thread that calls `refresh()` (or, when
+ *   `viewsTrackGrowth`, every thread at once) sees views at least as long as the new size.
+ * - No method allocates per call except `grow` and `refresh` (which may replace views).
+ */
+export interface MemoryBackend {
+  readonly kind: BackendKind;
+  /** True when built on shared memory (SharedArrayBuffer or shared WebAssembly.Memory). */
+  readonly shared: boolean;
+  /** The largest `byteLength()` this memory can reach, a multiple of the page size. */
+  readonly maxBytes: number;
+  readonly capabilities: BackendCapabilities;
+  /** Views over the whole memory; identity stable, fields refreshed (see {@link HeapViews}). */
+  readonly views: HeapViews;
+
+  /**
+   * Current size in bytes, as seen by this thread.
+   * Post: a multiple of the page size, `<= maxBytes`. Never throws.
+   */
+  byteLength(): number;
+
+  /**
+   * Grows the memory by `deltaPages` pages of 64 KiB and refreshes this thread's views.
+   *
+   * Pre: `deltaPages` is a non-negative integer. Not reentrant across threads: callers
+   * serialise (os-boundary holds its lock), because a native shared grow sets an
+   * absolute length.
+   * Post: on success the previous size in pages is returned and the new bytes read as
+   * zero. On failure (the maximum would be exceeded, or the host refused) returns -1
+   * and the memory is unchanged. Never throws.
+   */
+  grow(deltaPages: number): number;
+
+  /**
+   * Makes this thread's views cover the memory as it is now (after growth by another
+   * thread). Cheap when nothing changed: one length comparison.
+   * Post: returns true when the views were replaced. Never throws.
+   */
+  refresh(): boolean;
+
+  /** The raw buffer behind the views right now (replaced on wasm growth). */
+  buffer(): ArrayBuffer | SharedArrayBuffer;
+
+  /**
+   * A value `postMessage` can carry to attach another worker to this memory.
+   * Pre: `shared` is true. Throws `HakmemError(E_INVALID_OPTION)` otherwise.
+   */
+  share(): SharedBackendHandle;
+}

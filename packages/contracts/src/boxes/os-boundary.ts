@@ -1,0 +1,122 @@
+import type { MemoryBackend } from '../backend.js';
+import type { Ptr } from '../pointer.js';
+
+/**
+ * A source of page-aligned regions: what every box that needs whole pages is given.
+ * The default implementation is {@link OsBoundary}; a test may pass a fake.
+ */
+export interface RegionSource {
+  /**
+   * Maps `bytes` (rounded up to whole 64 KiB pages) at an address that is a multiple of
+   * `align` (a power of two; values below 64 KiB mean 64 KiB).
+   *
+   * Pre: `bytes > 0`, `align` a power of two `<= 2^30`.
+   * Post: returns the address of a range no other mapped range overlaps; the range is
+   * reused from unmapped ranges before the memory grows. Returns 0 when neither a free
+   * range nor growth can satisfy the request; nothing changes then. Never throws for
+   * exhaustion.
+   * Throws `HakmemError(E_INVALID_SIZE | E_INVALID_ALIGNMENT)` for bad arguments, with
+   * nothing changed.
+   */
+  map(bytes: number, align: number): Ptr;
+
+  /**
+   * True when every byte of the range returned by the last successful `map` in this
+   * thread reads as zero (it came from growth and was never handed out, or was
+   * zeroed). `calloc` uses it to skip zeroing fresh memory.
+   */
+  lastMapZeroed(): boolean;
+
+  /**
+   * Returns a range to the free-range map (the memory never shrinks; the range is kept
+   * for reuse and coalesced with its free neighbours).
+   *
+   * Pre: `[addr, addr + bytes)` (bytes rounded up to pages) lies wholly inside ranges
+   * handed out by `map` and not yet unmapped. Partial unmaps of a mapped range are
+   * allowed (e.g. trimming alignment slack).
+   * Throws `HakmemError(E_INVALID_RANGE)` when the range is not page-aligned, lies
+   * outside the managed area, or overlaps a free range (double unmap); nothing changes.
+   */
+  unmap(addr: Ptr, bytes: number): void;
+}
+
+/** Counters of the OS boundary: our `strace -c`. All are exact, never sampled. */
+export interface OsBoundaryStats {
+  /** Successful `map` calls. */
+  maps: number;
+  /** `map` calls that returned 0. */
+  mapFailures: number;
+  /** Successful `unmap` calls. */
+  unmaps: number;
+  /** `decommit` calls. */
+  decommits: number;
+  /** Calls to `backend.grow` that succeeded. */
+  grows: number;
+  /** Bytes handed out by `map` (cumulative). */
+  bytesMapped: number;
+  /** Bytes returned by `unmap` (cumulative). */
+  bytesUnmapped: number;
+  /** Bytes passed to `decommit` (cumulative). */
+  bytesDecommitted: number;
+  /** Bytes currently mapped (handed out and not unmapped). */
+  bytesInUse: number;
+  /** Bytes currently in the free-range map (unmapped, ready for reuse). */
+  bytesFree: number;
+  /** Number of ranges in the free-range map. */
+  freeRanges: number;
+  /** High-water mark of the managed area's end (the footprint taken from the backend). */
+  highWater: number;
+  /** Times the lock was found held by another thread (shared heaps only). */
+  lockContended: number;
+}
+
+/** Options of an {@link OsBoundary}. */
+export interface OsBoundaryOptions {
+  readonly backend: MemoryBackend;
+  /**
+   * Byte offset of the box's own state in the linear memory: a header followed by the
+   * free-range table. Must be 8-byte aligned and lie below `heapStart`.
+   */
+  readonly stateOffset: number;
+  /** Bytes available at `stateOffset`; must hold `osBoundaryStateBytes(maxPages)`. */
+  readonly stateBytes: number;
+  /** First address the boundary may hand out; a multiple of 64 KiB. */
+  readonly heapStart: number;
+  /**
+   * True when another worker may call the same boundary (the memory is shared): take an
+   * Atomics-based lock around every operation. False: no atomics at all.
+   */
+  readonly shared: boolean;
+  /**
+   * Attach to state an earlier instance (another worker) already initialised, instead of
+   * initialising it. Default false.
+   */
+  readonly attach?: boolean;
+}
+
+/**
+ * The only code that grows the memory. It hands out page-aligned regions, keeps
+ * unmapped ones in an address-ordered, coalescing free-range map in the linear memory,
+ * and counts everything.
+ */
+export interface OsBoundary extends RegionSource {
+  /**
+   * Tells the boundary that the contents of a mapped range are no longer needed. The
+   * built-in backends cannot release memory, so this only counts (and forgets that the
+   * range is zero). Pre: as for `unmap`, but the range stays mapped. Never throws for a
+   * valid range.
+   */
+  decommit(addr: Ptr, bytes: number): void;
+  /** End of the managed area: everything in `[heapStart, end)` is mapped or free. */
+  end(): number;
+  /** A snapshot of the counters (a fresh object: not for hot paths). */
+  stats(): OsBoundaryStats;
+  /** Free ranges in address order, `[start, bytes]` pairs (a fresh array: debugging). */
+  freeRanges(): Array<[Ptr, number]>;
+  /**
+   * Walks the free-range table and checks its invariants (sorted, non-overlapping,
+   * non-adjacent, inside `[heapStart, end)`, counters consistent).
+   * Throws `HakmemError(E_CORRUPTION)` naming the first broken invariant.
+   */
+  checkInvariants(): void;
+}

@@ -1,0 +1,48 @@
+// Contract D as eslint-plugin-boundaries element types. Shared by eslint.config.js and
+// by the test that proves a box-to-box import fails lint.
+//
+//   contracts      packages/contracts        imports nothing of ours
+//   primitives     packages/primitives       imports contracts only
+//   backend        packages/memory-backend   imports contracts, primitives
+//   box            packages/boxes/*          imports contracts, primitives (never a box)
+//   root           packages/allocator        the composition root: boxes meet here
+//   testkit        packages/testkit          may import anything below apps
+//   app            apps/*, examples/*        may import anything but tests
+//   tools          tools/**                  may import anything
+//   test           **/test/**, *.test.ts     may import anything (boxes included)
+
+export const elements = [
+  { type: 'test', pattern: ['**/test/**', '**/*.test.ts'], mode: 'full' },
+  { type: 'contracts', pattern: 'packages/contracts', mode: 'folder' },
+  { type: 'primitives', pattern: 'packages/primitives', mode: 'folder' },
+  { type: 'backend', pattern: 'packages/memory-backend', mode: 'folder' },
+  { type: 'box', pattern: 'packages/boxes/*', mode: 'folder', capture: ['box'] },
+  { type: 'root', pattern: 'packages/allocator', mode: 'folder' },
+  { type: 'testkit', pattern: 'packages/testkit', mode: 'folder' },
+  { type: 'app', pattern: ['apps/*', 'examples/*'], mode: 'folder', capture: ['app'] },
+  { type: 'tools', pattern: 'tools', mode: 'folder' },
+];
+
+export const elementTypesRule = [
+  2,
+  {
+    default: 'disallow',
+    message: 'Contract D: ${file.type} may not import ${dependency.type}',
+    rules: [
+      { from: 'contracts', allow: [] },
+      { from: 'primitives', allow: ['contracts'] },
+      { from: 'backend', allow: ['contracts', 'primitives'] },
+      { from: 'box', allow: ['contracts', 'primitives'] },
+      {
+        from: 'box',
+        disallow: ['box'],
+        message: 'Contract D: box ${file.box} may not import box ${dependency.box}; boxes meet only in the composition root',
+      },
+      { from: 'root', allow: ['contracts', 'primitives', 'backend', 'box'] },
+      { from: 'testkit', allow: ['contracts', 'primitives', 'backend', 'box', 'root'] },
+      { from: 'app', allow: ['contracts', 'primitives', 'backend', 'box', 'root', 'testkit', 'tools'] },
+      { from: 'tools', allow: ['contracts', 'primitives', 'backend', 'box', 'root', 'testkit', 'tools'] },
+      { from: 'test', allow: ['contracts', 'primitives', 'backend', 'box', 'root', 'testkit', 'tools', 'app', 'test'] },
+    ],
+  },
+];

@@ -2,13 +2,14 @@
  * Layout constants shared by every box.
  *
  * ```
- *  address space of one heap (all offsets in bytes, pages of 64 KiB)
- *  +-------------------+----------------------+----------------------+---------------------
- *  | page 0            | page registry        | os-boundary state    | managed by os-boundary
- *  | global header     | 4 B per 64 KiB page  | free-range table     | (SuperSlabs, pool arenas,
- *  | + box state slots | of maxBytes          | (maxPages/2+1) x 8 B | L2.5 bundles, big blocks)
- *  +-------------------+----------------------+----------------------+---------------------
- *  0                 64 KiB          (rounded up to pages)     (rounded up)         ... maxBytes
+ *  address space of one heap (pages of 64 KiB; the composition root plans the prefix)
+ *  +----------------+------------------+-------------------+--------------------+------------------
+ *  | page 0         | page registry    | page table        | os-boundary state  | managed by
+ *  | global header  | 4 B per page     | 64 B per page     | free-range table   | os-boundary:
+ *  | + box slots    | (maxPages x 4 B) | (maxPages x 64 B) | ((maxPages/2+1)x8) | SuperSlabs, pool
+ *  |                |                  |                   |                    | chunks, bundles, big
+ *  +----------------+------------------+-------------------+--------------------+------------------
+ *  0              64 KiB        each part rounded up to whole pages        heapStart      maxBytes
  * ```
  * Address 0 lies in the header, so no allocation is ever 0 ({@link NULL}).
  */
@@ -115,3 +116,73 @@ export type PageKind = (typeof PageKind)[keyof typeof PageKind];
 
 /** The largest thread id a registry entry can carry; thread ids are 1..MAX_THREADS. */
 export const MAX_THREADS = 255;
+
+// ---------------------------------------------------------------------------------------
+// Page descriptors: one 64-byte descriptor per 64 KiB page of the address space, in the
+// page table (reserved prefix, after the registry): the descriptor of page p is at byte
+// offset `pageTableOffset + (p << PAGE_DESC_SHIFT)`, i.e. Int32Array index
+// `(pageTableOffset >>> 2) + (p << 4)` plus one of the word offsets below.
+//
+// Words 0..7 describe the page as a slab (tiny path). Words 8..15 describe the region
+// that starts at this page (a SuperSlab, a pool chunk, an L2.5 bundle, a big block); they
+// are meaningful only in the descriptor of a region's first page.
+//
+//  word  field            written by                           read by
+//  0     freeHead         owner thread (page-box)              owner
+//  1     carve            owner thread: next uncarved offset   owner, validate
+//  2     used             owner thread: blocks not free        owner, validate
+//  3     capacity         slab assignment (warm/shared pool)   everyone
+//  4     blockSize        slab assignment                      gatekeeper (usableSize)
+//  5     remoteHead       any thread: Atomics CAS push         owner drains (Atomics.exchange)
+//  6     remoteCount      any thread: Atomics.add              owner
+//  7     slabFlags        owner                                validate
+//  8     regionState      region owner box (e.g. HOT/DRAINING/FREE)
+//  9     regionOwner      thread id owning the region (0 = shared / none)
+//  10    regionMask       e.g. SuperSlab: bit i set = slab i is free
+//  11    regionGuard      release guard: pins held by threads that may still touch it
+//  12    regionNext       intrusive list link (base address, 0 = end)
+//  13    regionPrev       intrusive list link
+//  14    regionPages      region length in pages
+//  15    regionAux        box-specific (e.g. big block: requested bytes)
+// ---------------------------------------------------------------------------------------
+
+/** Bytes of one page descriptor. */
+export const PAGE_DESC_BYTES = 64;
+/** log2 of {@link PAGE_DESC_BYTES}. */
+export const PAGE_DESC_SHIFT = 6;
+/** Int32 words per page descriptor. */
+export const PAGE_DESC_WORDS = 16;
+export const PD_FREE_HEAD = 0;
+export const PD_CARVE = 1;
+export const PD_USED = 2;
+export const PD_CAPACITY = 3;
+export const PD_BLOCK_SIZE = 4;
+export const PD_REMOTE_HEAD = 5;
+export const PD_REMOTE_COUNT = 6;
+export const PD_SLAB_FLAGS = 7;
+export const PD_REGION_STATE = 8;
+export const PD_REGION_OWNER = 9;
+export const PD_REGION_MASK = 10;
+export const PD_REGION_GUARD = 11;
+export const PD_REGION_NEXT = 12;
+export const PD_REGION_PREV = 13;
+export const PD_REGION_PAGES = 14;
+export const PD_REGION_AUX = 15;
+/** PD_SLAB_FLAGS bit: the slab is held by a thread's page box. */
+export const SLAB_FLAG_ACTIVE = 1;
+
+/** Slabs per SuperSlab. */
+export const SUPERSLAB_SLABS = 16;
+/** A SuperSlab: 16 slabs of 64 KiB, aligned to its size (1 MiB). */
+export const SUPERSLAB_SIZE = SUPERSLAB_SLABS * PAGE_SIZE;
+/** log2 of {@link SUPERSLAB_SIZE}. */
+export const SUPERSLAB_SHIFT = 20;
+
+/**
+ * SuperSlab lifecycle (superslab-tier), kept in PD_REGION_STATE of its first page.
+ * HOT: slabs may be taken from it. DRAINING: no new slab may be taken; it waits for
+ * its last blocks and for its release guard to drop to zero. FREE: every slab free;
+ * retained for reuse or unmapped.
+ */
+export const SuperSlabState = { FREE: 0, HOT: 1, DRAINING: 2 } as const;
+export type SuperSlabState = (typeof SuperSlabState)[keyof typeof SuperSlabState];

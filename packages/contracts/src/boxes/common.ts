@@ -1,0 +1,24 @@
+/**
+ * What every box offers besides its own methods.
+ */
+export interface Box<Stats> {
+  /** The box's name as in DESIGN.md, e.g. `'unified-cache'`. */
+  readonly name: string;
+  /** A snapshot of the box's counters (a fresh object: not for hot paths). */
+  stats(): Stats;
+  /**
+   * Walks the box's metadata and checks its invariants.
+   * Throws `HakmemError(E_CORRUPTION)` naming the box and the first broken invariant;
+   * never changes state.
+   */
+  checkInvariants(): void;
+}
+
+/** A box that keeps per-thread caches: it can give everything it holds back. */
+export interface FlushableBox {
+  /**
+   * Returns every cached block / slab to the next box down (thread exit, `trim()`).
+   * Post: the box holds nothing; never throws.
+   */
+  flush(): void;
+}

@@ -1,0 +1,59 @@
+import type { Ptr } from '../pointer.js';
+import type { Box } from './common.js';
+
+export interface GatekeeperStats {
+  mallocs: number;
+  frees: number;
+  reallocs: number;
+  callocs: number;
+  memaligns: number;
+  /** malloc/calloc/realloc/memalign calls that returned 0 (out of memory). */
+  failed: number;
+  /** Bad-input calls rejected with a HakmemError. */
+  rejected: number;
+}
+
+/**
+ * The entry: C's allocation functions over the composed boxes. Validates input, routes
+ * sizes through tiny-route, resolves a pointer's owner in O(1) through the page
+ * registry, converts user ↔ base pointers where a tier needs it.
+ *
+ * Common failure contract: bad input throws `HakmemError` (E_INVALID_SIZE,
+ * E_INVALID_ALIGNMENT, E_INVALID_POINTER, E_INTERIOR_POINTER, E_DOUBLE_FREE, E_NO_ROUTE)
+ * and leaves the heap exactly as it was; exhaustion returns 0 (or throws
+ * E_OUT_OF_MEMORY when the heap was created with `throwOnOutOfMemory`).
+ */
+export interface Gatekeeper extends Box<GatekeeperStats> {
+  /**
+   * Pre: `size` a non-negative integer `<= maxBytes`. `malloc(0)` returns a unique
+   * minimum-size block, as glibc does.
+   * Post: a pointer to at least `size` usable bytes, 8-byte aligned, 16-byte aligned
+   * when `size >= 16`; 0 on exhaustion.
+   */
+  malloc(size: number): Ptr;
+  /**
+   * `free(0)` is a no-op. Pre: `ptr` was returned by this heap and not freed since.
+   * Throws for pointers the heap never returned, interior pointers and (when it can tell
+   * cheaply, always at debug ≥ 1) double frees.
+   */
+  free(ptr: Ptr): void;
+  /**
+   * C's calloc: `n * size` bytes, zeroed. Throws E_INVALID_SIZE when `n * size`
+   * overflows the maximum. Zeroes only memory that may be dirty.
+   */
+  calloc(n: number, size: number): Ptr;
+  /**
+   * C's realloc: `realloc(0, n)` is `malloc(n)`; `realloc(p, 0)` frees p and returns 0.
+   * Stays in place when the usable size allows; otherwise moves, copying
+   * `min(old usable, size)` bytes and freeing the old block. On exhaustion returns 0 and
+   * the old block is intact.
+   */
+  realloc(ptr: Ptr, size: number): Ptr;
+  /**
+   * A block of `size` bytes aligned to `align` (a power of two). Throws
+   * E_INVALID_ALIGNMENT otherwise. The result is freed by `free`.
+   */
+  memalign(align: number, size: number): Ptr;
+  /** Usable bytes of a live block (>= the size requested). `usableSize(0)` is 0. */
+  usableSize(ptr: Ptr): number;
+}

@@ -1,0 +1,42 @@
+import type { BlockSink, BlockSource, SlabSink, SlabSource } from '../chain.js';
+import type { Box, FlushableBox } from './common.js';
+
+export interface PageBoxOptions {
+  /** Block size of each tiny class (from tiny-route). */
+  readonly classSizes: Int32Array;
+  /** Where slabs come from and go back to (warm-pool). */
+  readonly slabs: SlabSource & SlabSink;
+  /**
+   * Classes for which the box keeps a pool of several partly-free pages (not just the
+   * current one). Default: the largest tiny classes, where a page holds few blocks.
+   */
+  readonly pooledClasses?: readonly number[];
+  /** Pages kept per pooled class. Default 4. */
+  readonly pagesPerClass?: number;
+}
+
+export interface PageBoxStats {
+  /** Blocks handed out from slab free lists. */
+  fromFreeList: number;
+  /** Blocks handed out by carving fresh slab space. */
+  carved: number;
+  /** Slabs taken from the slab source. */
+  slabsAcquired: number;
+  /** Empty slabs given back. */
+  slabsReleased: number;
+  /** Blocks freed into slabs (local). */
+  freed: number;
+  /** Blocks freed into another thread's slab (remote-free pushes). */
+  remoteFreed: number;
+  /** Remote frees drained into local free lists. */
+  remoteDrained: number;
+}
+
+/**
+ * Per-thread page pool: refills the unified cache from the slabs this thread already
+ * holds (drain remote frees, then the slab's free list, then carve) before asking the
+ * warm pool for another slab; takes freed blocks back into their slabs and returns
+ * slabs that become empty. A block whose slab belongs to another thread is pushed onto
+ * that slab's remote-free list (lock-free CAS), never into a local list.
+ */
+export interface PageBox extends Box<PageBoxStats>, BlockSource, BlockSink, FlushableBox {}

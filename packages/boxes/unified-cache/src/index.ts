@@ -1,0 +1,2 @@
+export * from './api.js';
+export { createUnifiedCache } from './unified-cache.js';

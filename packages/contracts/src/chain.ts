@@ -71,3 +71,20 @@ export interface SuperSlabSink {
    */
   releaseSuperSlab(base: Ptr): void;
 }
+
+/** Lends whole SuperSlabs to threads (shared-pool → warm-pool). */
+export interface SuperSlabLender {
+  /**
+   * Returns the base of a SuperSlab with at least one free slab, now owned by thread
+   * `tid` (PD_REGION_OWNER = tid): one the lender already holds, else a fresh one from
+   * the superslab tier. The caller then assigns its free slabs to classes without any
+   * lock. Returns 0 when memory is exhausted. Never throws.
+   */
+  acquireSuperSlab(tid: number): Ptr;
+  /**
+   * The owning thread gives a SuperSlab back (it holds too many, or it detaches). Its
+   * slabs may still hold live blocks. Post: owner 0; if every slab is free it goes back to
+   * the superslab tier, otherwise the lender keeps it for the next `acquireSuperSlab`.
+   */
+  releaseSuperSlab(base: Ptr): void;
+}

@@ -134,8 +134,8 @@ export const MAX_THREADS = 255;
 //  3     capacity         slab assignment (warm/shared pool)   everyone
 //  4     blockSize        slab assignment                      gatekeeper (usableSize)
 //  5     remoteHead       any thread: Atomics CAS push         owner drains (Atomics.exchange)
-//  6     remoteCount      any thread: Atomics.add              owner
-//  7     slabFlags        owner                                validate
+//  6     slabNext         owner: link in its class's queue of slabs with free blocks
+//  7     slabPrev         owner: (a slab is queued iff used < capacity)
 //  8     regionState      region owner box (e.g. HOT/DRAINING/FREE)
 //  9     regionOwner      thread id owning the region (0 = shared / none)
 //  10    regionMask       e.g. SuperSlab: bit i set = slab i is free
@@ -158,8 +158,8 @@ export const PD_USED = 2;
 export const PD_CAPACITY = 3;
 export const PD_BLOCK_SIZE = 4;
 export const PD_REMOTE_HEAD = 5;
-export const PD_REMOTE_COUNT = 6;
-export const PD_SLAB_FLAGS = 7;
+export const PD_SLAB_NEXT = 6;
+export const PD_SLAB_PREV = 7;
 export const PD_REGION_STATE = 8;
 export const PD_REGION_OWNER = 9;
 export const PD_REGION_MASK = 10;
@@ -168,8 +168,6 @@ export const PD_REGION_NEXT = 12;
 export const PD_REGION_PREV = 13;
 export const PD_REGION_PAGES = 14;
 export const PD_REGION_AUX = 15;
-/** PD_SLAB_FLAGS bit: the slab is held by a thread's page box. */
-export const SLAB_FLAG_ACTIVE = 1;
 
 /** Slabs per SuperSlab. */
 export const SUPERSLAB_SLABS = 16;

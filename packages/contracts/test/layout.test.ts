@@ -34,7 +34,7 @@ describe('layout constants are consistent', () => {
     expect(C.PAGE_DESC_WORDS * 4).toBe(C.PAGE_DESC_BYTES);
     const words = [
       C.PD_FREE_HEAD, C.PD_CARVE, C.PD_USED, C.PD_CAPACITY, C.PD_BLOCK_SIZE, C.PD_REMOTE_HEAD,
-      C.PD_REMOTE_COUNT, C.PD_SLAB_FLAGS, C.PD_REGION_STATE, C.PD_REGION_OWNER, C.PD_REGION_MASK,
+      C.PD_SLAB_NEXT, C.PD_SLAB_PREV, C.PD_REGION_STATE, C.PD_REGION_OWNER, C.PD_REGION_MASK,
       C.PD_REGION_GUARD, C.PD_REGION_NEXT, C.PD_REGION_PREV, C.PD_REGION_PAGES, C.PD_REGION_AUX,
     ];
     expect([...words].sort((a, b) => a - b)).toEqual([...Array(C.PAGE_DESC_WORDS).keys()]);

@@ -1,43 +1,37 @@
-import type { Ptr } from '../pointer.js';
-import type { SlabSink, SlabSource, SuperSlabSink, SuperSlabSource } from '../chain.js';
+import type { SlabSink, SuperSlabLender, SuperSlabSink, SuperSlabSource } from '../chain.js';
 import type { Box } from './common.js';
 
 export interface SharedPoolOptions {
-  /** Where new SuperSlabs come from (superslab-tier). */
+  /** Where new SuperSlabs come from and empty ones go back (superslab-tier). */
   readonly superSlabs: SuperSlabSource & SuperSlabSink;
 }
 
 export interface SharedPoolStats {
-  /** Slabs handed out (cumulative). */
-  slabsAcquired: number;
-  /** Slabs taken back (cumulative). */
-  slabsReleased: number;
+  /** SuperSlabs lent to threads (cumulative). */
+  lent: number;
+  /** SuperSlabs given back by threads (cumulative). */
+  returned: number;
   /** SuperSlabs taken from the superslab tier (cumulative). */
-  superSlabsAcquired: number;
+  fromTier: number;
   /** SuperSlabs given back to the superslab tier (cumulative). */
-  superSlabsReleased: number;
-  /** SuperSlabs currently on the pool's list (they have at least one free slab). */
-  superSlabsListed: number;
+  toTier: number;
+  /** SuperSlabs held now, unowned (some of their slabs may be in use). */
+  held: number;
   /** Lock acquisitions that found the lock held (shared heaps). */
   lockContended: number;
 }
 
 /**
- * The global pool of slabs: several classes share one SuperSlab, and a slab gets its
- * class when it is handed out (HAKMEM phase 12).
+ * The global pool of slabs, kept as SuperSlabs that no thread owns. Several classes
+ * share one SuperSlab: a thread that borrows it assigns its free slabs to classes at run
+ * time (HAKMEM phase 12), and a SuperSlab given back with live slabs keeps serving any
+ * class for the next borrower, instead of a fresh SuperSlab per class.
  *
- * State lives in the linear memory (list heads in its box slot, links in page
- * descriptors) and is guarded by one lock when the heap is shared. Invariants: the pool
- * never runs dry of bookkeeping (intrusive lists, no node pools); no method calls back
- * into a caller while holding the lock (no re-entrant locking — both were HAKMEM crash
- * bugs); a listed SuperSlab has a free slab; an empty SuperSlab goes back to the tier.
+ * State lives in the linear memory (list head and counters in its box slot, links in
+ * the page descriptors' PD_REGION_NEXT/PREV) under one lock when the heap is shared.
+ * Invariants: intrusive lists, so it never runs dry of bookkeeping (no node pools); no
+ * method calls out to another box while holding its lock except the superslab tier's
+ * own locked calls, which never call back (no re-entrant locking — both were HAKMEM
+ * crash bugs); every held SuperSlab has owner 0.
  */
-export interface SharedPool extends Box<SharedPoolStats>, SlabSource, SlabSink {
-  /**
-   * Takes a whole SuperSlab for a thread's warm pool (the thread then assigns its slabs
-   * itself without the lock). Returns 0 when memory is exhausted.
-   */
-  acquireSuperSlab(tid: number): Ptr;
-  /** Gives back a SuperSlab a thread no longer wants (it may still hold used slabs). */
-  releaseSuperSlab(base: Ptr): void;
-}
+export interface SharedPool extends Box<SharedPoolStats>, SuperSlabLender, SlabSink {}

@@ -1,33 +1,35 @@
-import type { Ptr } from '../pointer.js';
-import type { SlabSink, SlabSource } from '../chain.js';
+import type { SlabSink, SlabSource, SuperSlabLender } from '../chain.js';
 import type { Box, FlushableBox } from './common.js';
 
 export interface WarmPoolOptions {
   /** HOT SuperSlabs kept per thread. Default 16. */
   readonly capacity?: number;
-  /** Where SuperSlabs and slabs come from and go back to (shared-pool). */
-  readonly shared: SlabSource & SlabSink & {
-    acquireSuperSlab(tid: number): Ptr;
-    releaseSuperSlab(base: Ptr): void;
-  };
+  /** Where SuperSlabs come from and go back (shared-pool). */
+  readonly lender: SuperSlabLender;
 }
 
 export interface WarmPoolStats {
-  /** acquireSlab served from a SuperSlab already in the warm pool. */
+  /** acquireSlab served from a SuperSlab already held. */
   hits: number;
-  /** acquireSlab that had to go to the shared pool. */
+  /** acquireSlab that had to borrow a SuperSlab from the shared pool (prefill). */
   misses: number;
-  /** SuperSlabs brought in on the cold path. */
+  /** SuperSlabs borrowed on the cold path. */
   prefilled: number;
-  /** SuperSlabs handed back to the shared pool. */
+  /** SuperSlabs given back to the shared pool. */
   returned: number;
   /** SuperSlabs held now. */
   held: number;
+  /** Slabs assigned to a class (cumulative). */
+  slabsAssigned: number;
+  /** Slabs taken back (cumulative). */
+  slabsReleased: number;
 }
 
 /**
- * Per-thread list of HOT SuperSlabs (~16): slabs are taken from them without the
- * shared pool's lock; a miss goes to the shared pool, which hands over a whole
- * SuperSlab (prefill). Bounded (Contract C): at most `capacity` SuperSlabs.
+ * Per-thread list of HOT SuperSlabs (~16). Takes a free slab from one of them and
+ * assigns it a class (page descriptor + registry entry) without any lock; on a miss it
+ * borrows a SuperSlab from the shared pool. A slab released into a SuperSlab it holds
+ * becomes free for any class; an entirely free SuperSlab beyond the first few goes
+ * back. Bounded (Contract C): at most `capacity` SuperSlabs.
  */
 export interface WarmPool extends Box<WarmPoolStats>, SlabSource, SlabSink, FlushableBox {}

@@ -47,7 +47,11 @@ export const ALIGN_16_FROM = 16;
 //  6     grow epoch         os-boundary (Atomics.add)     backends (refresh views)
 //  7     thread lock        Atomics (attach/detach)       -
 //  8     next thread id     under thread lock             -
-//  9..15 reserved
+//  9     page table offset  creator, once                 attach
+//  10    os state offset    creator, once                 attach
+//  11    os state bytes     creator, once                 attach
+//  12    heap start         creator, once                 attach
+//  13..15 reserved
 //  16..  box state slots: 64-byte slots handed out by the composition root
 // ---------------------------------------------------------------------------------------
 
@@ -65,6 +69,10 @@ export const GH_REGISTRY_PAGES = 5;
 export const GH_GROW_EPOCH = 6;
 export const GH_THREAD_LOCK = 7;
 export const GH_NEXT_THREAD_ID = 8;
+export const GH_PAGE_TABLE_OFFSET = 9;
+export const GH_OS_STATE_OFFSET = 10;
+export const GH_OS_STATE_BYTES = 11;
+export const GH_HEAP_START = 12;
 /** Byte offset of the first box state slot in page 0. */
 export const GH_BOX_SLOTS_OFFSET = 64;
 /** Size of one box state slot in bytes (16 words). */
@@ -175,6 +183,8 @@ export const SUPERSLAB_SLABS = 16;
 export const SUPERSLAB_SIZE = SUPERSLAB_SLABS * PAGE_SIZE;
 /** log2 of {@link SUPERSLAB_SIZE}. */
 export const SUPERSLAB_SHIFT = 20;
+/** PD_REGION_MASK of a SuperSlab whose slabs are all free (bit i = slab i free). */
+export const SUPERSLAB_ALL_FREE = (1 << SUPERSLAB_SLABS) - 1;
 
 /**
  * SuperSlab lifecycle (superslab-tier), kept in PD_REGION_STATE of its first page.

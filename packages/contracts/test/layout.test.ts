@@ -46,7 +46,8 @@ describe('layout constants are consistent', () => {
 
   test('global header fields fit before the box slots', () => {
     const words = [C.GH_MAGIC, C.GH_VERSION, C.GH_MAX_BYTES, C.GH_FLAGS, C.GH_REGISTRY_OFFSET,
-      C.GH_REGISTRY_PAGES, C.GH_GROW_EPOCH, C.GH_THREAD_LOCK, C.GH_NEXT_THREAD_ID];
+      C.GH_REGISTRY_PAGES, C.GH_GROW_EPOCH, C.GH_THREAD_LOCK, C.GH_NEXT_THREAD_ID, C.GH_PAGE_TABLE_OFFSET,
+      C.GH_OS_STATE_OFFSET, C.GH_OS_STATE_BYTES, C.GH_HEAP_START];
     expect(new Set(words).size).toBe(words.length);
     expect(Math.max(...words) * 4 + 4).toBeLessThanOrEqual(C.GH_BOX_SLOTS_OFFSET);
     expect(C.GH_BOX_SLOTS_OFFSET % C.GH_BOX_SLOT_BYTES).toBe(0);

@@ -1,20 +1,35 @@
 import type { Ptr } from '../pointer.js';
 import type { Box } from './common.js';
+import type { TinyRoute } from './tiny-route.js';
+import type { UnifiedCache } from './unified-cache.js';
 
 export interface GatekeeperStats {
-  mallocs: number;
-  frees: number;
-  reallocs: number;
+  /** calloc calls. */
   callocs: number;
+  /** realloc calls that stayed in place. */
+  reallocsInPlace: number;
+  /** realloc calls that moved the block. */
+  reallocsMoved: number;
+  /** memalign calls. */
   memaligns: number;
-  /** malloc/calloc/realloc/memalign calls that returned 0 (out of memory). */
+  /** Allocation calls that returned 0 (out of memory). */
   failed: number;
   /** Bad-input calls rejected with a HakmemError. */
   rejected: number;
 }
 
+/** Options of a gatekeeper: the boxes it routes to. */
+export interface GatekeeperOptions {
+  readonly route: TinyRoute;
+  readonly cache: UnifiedCache;
+  /** Throw `E_OUT_OF_MEMORY` instead of returning 0. Default false. */
+  readonly throwOnOutOfMemory?: boolean;
+}
+
 /**
- * The entry: C's allocation functions over the composed boxes. Validates input, routes
+ * The entry: C's allocation functions over the composed boxes. malloc and free are
+ * counted by no one on the hot path (a counter there costs more than it tells); the
+ * tiers' stats say what is in use. Validates input, routes
  * sizes through tiny-route, resolves a pointer's owner in O(1) through the page
  * registry, converts user ↔ base pointers where a tier needs it.
  *

@@ -7,11 +7,11 @@ export interface PageBoxOptions {
   /** Where slabs come from and go back to (warm-pool). */
   readonly slabs: SlabSource & SlabSink;
   /**
-   * Classes for which the box keeps a pool of several partly-free pages (not just the
-   * current one). Default: the largest tiny classes, where a page holds few blocks.
+   * Classes that keep empty pages instead of returning them to the warm pool at once
+   * (so a class that oscillates around a page boundary does not thrash). Default: all.
    */
   readonly pooledClasses?: readonly number[];
-  /** Pages kept per pooled class. Default 4. */
+  /** Empty pages kept per pooled class. Default 1. */
   readonly pagesPerClass?: number;
 }
 

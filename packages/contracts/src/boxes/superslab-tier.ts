@@ -1,8 +1,11 @@
 import type { Ptr } from '../pointer.js';
 import type { SuperSlabSink, SuperSlabSource } from '../chain.js';
 import type { Box } from './common.js';
+import type { RegionSource } from './os-boundary.js';
 
 export interface SuperSlabTierOptions {
+  /** Where SuperSlabs are mapped from and unmapped to (os-boundary). */
+  readonly regions: RegionSource;
   /**
    * FREE SuperSlabs kept for reuse instead of being unmapped (retention policy).
    * Default 4. A retained SuperSlab is handed out again before a new one is mapped.

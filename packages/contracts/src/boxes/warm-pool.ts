@@ -4,8 +4,13 @@ import type { Box, FlushableBox } from './common.js';
 export interface WarmPoolOptions {
   /** HOT SuperSlabs kept per thread. Default 16. */
   readonly capacity?: number;
-  /** Where SuperSlabs come from and go back (shared-pool). */
-  readonly lender: SuperSlabLender;
+  /** Block size of each tiny class (from tiny-route): written into a slab's descriptor when it is assigned. */
+  readonly classSizes: Int32Array;
+  /**
+   * Where SuperSlabs come from and go back (shared-pool). Also takes slabs released into
+   * a SuperSlab this thread no longer owns.
+   */
+  readonly lender: SuperSlabLender & SlabSink;
 }
 
 export interface WarmPoolStats {

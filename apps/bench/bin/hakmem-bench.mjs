@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+// Runs the TypeScript entry with no build: Node with tsx as a loader, and workspace
+// packages resolved to their src/ (the "@hakmem/source" export condition).
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+const child = spawnSync(
+  process.execPath,
+  ['--import', tsx, '--conditions=@hakmem/source', cli, ...process.argv.slice(2)],
+  { stdio: 'inherit' },
+);
+if (child.error) throw child.error;
+if (child.signal) process.kill(process.pid, child.signal);
+process.exit(child.status ?? 1);

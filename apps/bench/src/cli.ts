@@ -1,0 +1,192 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import { measure, type RunRecord } from './measure.js';
+import { formatTable, mops, problems } from './report.js';
+import { runBench, type RunFailure, type RunOptions, type WorkloadChoice, type WorkloadRuns } from './runner.js';
+import { subjects } from './subjects/index.js';
+import { errorMessage } from './util.js';
+import { findWorkload, workloads } from './workloads/index.js';
+
+const USAGE = `hakmem-bench — replays the workloads of BENCH.md on hakmem and its peers
+
+usage:
+  hakmem-bench run [--subjects a,b,…] [--workloads w[:cycles],…] [--runs N]
+                   [--cycles N] [--seed N] [--json out.json]
+  hakmem-bench report out.json     (the tables again, from a --json file)
+  hakmem-bench list
+  hakmem-bench measure --subject S --workload W --cycles N --seed N [--run I]
+                   (one measurement in this process; \`run\` starts one per child)
+
+defaults: --subjects hakmem,thing,null --workloads default,tiny,mid,default-ws8192
+          --runs 5 --seed 42 (cycles: each workload's own)`;
+
+const DEFAULT_SUBJECTS = 'hakmem,thing,null';
+const DEFAULT_WORKLOADS = 'default,tiny,mid,default-ws8192';
+
+function positiveInt(value: string | undefined, what: string, fallback?: number): number {
+  if (value === undefined && fallback !== undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${what} must be a positive integer, got "${value}"`);
+  return n;
+}
+
+function seedOf(value: string | undefined): number {
+  const seed = positiveInt(value, '--seed', 42);
+  if (seed > 0xffffffff) throw new Error('--seed must fit in uint32');
+  return seed;
+}
+
+const list = (value: string): string[] => value.split(',').map((s) => s.trim()).filter(Boolean);
+
+/** `name` or `name:cycles`; a bare name takes --cycles if given. */
+function workloadChoice(item: string, cycles: number | undefined): WorkloadChoice {
+  const [name = '', own] = item.split(':');
+  findWorkload(name);
+  const chosen = own !== undefined ? positiveInt(own, `cycles of ${name}`) : cycles;
+  return chosen === undefined ? { name } : { name, cycles: chosen };
+}
+
+/** Prints a workload's table and its problems; returns how many problems. */
+function printWorkload(w: WorkloadRuns): number {
+  console.log(`\n## ${w.workload} (${findWorkload(w.workload).description}; ${w.cycles} cycles)\n`);
+  if (w.records.length > 0) console.log(formatTable(w));
+  const found = problems(w);
+  for (const problem of found) console.log(`!!! ${problem}`);
+  if (found.length === 0) {
+    const subjectCount = new Set(w.records.map((r) => r.subject)).size;
+    console.log(`\ncounters identical over all ${w.records.length} runs of ${subjectCount} subjects; no verify failed`);
+  }
+  return found.length;
+}
+
+async function run(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      subjects: { type: 'string', default: DEFAULT_SUBJECTS },
+      workloads: { type: 'string', default: DEFAULT_WORKLOADS },
+      runs: { type: 'string' },
+      cycles: { type: 'string' },
+      seed: { type: 'string' },
+      json: { type: 'string' },
+    },
+  });
+  const cycles = values.cycles === undefined ? undefined : positiveInt(values.cycles, '--cycles');
+  const options: RunOptions = {
+    subjects: list(values.subjects),
+    workloads: list(values.workloads).map((w) => workloadChoice(w, cycles)),
+    runs: positiveInt(values.runs, '--runs', 5),
+    seed: seedOf(values.seed),
+  };
+  let trouble = 0;
+  const machine = { node: process.version, platform: `${process.platform} ${process.arch}`, cpus: cpus().length, cpu: cpus()[0]?.model ?? '?' };
+  console.log(`hakmem-bench: node ${machine.node}, ${machine.platform}, ${machine.cpus}× ${machine.cpu}; ${options.runs} runs, seed ${options.seed}\n`);
+
+  const result = await runBench({
+    ...options,
+    onRun: (r) =>
+      console.error(`  ${r.workload} run ${r.run + 1}/${options.runs} ${r.subject.padEnd(6)} ${mops(r.opsPerSec)} M ops/s (${r.elapsedMs.toFixed(0)} ms)`),
+    onFailure: (f) => console.error(`  ${f.workload} run ${f.run + 1}/${options.runs} ${f.subject}: FAILED: ${f.error}`),
+    onWorkload: (w) => {
+      trouble += printWorkload(w);
+    },
+  });
+  for (const { subject, reason } of result.skipped) console.log(`\nskipped ${subject}: ${reason}`);
+
+  if (values.json !== undefined) {
+    const runs = result.workloads.flatMap((w) => w.records);
+    const failures = result.workloads.flatMap((w) => w.failures);
+    const doc = { date: new Date().toISOString(), machine, options: { ...options, workloads: result.workloads.map((w) => ({ name: w.workload, cycles: w.cycles })) }, skipped: result.skipped, runs, failures };
+    writeFileSync(values.json, `${JSON.stringify(doc, null, 2)}\n`);
+    console.log(`\nraw runs written to ${values.json}`);
+  }
+  return trouble > 0 ? 1 : 0;
+}
+
+interface JsonReport {
+  readonly machine: Record<string, unknown>;
+  readonly options: { readonly workloads: readonly { name: string; cycles: number }[] };
+  readonly runs: RunRecord[];
+  readonly failures: RunFailure[];
+}
+
+function report(args: string[]): number {
+  const [file] = args;
+  if (file === undefined) throw new Error('report needs the path of a --json file');
+  const doc = JSON.parse(readFileSync(file, 'utf8')) as JsonReport;
+  console.log(`from ${file}: ${JSON.stringify(doc.machine)}`);
+  let trouble = 0;
+  for (const { name, cycles } of doc.options.workloads) {
+    const mine = <T extends { workload: string }>(list: T[]): T[] => list.filter((r) => r.workload === name);
+    trouble += printWorkload({ workload: name, cycles, records: mine(doc.runs), failures: mine(doc.failures) });
+  }
+  return trouble > 0 ? 1 : 0;
+}
+
+async function listAll(): Promise<number> {
+  console.log('workloads:');
+  for (const w of workloads) console.log(`  ${w.name.padEnd(15)} ${w.description}; ${w.cycles} cycles`);
+  console.log('\nsubjects:');
+  for (const s of subjects) {
+    const status = await s.load().then(() => '', (error: unknown) => ` [unavailable: ${errorMessage(error)}]`);
+    console.log(`  ${s.name.padEnd(15)} ${s.description}${status}`);
+  }
+  return 0;
+}
+
+async function measureOne(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      subject: { type: 'string' },
+      workload: { type: 'string' },
+      cycles: { type: 'string' },
+      seed: { type: 'string' },
+      run: { type: 'string', default: '0' },
+    },
+  });
+  if (values.subject === undefined || values.workload === undefined) throw new Error('measure needs --subject and --workload');
+  const record = await measure({
+    subject: values.subject,
+    workload: values.workload,
+    cycles: positiveInt(values.cycles, '--cycles', findWorkload(values.workload).cycles),
+    seed: seedOf(values.seed),
+    run: Number(values.run),
+  });
+  process.stdout.write(`${JSON.stringify(record)}\n`);
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'run':
+      return run(rest);
+    case 'report':
+      return report(rest);
+    case 'list':
+      return listAll();
+    case 'measure':
+      return measureOne(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return 0;
+    default:
+      console.error(`unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(`hakmem-bench: ${errorMessage(error)}`);
+    process.exitCode = 2;
+  },
+);

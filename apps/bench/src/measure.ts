@@ -1,0 +1,67 @@
+import { findSubject } from './subjects/index.js';
+import { findWorkload } from './workloads/index.js';
+import { opsOf, type Counters } from './workloads/workload.js';
+
+/** What one child process measures: one subject, one workload, one timed run. */
+export interface MeasureSpec {
+  readonly subject: string;
+  readonly workload: string;
+  readonly cycles: number;
+  readonly seed: number;
+  /** Index of the run (for the record only). */
+  readonly run: number;
+}
+
+export type Verify = 'ok' | 'FAILED' | 'n/a';
+
+export interface RunRecord extends MeasureSpec, Counters {
+  readonly elapsedMs: number;
+  /** mallocs + frees. */
+  readonly ops: number;
+  readonly opsPerSec: number;
+  /** The subject's high-water mark of memory taken, in bytes, after the timed run. */
+  readonly footprint: number;
+  /** 'n/a' for subjects whose blocks share addresses (`null`). */
+  readonly verify: Verify;
+}
+
+/** Share of the timed cycles run first as warm-up (JIT, caches, heap growth). */
+export const WARMUP_SHARE = 0.1;
+
+/** The warm-up's seed: a different sequence from the timed run's (never 0). */
+export function warmupSeed(seed: number): number {
+  return (seed ^ 0x9e3779b9) >>> 0 || 1;
+}
+
+/**
+ * Creates the subject, runs the warm-up (WARMUP_SHARE of the cycles, another seed),
+ * then the timed workload once. Meant to run alone in a fresh process, so that only
+ * one Subject class ever reaches the workload's call sites.
+ */
+export async function measure(spec: MeasureSpec): Promise<RunRecord> {
+  const workload = findWorkload(spec.workload);
+  const factory = await findSubject(spec.subject).load();
+  const subject = await factory({ arenaBytes: workload.arenaBytes });
+
+  const warm = workload.run(subject, Math.ceil(spec.cycles * WARMUP_SHARE), warmupSeed(spec.seed));
+  globalThis.gc?.();
+  const result = workload.run(subject, spec.cycles, spec.seed);
+
+  const ops = opsOf(result);
+  const bad = warm.mismatches + result.mismatches > 0;
+  return {
+    ...spec,
+    mallocs: result.mallocs,
+    frees: result.frees,
+    failed: result.failed,
+    bytes: result.bytes,
+    finalSeed: result.finalSeed,
+    checksum: result.checksum,
+    mismatches: result.mismatches,
+    elapsedMs: result.elapsedMs,
+    ops,
+    opsPerSec: ops / (result.elapsedMs / 1000),
+    footprint: subject.footprint(),
+    verify: subject.sharesAddresses ? 'n/a' : bad ? 'FAILED' : 'ok',
+  };
+}

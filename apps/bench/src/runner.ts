@@ -1,0 +1,121 @@
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { MeasureSpec, RunRecord } from './measure.js';
+import { findSubject } from './subjects/index.js';
+import { errorMessage } from './util.js';
+import { findWorkload } from './workloads/index.js';
+
+export interface WorkloadChoice {
+  readonly name: string;
+  /** Overrides the workload's own cycle count. */
+  readonly cycles?: number;
+}
+
+export interface RunOptions {
+  readonly subjects: readonly string[];
+  readonly workloads: readonly WorkloadChoice[];
+  readonly runs: number;
+  readonly seed: number;
+  /** Called after each child run (progress). */
+  readonly onRun?: (record: RunRecord) => void;
+  /** Called when a child fails; the bench goes on with the others. */
+  readonly onFailure?: (failure: RunFailure) => void;
+  /** Called when all runs of a workload are done. */
+  readonly onWorkload?: (runs: WorkloadRuns) => void;
+}
+
+export interface RunFailure extends MeasureSpec {
+  readonly error: string;
+}
+
+export interface WorkloadRuns {
+  readonly workload: string;
+  readonly cycles: number;
+  readonly records: RunRecord[];
+  readonly failures: RunFailure[];
+}
+
+export interface BenchResult {
+  /** Subjects that could not be loaded, with the reason. */
+  readonly skipped: { subject: string; reason: string }[];
+  readonly workloads: WorkloadRuns[];
+}
+
+/** The TypeScript entry; children are started on it with the `measure` command. */
+const CLI = fileURLToPath(new URL('./cli.ts', import.meta.url));
+
+/**
+ * Node's arguments for running this app's TypeScript with no build: tsx as a loader,
+ * and workspace packages resolved to their src/.
+ */
+export function nodeArgs(): string[] {
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  return ['--import', tsx, '--conditions=@hakmem/source'];
+}
+
+/** Runs one measurement in a fresh Node process and returns its record. */
+export function spawnMeasure(spec: MeasureSpec): RunRecord {
+  const args = [
+    ...nodeArgs(), '--expose-gc', CLI, 'measure',
+    '--subject', spec.subject, '--workload', spec.workload,
+    '--cycles', String(spec.cycles), '--seed', String(spec.seed), '--run', String(spec.run),
+  ];
+  const child = spawnSync(process.execPath, args, {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (child.error) throw child.error;
+  if (child.status !== 0) {
+    const why = child.signal ? `signal ${child.signal}` : `exit code ${String(child.status)}`;
+    throw new Error(`${why}: ${child.stderr.trim() || child.stdout.trim()}`);
+  }
+  const line = child.stdout.trim().split('\n').at(-1) ?? '';
+  return JSON.parse(line) as RunRecord;
+}
+
+/** Which of the subjects can be loaded here; the others are reported as skipped. */
+async function probe(names: readonly string[]): Promise<{ ready: string[]; skipped: BenchResult['skipped'] }> {
+  const ready: string[] = [];
+  const skipped: BenchResult['skipped'] = [];
+  for (const name of names) {
+    try {
+      await findSubject(name).load();
+      ready.push(name);
+    } catch (error) {
+      skipped.push({ subject: name, reason: errorMessage(error) });
+    }
+  }
+  return { ready, skipped };
+}
+
+/**
+ * For each workload, for each run index, every subject in turn (A B C A B C …), each
+ * measurement in its own process.
+ */
+export async function runBench(options: RunOptions): Promise<BenchResult> {
+  const { ready, skipped } = await probe(options.subjects);
+  const workloads: WorkloadRuns[] = [];
+  for (const choice of options.workloads) {
+    const cycles = choice.cycles ?? findWorkload(choice.name).cycles;
+    const entry: WorkloadRuns = { workload: choice.name, cycles, records: [], failures: [] };
+    workloads.push(entry);
+    for (let run = 0; run < options.runs; run++) {
+      for (const subject of ready) {
+        const spec: MeasureSpec = { subject, workload: choice.name, cycles, seed: options.seed, run };
+        try {
+          const record = spawnMeasure(spec);
+          entry.records.push(record);
+          options.onRun?.(record);
+        } catch (error) {
+          const failure = { ...spec, error: errorMessage(error) };
+          entry.failures.push(failure);
+          options.onFailure?.(failure);
+        }
+      }
+    }
+    options.onWorkload?.(entry);
+  }
+  return { skipped, workloads };
+}

@@ -1,0 +1,45 @@
+import type { SubjectFactory } from '../subject.js';
+import { errorMessage } from '../util.js';
+
+export interface SubjectEntry {
+  readonly name: string;
+  readonly description: string;
+  /**
+   * Loads the subject's code (lazily: a run process loads one subject only): resolves to its factory, or rejects with the reason it
+   * cannot run here (e.g. its package is not there yet).
+   */
+  load(): Promise<SubjectFactory>;
+}
+
+export const subjects: readonly SubjectEntry[] = [
+  {
+    name: 'hakmem',
+    description: "hakmem's default heap: createHeap() from @hakmem/allocator",
+    async load() {
+      try {
+        const { createHakmemSubject, loadHakmem } = await import('./hakmem.js');
+        await loadHakmem();
+        return createHakmemSubject;
+      } catch (error) {
+        throw new Error(`@hakmem/allocator not available yet (${errorMessage(error)})`, { cause: error });
+      }
+    },
+  },
+  {
+    name: 'thing',
+    description: '@thi.ng/malloc MemPool (first-fit free list over a fixed ArrayBuffer), default options',
+    load: async () => (await import('./thing.js')).createThingSubject,
+  },
+  {
+    name: 'null',
+    description: 'does nothing: malloc returns one fixed address, free is a no-op (the harness ceiling)',
+    load: async () => (await import('./null.js')).createNullSubject,
+  },
+];
+
+export function findSubject(name: string): SubjectEntry {
+  const entry = subjects.find((s) => s.name === name);
+  if (!entry) throw new Error(`unknown subject "${name}" (known: ${subjects.map((s) => s.name).join(', ')})`);
+  return entry;
+}
+

@@ -1,0 +1,11 @@
+import { bands, bandWorkload } from './random-mixed.js';
+import { tinyHot } from './tiny-hot.js';
+import type { Workload } from './workload.js';
+
+export const workloads: readonly Workload[] = [...bands.map(bandWorkload), tinyHot];
+
+export function findWorkload(name: string): Workload {
+  const workload = workloads.find((w) => w.name === name);
+  if (!workload) throw new Error(`unknown workload "${name}" (known: ${workloads.map((w) => w.name).join(', ')})`);
+  return workload;
+}

@@ -1,0 +1,115 @@
+import { xorshift32 } from '../prng.js';
+import type { Subject } from '../subject.js';
+import { MiB, type Workload, type WorkloadResult } from './workload.js';
+
+/** Size formulas of BENCH.md: sz = base + ((r & mask) << shift), before the clamp. */
+export type Variant = 'std' | 'pool' | 'large';
+
+const SIZE_FORMULAS: Readonly<Record<Variant, { base: number; mask: number; shift: number }>> = {
+  std: { base: 16, mask: 0x3ff, shift: 0 },
+  pool: { base: 8192, mask: 0xbfff, shift: 0 },
+  large: { base: 65536, mask: 0xff, shift: 12 },
+};
+
+export interface RandomMixedParams {
+  readonly cycles: number;
+  /** Working-set slots. */
+  readonly ws: number;
+  /** uint32, non-zero. */
+  readonly seed: number;
+  readonly minSize: number;
+  readonly maxSize: number;
+  readonly variant: Variant;
+}
+
+/**
+ * Verifies and frees the block in slots[idx]. Returns 1 when the byte read back is
+ * not the one written at malloc, else 0.
+ */
+function release(subject: Subject, slots: Float64Array, written: Uint8Array, idx: number): number {
+  const ptr = slots[idx]!;
+  const bad = subject.peek(ptr) !== written[idx]! ? 1 : 0;
+  subject.free(ptr);
+  slots[idx] = 0;
+  return bad;
+}
+
+/**
+ * HAKMEM's bench_random_mixed, bit for bit as BENCH.md defines it. The timed region is
+ * the loop and the final drain.
+ */
+export function runRandomMixed(subject: Subject, params: RandomMixedParams): WorkloadResult {
+  const { cycles, ws, minSize, maxSize } = params;
+  const { base, mask, shift } = SIZE_FORMULAS[params.variant];
+  const slots = new Float64Array(ws);
+  const written = new Uint8Array(ws);
+  let s = params.seed >>> 0;
+  let mallocs = 0;
+  let frees = 0;
+  let failed = 0;
+  let bytes = 0;
+  let checksum = 0;
+  let mismatches = 0;
+
+  const t0 = performance.now();
+  for (let i = 0; i < cycles; i++) {
+    s = xorshift32(s);
+    const idx = s % ws;
+    if (slots[idx] !== 0) {
+      mismatches += release(subject, slots, written, idx);
+      frees++;
+    } else {
+      let sz = base + ((s & mask) << shift);
+      sz = sz < minSize ? minSize : sz > maxSize ? maxSize : sz;
+      mallocs++;
+      bytes += sz;
+      const ptr = subject.malloc(sz);
+      if (ptr !== 0) {
+        const v = s & 0xff;
+        subject.poke(ptr, v);
+        written[idx] = v;
+        checksum += v;
+        slots[idx] = ptr;
+      } else {
+        failed++;
+      }
+    }
+  }
+  for (let idx = 0; idx < ws; idx++) {
+    if (slots[idx] !== 0) {
+      mismatches += release(subject, slots, written, idx);
+      frees++;
+    }
+  }
+  const elapsedMs = performance.now() - t0;
+
+  return { mallocs, frees, failed, bytes, finalSeed: s, checksum, mismatches, elapsedMs };
+}
+
+/** A random-mixed band: the parameters of one row of the BENCH.md table. */
+export interface Band extends Omit<RandomMixedParams, 'seed' | 'cycles'> {
+  readonly name: string;
+  readonly cycles: number;
+  readonly arenaBytes: number;
+}
+
+/** The bands of BENCH.md, exactly as its table gives them. */
+export const bands: readonly Band[] = [
+  { name: 'default', variant: 'std', minSize: 16, maxSize: 1040, ws: 256, cycles: 1_000_000, arenaBytes: 64 * MiB },
+  { name: 'default-ws8192', variant: 'std', minSize: 16, maxSize: 1040, ws: 8192, cycles: 1_000_000, arenaBytes: 64 * MiB },
+  { name: 'tiny', variant: 'std', minSize: 8, maxSize: 128, ws: 256, cycles: 1_000_000, arenaBytes: 64 * MiB },
+  { name: 'mid', variant: 'std', minSize: 129, maxSize: 1024, ws: 256, cycles: 1_000_000, arenaBytes: 64 * MiB },
+  { name: 'pool', variant: 'pool', minSize: 8192, maxSize: 53248, ws: 256, cycles: 1_000_000, arenaBytes: 64 * MiB },
+  { name: 'large', variant: 'large', minSize: 65536, maxSize: 1110016, ws: 64, cycles: 200_000, arenaBytes: 256 * MiB },
+];
+
+export function bandWorkload(band: Band): Workload {
+  const { name, cycles, arenaBytes, ...shape } = band;
+  return {
+    name,
+    description: `random-mixed ${shape.variant} ${shape.minSize}..${shape.maxSize}, ws ${shape.ws}`,
+    cycles,
+    arenaBytes,
+    run: (subject, runCycles, seed) => runRandomMixed(subject, { ...shape, cycles: runCycles, seed }),
+  };
+}

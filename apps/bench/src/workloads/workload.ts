@@ -1,0 +1,45 @@
+import type { Subject } from '../subject.js';
+
+/**
+ * What one timed run of a workload counts. Everything but `mismatches` depends only on
+ * the workload's call sequence, so it must be identical for every subject as long as
+ * no malloc fails: that is the cross-check between subjects.
+ */
+export interface Counters {
+  /** malloc calls (including failed ones). */
+  mallocs: number;
+  /** free calls (loop and final drain). */
+  frees: number;
+  /** malloc calls that returned 0. */
+  failed: number;
+  /** Bytes requested, summed over every malloc call. */
+  bytes: number;
+  /** PRNG state after the last cycle (0 for workloads without a PRNG). */
+  finalSeed: number;
+  /** Sum of the bytes written into blocks (one per block). */
+  checksum: number;
+  /** Blocks whose byte read back before free differed from the one written. */
+  mismatches: number;
+}
+
+export interface WorkloadResult extends Counters {
+  /** Wall time of the timed region (performance.now()). */
+  elapsedMs: number;
+}
+
+export interface Workload {
+  readonly name: string;
+  readonly description: string;
+  /** Cycles of a timed run unless overridden. */
+  readonly cycles: number;
+  /** Size of a fixed pool big enough for this workload (see SubjectOptions). */
+  readonly arenaBytes: number;
+  run(subject: Subject, cycles: number, seed: number): WorkloadResult;
+}
+
+export const MiB = 1024 * 1024;
+
+/** Operations of a run: each malloc and each free is one. */
+export function opsOf(counters: Counters): number {
+  return counters.mallocs + counters.frees;
+}

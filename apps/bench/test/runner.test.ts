@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import type { RunRecord } from '../src/measure.js';
+import { formatTable, median, problems } from '../src/report.js';
+import type { WorkloadRuns } from '../src/runner.js';
+import { spawnMeasure } from '../src/runner.js';
+
+describe('spawnMeasure', () => {
+  it('runs one measurement in a child process (tsx, no build)', () => {
+    const record = spawnMeasure({ subject: 'null', workload: 'tiny', cycles: 10_000, seed: 42, run: 0 });
+    expect(record).toMatchObject({ subject: 'null', workload: 'tiny', cycles: 10_000, failed: 0, verify: 'n/a' });
+    expect(record.mallocs).toBe(record.frees);
+    expect(record.opsPerSec).toBeGreaterThan(0);
+  });
+
+  it('verifies thing in a child process', () => {
+    const record = spawnMeasure({ subject: 'thing', workload: 'tiny', cycles: 10_000, seed: 42, run: 0 });
+    expect(record).toMatchObject({ failed: 0, mismatches: 0, verify: 'ok' });
+    expect(record.footprint).toBeGreaterThan(0);
+  });
+});
+
+describe('report', () => {
+  const record = (subject: string, opsPerSec: number, over: Partial<RunRecord> = {}): RunRecord => ({
+    subject, workload: 'default', cycles: 100, seed: 42, run: 0,
+    mallocs: 50, frees: 50, failed: 0, bytes: 1000, finalSeed: 7, checksum: 99, mismatches: 0,
+    elapsedMs: 1, ops: 100, opsPerSec, footprint: 1 << 20, verify: subject === 'null' ? 'n/a' : 'ok',
+    ...over,
+  });
+  const runsOf = (records: RunRecord[]): WorkloadRuns => ({ workload: 'default', cycles: 100, records, failures: [] });
+
+  it('takes the median of odd and even counts', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+  });
+
+  it('finds no problem when every counter agrees, and prints ratios', () => {
+    const runs = runsOf([record('thing', 2e6), record('null', 8e6), record('thing', 4e6, { run: 1 }), record('null', 8e6, { run: 1 })]);
+    expect(problems(runs)).toEqual([]);
+    const table = formatTable(runs);
+    expect(table).toMatch(/\| thing +\| +3\.00 \| +2\.00–4\.00 \| +0\.38× \| +1\.00× \|/);
+    expect(table).toMatch(/\| null /);
+  });
+
+  it('flags counters that differ between subjects, failed mallocs and failed verifies', () => {
+    const runs = runsOf([record('null', 8e6), record('thing', 2e6, { failed: 3, verify: 'FAILED' })]);
+    const found = problems(runs).join('\n');
+    expect(found).toMatch(/COUNTER MISMATCH: thing run 1 .*failed 3 vs 0/);
+    expect(found).toMatch(/thing: 3 failed mallocs/);
+    expect(found).toMatch(/VERIFY FAILED: thing/);
+  });
+});

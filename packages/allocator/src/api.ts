@@ -1,0 +1,85 @@
+import type {
+  BoxContext, Gatekeeper, GatekeeperOptions, GatekeeperStats, MemoryBackend, OsBoundary, OsBoundaryOptions,
+  OsBoundaryStats, PageBox, PageBoxOptions, PageBoxStats, SharedPool, SharedPoolOptions, SharedPoolStats,
+  SuperSlabTier, SuperSlabTierOptions, SuperSlabTierStats, TinyRoute, TinyRouteOptions, TinyRouteStats, UnifiedCache,
+  UnifiedCacheOptions, UnifiedCacheStats, WarmPool, WarmPoolOptions, WarmPoolStats,
+} from '@hakmem/contracts';
+
+/**
+ * The factories `compose()` wires together. Pass your own implementation of any box
+ * contract to swap it; the others stay the defaults.
+ */
+export interface BoxFactories {
+  osBoundary(options: OsBoundaryOptions): OsBoundary;
+  superslabTier(ctx: BoxContext, options: SuperSlabTierOptions): SuperSlabTier;
+  sharedPool(ctx: BoxContext, options: SharedPoolOptions): SharedPool;
+  warmPool(ctx: BoxContext, options: WarmPoolOptions): WarmPool;
+  pageBox(ctx: BoxContext, options: PageBoxOptions): PageBox;
+  unifiedCache(options: UnifiedCacheOptions): UnifiedCache;
+  tinyRoute(options: TinyRouteOptions): TinyRoute;
+  gatekeeper(ctx: BoxContext, options: GatekeeperOptions): Gatekeeper;
+}
+
+/** Tuning of the default boxes (each box's README documents its options). */
+export interface BoxTuning {
+  readonly tinyRoute?: TinyRouteOptions;
+  readonly unifiedCache?: Pick<UnifiedCacheOptions, 'capacity' | 'batch'>;
+  readonly pageBox?: Pick<PageBoxOptions, 'pooledClasses' | 'pagesPerClass'>;
+  readonly warmPool?: Pick<WarmPoolOptions, 'capacity'>;
+  readonly superslabTier?: Pick<SuperSlabTierOptions, 'retain'>;
+}
+
+/** Options of `compose()`: an explicit backend and any box you want to swap. */
+export interface ComposeOptions {
+  readonly backend: MemoryBackend;
+  readonly boxes?: Partial<BoxFactories>;
+  readonly tuning?: BoxTuning;
+  /** Throw `E_OUT_OF_MEMORY` instead of returning 0. Default false. */
+  readonly throwOnOutOfMemory?: boolean;
+  /** 0 release (default) … 3 validate after every call (see docs/debug.md). */
+  readonly debug?: number;
+}
+
+/** Options of `createHeap()`: the embedded default composition. */
+export interface HeapOptions extends Omit<ComposeOptions, 'backend'> {
+  /** `'native'` (default: resizable ArrayBuffer / growable SharedArrayBuffer), `'wasm'`, or your own backend. */
+  readonly backend?: 'native' | 'wasm' | MemoryBackend;
+  /** Maximum heap size in bytes (default 256 MiB; at most 2 GiB − 64 KiB). */
+  readonly maxBytes?: number;
+  /** Build on shared memory (several workers; see the workers issue). Default false. */
+  readonly shared?: boolean;
+}
+
+/** What the tiny tier holds right now, from the slab descriptors (not from counters). */
+export interface TinyUsage {
+  /** Slabs assigned to a class. */
+  slabs: number;
+  /** Blocks handed out by slabs, minus those sitting in the unified cache: live blocks. */
+  blocksInUse: number;
+  /** Usable bytes of the live blocks. */
+  bytesInUse: number;
+  /** Blocks in this thread's unified cache (freed, not yet back in their slab). */
+  blocksCached: number;
+  bytesCached: number;
+  /** Bytes of assigned slabs not in use and not cached (free or uncarved blocks, tail waste). */
+  bytesFree: number;
+}
+
+/** `heap.stats()`: footprint, per-tier usage, and every box's own counters. */
+export interface HeapStats {
+  /** Bytes taken from the backend (os-boundary's high-water mark): the footprint. */
+  footprint: number;
+  /** Bytes of the reserved metadata prefix (header, registry, page table, os state). */
+  metadataBytes: number;
+  tiny: TinyUsage;
+  boxes: {
+    osBoundary: OsBoundaryStats;
+    superslabTier: SuperSlabTierStats;
+    sharedPool: SharedPoolStats;
+    warmPool: WarmPoolStats;
+    pageBox: PageBoxStats;
+    unifiedCache: UnifiedCacheStats;
+    tinyRoute: TinyRouteStats;
+    gatekeeper: GatekeeperStats;
+  };
+}

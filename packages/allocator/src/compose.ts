@@ -1,0 +1,87 @@
+import { ErrorCode, HakmemError, type BoxContext, type HeapLayout, type MemoryBackend } from '@hakmem/contracts';
+import { createNativeBackend, createWasmBackend } from '@hakmem/memory-backend';
+import { createOsBoundary } from '@hakmem/os-boundary';
+import { createSuperSlabTier } from '@hakmem/superslab-tier';
+import { createSharedPool } from '@hakmem/shared-pool';
+import { createWarmPool } from '@hakmem/warm-pool';
+import { createPageBox } from '@hakmem/page-box';
+import { createUnifiedCache } from '@hakmem/unified-cache';
+import { createTinyRoute } from '@hakmem/tiny-route';
+import { createGatekeeper } from '@hakmem/gatekeeper';
+import type { BoxFactories, ComposeOptions, HeapOptions } from './api.js';
+import { Heap } from './heap.js';
+import { initHeader, planLayout, SLOT_SHARED_POOL, SLOT_SUPERSLAB_TIER, slotOffset } from './layout.js';
+
+/** The default implementation of every box. */
+export const defaultBoxes: Readonly<BoxFactories> = Object.freeze({
+  osBoundary: createOsBoundary,
+  superslabTier: createSuperSlabTier,
+  sharedPool: createSharedPool,
+  warmPool: createWarmPool,
+  pageBox: createPageBox,
+  unifiedCache: createUnifiedCache,
+  tinyRoute: createTinyRoute,
+  gatekeeper: createGatekeeper,
+});
+
+/**
+ * Wires boxes into a heap over `options.backend`, explicitly, in the refill order
+ * `unified-cache → page-box → warm-pool → shared-pool → superslab-tier → os-boundary`.
+ * Any factory in `options.boxes` replaces the default for that box.
+ *
+ * Pre: the backend is fresh (no heap in it yet) and its maximum holds the metadata plus
+ * one SuperSlab. Throws `E_INVALID_OPTION` otherwise.
+ */
+export function compose(options: ComposeOptions): Heap {
+  const { backend } = options;
+  const f: BoxFactories = { ...defaultBoxes, ...options.boxes };
+  const t = options.tuning ?? {};
+  const debug = options.debug ?? 0;
+  if (!Number.isInteger(debug) || debug < 0 || debug > 3) throw invalid(`debug must be 0..3, got ${debug}`);
+  const layout = planLayout(backend.maxBytes);
+  initHeader(backend, layout);
+  const ctx = (slot: number): BoxContext => ({
+    backend, layout, tid: 1, shared: backend.shared, slotOffset: slot < 0 ? -1 : slotOffset(slot), debug,
+  });
+  const osBoundary = f.osBoundary({
+    backend, stateOffset: layout.osStateOffset, stateBytes: layout.osStateBytes, heapStart: layout.heapStart, shared: backend.shared,
+  });
+  const superslabTier = f.superslabTier(ctx(SLOT_SUPERSLAB_TIER), { regions: osBoundary, ...t.superslabTier });
+  const sharedPool = f.sharedPool(ctx(SLOT_SHARED_POOL), { superSlabs: superslabTier });
+  const tinyRoute = f.tinyRoute(t.tinyRoute ?? {});
+  const warmPool = f.warmPool(ctx(-1), { classSizes: tinyRoute.classSizes, lender: sharedPool, ...t.warmPool });
+  const pageBox = f.pageBox(ctx(-1), { classSizes: tinyRoute.classSizes, slabs: warmPool, ...t.pageBox });
+  const unifiedCache = f.unifiedCache({ numClasses: tinyRoute.numClasses, source: pageBox, ...t.unifiedCache });
+  const gatekeeper = f.gatekeeper(ctx(-1), {
+    route: tinyRoute, cache: unifiedCache, ...(options.throwOnOutOfMemory === undefined ? {} : { throwOnOutOfMemory: options.throwOnOutOfMemory }),
+  });
+  return new Heap(backend, layout, {
+    osBoundary, superslabTier, sharedPool, warmPool, pageBox, unifiedCache, tinyRoute, gatekeeper,
+  }, debug);
+}
+
+/** Default maximum of `createHeap()`: 256 MiB. */
+export const DEFAULT_MAX_BYTES = 256 << 20;
+
+/**
+ * The embedded default: a native backend (resizable ArrayBuffer; growable
+ * SharedArrayBuffer when `shared`) and the default boxes.
+ */
+export function createHeap(options: HeapOptions = {}): Heap {
+  const { backend = 'native', maxBytes = DEFAULT_MAX_BYTES, shared = false, ...rest } = options;
+  let mem: MemoryBackend;
+  if (backend === 'native') mem = createNativeBackend({ maxBytes, shared });
+  else if (backend === 'wasm') mem = createWasmBackend({ maxBytes, shared });
+  else if (typeof backend === 'object' && backend !== null) mem = backend;
+  else throw invalid(`backend must be 'native', 'wasm' or a MemoryBackend, got ${String(backend)}`);
+  return compose({ ...rest, backend: mem });
+}
+
+/** The heap's layout plan for a given maximum (for tools and tests). */
+export function layoutFor(maxBytes: number): HeapLayout {
+  return planLayout(maxBytes);
+}
+
+function invalid(message: string): HakmemError {
+  return new HakmemError(ErrorCode.INVALID_OPTION, message, { box: 'allocator' });
+}

@@ -1,0 +1,31 @@
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { createHeap, type Heap } from '@hakmem/allocator';
+import { heapOp, randomOps, runModel } from '@hakmem/testkit';
+
+const MAX = 64 << 20;
+const dist = { maxSize: 2048, maxAlign: 2048 };
+
+function fresh(debug = 0): Heap {
+  return createHeap({ maxBytes: MAX, debug });
+}
+
+describe('model-based property tests of the composed heap', () => {
+  test('short shrinkable sequences, validate() after every step (debug level 3)', () => {
+    fc.assert(
+      fc.property(fc.array(heapOp(dist), { maxLength: 300 }), (ops) => {
+        runModel(fresh(3), ops, { memoryBytes: MAX, validateEvery: 1, liveBytesEvery: 1 });
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  const seeds = (process.env.HAKMEM_MODEL_SEEDS ?? '1,2,3,4,5,6,7,8').split(',').map(Number);
+  test.each(seeds)('seed %i: 10^5 random operations against the reference model', (seed) => {
+    const report = runModel(fresh(), randomOps(seed, 100_000, dist), { memoryBytes: MAX, validateEvery: 10_000, liveBytesEvery: 5_000 });
+    expect(report.ops).toBe(100_000);
+    expect(report.mallocs).toBeGreaterThan(40_000);
+    expect(report.frees + report.reallocs).toBeGreaterThan(30_000);
+    expect(report.failed).toBe(0);
+  });
+});

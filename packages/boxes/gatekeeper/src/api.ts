@@ -1,0 +1,1 @@
+export type { Gatekeeper, GatekeeperOptions, GatekeeperStats } from '@hakmem/contracts';

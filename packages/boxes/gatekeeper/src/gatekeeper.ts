@@ -1,0 +1,205 @@
+import {
+  ErrorCode, HakmemError, PAGE_MASK, PAGE_SHIFT, PD_BLOCK_SIZE, PD_CARVE, PageKind, REG_CLASS_MASK, REG_CLASS_SHIFT,
+  REG_KIND_MASK, Route,
+  type BoxContext, type Gatekeeper, type GatekeeperOptions, type GatekeeperStats, type HeapViews, type Ptr,
+  type TinyRoute, type UnifiedCache,
+} from '@hakmem/contracts';
+import { isPow2 } from '@hakmem/primitives';
+
+const BOX = 'gatekeeper';
+const ROUTE_NAMES = ['tiny', 'pool (pool-tls)', 'L2.5 (l25-pool)', 'big (bigcache)'];
+
+/**
+ * The entry. Hot paths:
+ * - `malloc(size ≤ tinyMax)`: one integer check, a class lookup, a cache pop.
+ * - `free(ptr)`: a range check, one registry load, a block-boundary check against the
+ *   slab descriptor, a cache push.
+ * Everything else (bad input, misses, other routes) goes to a named slow path.
+ */
+class GatekeeperBox implements Gatekeeper {
+  readonly name = BOX;
+  private readonly v: HeapViews;
+  private readonly reg: number;
+  private readonly pd: number;
+  private readonly maxBytes: number;
+  private readonly tinyMax: number;
+  private readonly route: TinyRoute;
+  private readonly cache: UnifiedCache;
+  private readonly throwOnOom: boolean;
+  private callocs = 0;
+  private reallocsInPlace = 0;
+  private reallocsMoved = 0;
+  private memaligns = 0;
+  private failed = 0;
+  private rejected = 0;
+
+  constructor(ctx: BoxContext, options: GatekeeperOptions) {
+    this.v = ctx.backend.views;
+    this.reg = ctx.layout.registryOffset >>> 2;
+    this.pd = ctx.layout.pageTableOffset >>> 2;
+    this.maxBytes = ctx.layout.maxBytes;
+    this.route = options.route;
+    this.tinyMax = options.route.tinyMax;
+    this.cache = options.cache;
+    this.throwOnOom = options.throwOnOutOfMemory ?? false;
+  }
+
+  malloc(size: number): Ptr {
+    if ((size >>> 0) === size && size <= this.tinyMax) {
+      const cls = this.route.classOf(size);
+      const p = this.cache.pop(cls);
+      return p !== 0 ? p : this.mallocRefill(cls, size);
+    }
+    return this.mallocSlow(size);
+  }
+
+  /** Cache miss: one bounded batch from the page box. */
+  private mallocRefill(cls: number, size: number): Ptr {
+    const p = this.cache.refill(cls);
+    return p !== 0 ? p : this.outOfMemory(size);
+  }
+
+  /** Sizes above the tiny range, and bad sizes. */
+  private mallocSlow(size: number): Ptr {
+    this.checkSize(size);
+    throw this.reject(ErrorCode.NO_ROUTE, `size ${size} needs the ${ROUTE_NAMES[this.route.route(size)]} route, which this heap does not compose yet`);
+  }
+
+  free(ptr: Ptr): void {
+    if ((ptr >>> 0) === ptr && ptr < this.maxBytes) {
+      const i32 = this.v.i32;
+      const e = i32[this.reg + (ptr >>> PAGE_SHIFT)]!;
+      if ((e & REG_KIND_MASK) === PageKind.TINY) {
+        const d = this.pd + ((ptr >>> PAGE_SHIFT) << 4);
+        const off = ptr & PAGE_MASK;
+        if (off % i32[d + PD_BLOCK_SIZE]! === 0 && off < i32[d + PD_CARVE]!) {
+          const cls = (e >>> REG_CLASS_SHIFT) & REG_CLASS_MASK;
+          if (!this.cache.push(cls, ptr)) this.cache.spill(cls, ptr);
+          return;
+        }
+      }
+    }
+    this.freeSlow(ptr);
+  }
+
+  /** free(0), and every pointer the tiny fast path did not accept. */
+  private freeSlow(ptr: Ptr): void {
+    if (ptr === 0) return;
+    this.resolveTiny(ptr, 'free');
+    // A valid block the fast path did not take (e.g. a non-Smi number that is an integer).
+    const cls = (this.v.i32[this.reg + (ptr >>> PAGE_SHIFT)]! >>> REG_CLASS_SHIFT) & REG_CLASS_MASK;
+    if (!this.cache.push(cls, ptr)) this.cache.spill(cls, ptr);
+  }
+
+  /**
+   * Checks that `ptr` is the start of a carved tiny block and returns its slab
+   * descriptor index; throws a typed error naming what is wrong otherwise.
+   */
+  private resolveTiny(ptr: Ptr, op: string): number {
+    if (!Number.isInteger(ptr) || ptr < 0 || ptr >= this.maxBytes) {
+      throw this.reject(ErrorCode.INVALID_POINTER, `${op}(${ptr}): not an address inside the heap`, ptr);
+    }
+    const i32 = this.v.i32;
+    const e = i32[this.reg + (ptr >>> PAGE_SHIFT)] ?? 0;
+    const kind = e & REG_KIND_MASK;
+    if (kind !== PageKind.TINY) {
+      throw this.reject(ErrorCode.INVALID_POINTER, `${op}(0x${ptr.toString(16)}): the page holds no allocated block (owner kind ${kind})`, ptr);
+    }
+    const d = this.pd + ((ptr >>> PAGE_SHIFT) << 4);
+    const off = ptr & PAGE_MASK;
+    if (off >= i32[d + PD_CARVE]!) {
+      throw this.reject(ErrorCode.INVALID_POINTER, `${op}(0x${ptr.toString(16)}): beyond the blocks handed out in its slab`, ptr);
+    }
+    if (off % i32[d + PD_BLOCK_SIZE]! !== 0) {
+      throw this.reject(ErrorCode.INTERIOR_POINTER, `${op}(0x${ptr.toString(16)}): points ${off % i32[d + PD_BLOCK_SIZE]!} bytes into a ${i32[d + PD_BLOCK_SIZE]}-byte block`, ptr);
+    }
+    return d;
+  }
+
+  usableSize(ptr: Ptr): number {
+    if (ptr === 0) return 0;
+    return this.v.i32[this.resolveTiny(ptr, 'usableSize') + PD_BLOCK_SIZE]!;
+  }
+
+  calloc(n: number, size: number): Ptr {
+    this.callocs++;
+    this.checkSize(n);
+    this.checkSize(size);
+    const total = n * size;
+    if (total > this.maxBytes) throw this.reject(ErrorCode.INVALID_SIZE, `calloc(${n}, ${size}): ${n} × ${size} overflows the heap's maximum (${this.maxBytes} bytes)`);
+    const p = this.malloc(total);
+    if (p !== 0) this.v.u8.fill(0, p, p + total);
+    return p;
+  }
+
+  realloc(ptr: Ptr, size: number): Ptr {
+    if (ptr === 0) return this.malloc(size);
+    this.checkSize(size);
+    const usable = this.usableSize(ptr);
+    if (size === 0) {
+      this.free(ptr);
+      return 0;
+    }
+    if (size <= usable && size > usable >>> 2) {
+      this.reallocsInPlace++;
+      return ptr;
+    }
+    const p = this.malloc(size);
+    if (p === 0) return 0;
+    this.v.u8.copyWithin(p, ptr, ptr + Math.min(usable, size));
+    this.free(ptr);
+    this.reallocsMoved++;
+    return p;
+  }
+
+  memalign(align: number, size: number): Ptr {
+    this.memaligns++;
+    if (!Number.isInteger(align) || align <= 0 || !isPow2(align) || align > 1 << 30) {
+      throw this.reject(ErrorCode.INVALID_ALIGNMENT, `memalign(${align}, ${size}): the alignment must be a power of two up to 2^30`);
+    }
+    this.checkSize(size);
+    if (align <= 16) return this.malloc(size < align ? align : size);
+    // Power-of-two tiny classes are carved at multiples of their size from a 64 KiB
+    // aligned slab, so they are aligned to their size.
+    let s = align;
+    while (s < size) s *= 2;
+    if (s <= this.tinyMax && this.route.classSize(this.route.classOf(s)) === s) return this.malloc(s);
+    throw this.reject(ErrorCode.NO_ROUTE, `memalign(${align}, ${size}) needs a block aligned to ${align} beyond the tiny classes, which this heap does not compose yet`);
+  }
+
+  /** Exhaustion: 0 like C, or a throw when the heap was created so. */
+  private outOfMemory(size: number): Ptr {
+    this.failed++;
+    if (this.throwOnOom) throw new HakmemError(ErrorCode.OUT_OF_MEMORY, `malloc(${size}): the memory is at its maximum (${this.maxBytes} bytes)`, { box: BOX });
+    return 0;
+  }
+
+  private checkSize(size: number): void {
+    if (!Number.isInteger(size) || size < 0 || size > this.maxBytes) {
+      throw this.reject(ErrorCode.INVALID_SIZE, `size ${size} is not an integer in 0..${this.maxBytes}`);
+    }
+  }
+
+  private reject(code: ErrorCode, message: string, ptr?: Ptr): HakmemError {
+    this.rejected++;
+    return new HakmemError(code, message, ptr === undefined ? { box: BOX } : { box: BOX, ptr });
+  }
+
+  stats(): GatekeeperStats {
+    return {
+      callocs: this.callocs, reallocsInPlace: this.reallocsInPlace, reallocsMoved: this.reallocsMoved,
+      memaligns: this.memaligns, failed: this.failed, rejected: this.rejected,
+    };
+  }
+
+  checkInvariants(): void {
+    if (this.route.route(this.tinyMax) !== Route.TINY) {
+      throw new HakmemError(ErrorCode.CORRUPTION, 'the route table does not send tinyMax to the tiny route', { box: BOX });
+    }
+  }
+}
+
+/** Creates one thread's entry over the composed boxes. */
+export function createGatekeeper(ctx: BoxContext, options: GatekeeperOptions): Gatekeeper {
+  return new GatekeeperBox(ctx, options);
+}

@@ -1,0 +1,2 @@
+export * from './api.js';
+export { createGatekeeper } from './gatekeeper.js';

@@ -1,0 +1,1 @@
+export type { OsBoundary, OsBoundaryOptions, OsBoundaryStats, RegionSource } from '@hakmem/contracts';

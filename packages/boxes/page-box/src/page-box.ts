@@ -1,0 +1,223 @@
+import {
+  ErrorCode, HakmemError, PAGE_SHIFT, PD_BLOCK_SIZE, PD_CAPACITY, PD_CARVE, PD_FREE_HEAD, PD_SLAB_NEXT, PD_SLAB_PREV,
+  PD_USED, PageKind, REG_CLASS_MASK, REG_CLASS_SHIFT, REG_KIND_MASK,
+  type BoxContext, type HeapViews, type PageBox, type PageBoxOptions, type PageBoxStats, type Ptr, type SlabSink,
+  type SlabSource,
+} from '@hakmem/contracts';
+import { DEFAULT_PAGES_PER_CLASS } from './api.js';
+
+/**
+ * Per class, a queue of the slabs this thread holds that still have a free or uncarved
+ * block (doubly linked through PD_SLAB_NEXT/PREV; the head is the slab refills come
+ * from). A slab leaves the queue when it is full and comes back when one of its blocks
+ * is freed; when its last block comes back it returns to the warm pool, unless it is
+ * among the `pagesPerClass` empty slabs a class keeps to avoid thrashing.
+ *
+ * Free blocks of a slab form an intrusive list: the first word of a free block holds
+ * the address of the next (0 ends it).
+ */
+class PageBoxBox implements PageBox {
+  readonly name = 'page-box';
+  private readonly v: HeapViews;
+  private readonly pd: number;
+  private readonly reg: number;
+  private readonly tid: number;
+  private readonly slabs: SlabSource & SlabSink;
+  private readonly heads: Int32Array;
+  private readonly empties: Int32Array;
+  private readonly keepEmpty: Int32Array;
+  private fromFreeList = 0;
+  private carved = 0;
+  private slabsAcquired = 0;
+  private slabsReleased = 0;
+  private freed = 0;
+
+  constructor(ctx: BoxContext, options: PageBoxOptions, keepEmpty: Int32Array) {
+    this.v = ctx.backend.views;
+    this.pd = ctx.layout.pageTableOffset >>> 2;
+    this.reg = ctx.layout.registryOffset >>> 2;
+    this.tid = ctx.tid;
+    this.slabs = options.slabs;
+    this.heads = new Int32Array(options.classSizes.length);
+    this.empties = new Int32Array(options.classSizes.length);
+    this.keepEmpty = keepEmpty;
+  }
+
+  private desc(addr: Ptr): number {
+    return this.pd + ((addr >>> PAGE_SHIFT) << 4);
+  }
+
+  allocBatch(cls: number, out: Int32Array, offset: number, max: number): number {
+    let i32 = this.v.i32;
+    let n = 0;
+    while (n < max) {
+      let slab = this.heads[cls]!;
+      if (slab === 0) {
+        slab = this.slabs.acquireSlab(cls, this.tid);
+        if (slab === 0) break;
+        this.slabsAcquired++;
+        this.empties[cls]!++;
+        this.pushFront(cls, slab);
+        i32 = this.v.i32; // acquiring may have grown the memory (wasm replaces the buffer)
+      }
+      const d = this.desc(slab);
+      let used = i32[d + PD_USED]!;
+      if (used === 0) this.empties[cls]!--;
+      // 1. The slab's free list.
+      let f = i32[d + PD_FREE_HEAD]!;
+      const before = n;
+      while (f !== 0 && n < max) {
+        out[offset + n++] = f;
+        f = i32[f >>> 2]!;
+      }
+      i32[d + PD_FREE_HEAD] = f;
+      this.fromFreeList += n - before;
+      // 2. Carve fresh blocks.
+      const cap = i32[d + PD_CAPACITY]!;
+      const size = i32[d + PD_BLOCK_SIZE]!;
+      let carve = i32[d + PD_CARVE]!;
+      const end = cap * size;
+      const carvedBefore = n;
+      while (n < max && carve < end) {
+        out[offset + n++] = slab + carve;
+        carve += size;
+      }
+      i32[d + PD_CARVE] = carve;
+      this.carved += n - carvedBefore;
+      used += n - before;
+      i32[d + PD_USED] = used;
+      if (used === cap) this.unlink(cls, slab);
+    }
+    return n;
+  }
+
+  freeBatch(cls: number, blocks: Int32Array, offset: number, n: number): void {
+    const i32 = this.v.i32;
+    for (let i = offset; i < offset + n; i++) {
+      const b = blocks[i]!;
+      const slab = b & ~0xffff;
+      const d = this.desc(slab);
+      i32[b >>> 2] = i32[d + PD_FREE_HEAD]!;
+      i32[d + PD_FREE_HEAD] = b;
+      const used = i32[d + PD_USED]! - 1;
+      i32[d + PD_USED] = used;
+      if (used === i32[d + PD_CAPACITY]! - 1) this.pushFront(cls, slab);
+      if (used === 0) this.onEmpty(cls, slab);
+    }
+    this.freed += n;
+  }
+
+  /** A slab's last block came back: keep it as one of the class's spare empties, or release it. */
+  private onEmpty(cls: number, slab: Ptr): void {
+    if (this.empties[cls]! < this.keepEmpty[cls]!) {
+      this.empties[cls]!++;
+      return;
+    }
+    this.unlink(cls, slab);
+    this.slabsReleased++;
+    this.slabs.releaseSlab(slab);
+  }
+
+  private pushFront(cls: number, slab: Ptr): void {
+    const i32 = this.v.i32;
+    const d = this.desc(slab);
+    const head = this.heads[cls]!;
+    i32[d + PD_SLAB_NEXT] = head;
+    i32[d + PD_SLAB_PREV] = 0;
+    if (head !== 0) i32[this.desc(head) + PD_SLAB_PREV] = slab;
+    this.heads[cls] = slab;
+  }
+
+  private unlink(cls: number, slab: Ptr): void {
+    const i32 = this.v.i32;
+    const d = this.desc(slab);
+    const next = i32[d + PD_SLAB_NEXT]!;
+    const prev = i32[d + PD_SLAB_PREV]!;
+    if (prev !== 0) i32[this.desc(prev) + PD_SLAB_NEXT] = next;
+    else this.heads[cls] = next;
+    if (next !== 0) i32[this.desc(next) + PD_SLAB_PREV] = prev;
+    i32[d + PD_SLAB_NEXT] = 0;
+    i32[d + PD_SLAB_PREV] = 0;
+  }
+
+  flush(): void {
+    const i32 = this.v.i32;
+    for (let cls = 0; cls < this.heads.length; cls++) {
+      for (let slab = this.heads[cls]!; slab !== 0; ) {
+        const next = i32[this.desc(slab) + PD_SLAB_NEXT]!;
+        if (i32[this.desc(slab) + PD_USED] === 0) {
+          this.unlink(cls, slab);
+          this.slabsReleased++;
+          this.slabs.releaseSlab(slab);
+        }
+        slab = next;
+      }
+      this.empties[cls] = 0;
+    }
+  }
+
+  stats(): PageBoxStats {
+    return {
+      fromFreeList: this.fromFreeList, carved: this.carved, slabsAcquired: this.slabsAcquired,
+      slabsReleased: this.slabsReleased, freed: this.freed, remoteFreed: 0, remoteDrained: 0,
+    };
+  }
+
+  checkInvariants(): void {
+    const i32 = this.v.i32;
+    for (let cls = 0; cls < this.heads.length; cls++) {
+      let prev = 0;
+      let empties = 0;
+      for (let slab = this.heads[cls]!, k = 0; slab !== 0; slab = i32[this.desc(slab) + PD_SLAB_NEXT]!, k++) {
+        const d = this.desc(slab);
+        const e = i32[this.reg + (slab >>> PAGE_SHIFT)]!;
+        if ((e & REG_KIND_MASK) !== PageKind.TINY || ((e >>> REG_CLASS_SHIFT) & REG_CLASS_MASK) !== cls) this.corrupt(`queued slab 0x${slab.toString(16)} is not a class-${cls} tiny slab (registry 0x${(e >>> 0).toString(16)})`);
+        if (i32[d + PD_SLAB_PREV] !== prev) this.corrupt(`broken back link at slab 0x${slab.toString(16)}`);
+        const used = i32[d + PD_USED]!;
+        const cap = i32[d + PD_CAPACITY]!;
+        if (used < 0 || used >= cap) this.corrupt(`queued slab 0x${slab.toString(16)} has used ${used} of ${cap}`);
+        if (used === 0) empties++;
+        this.checkFreeList(slab, d, used);
+        if (k > 1 << 15) this.corrupt(`cycle in the class-${cls} queue`);
+        prev = slab;
+      }
+      if (empties !== this.empties[cls]) this.corrupt(`class ${cls} holds ${empties} empty slabs, counter says ${this.empties[cls]}`);
+    }
+  }
+
+  /** Free list + used == carved blocks; every free block lies on a block boundary inside the carved part. */
+  private checkFreeList(slab: Ptr, d: number, used: number): void {
+    const i32 = this.v.i32;
+    const size = i32[d + PD_BLOCK_SIZE]!;
+    const carve = i32[d + PD_CARVE]!;
+    let free = 0;
+    for (let f = i32[d + PD_FREE_HEAD]!; f !== 0; f = i32[f >>> 2]!) {
+      const off = f - slab;
+      if (off < 0 || off >= carve || off % size !== 0) this.corrupt(`slab 0x${slab.toString(16)}: free block 0x${f.toString(16)} is not a carved block`);
+      if (++free > carve / size) this.corrupt(`slab 0x${slab.toString(16)}: cycle in the free list`);
+    }
+    if (free + used !== carve / size) this.corrupt(`slab 0x${slab.toString(16)}: ${free} free + ${used} used ≠ ${carve / size} carved`);
+  }
+
+  private corrupt(message: string): never {
+    throw new HakmemError(ErrorCode.CORRUPTION, message, { box: this.name });
+  }
+}
+
+/**
+ * Creates one thread's page box. `pooledClasses` keep `pagesPerClass` empty slabs
+ * (default 1 each for every class); other classes keep none.
+ */
+export function createPageBox(ctx: BoxContext, options: PageBoxOptions): PageBox {
+  const n = options.classSizes.length;
+  const per = options.pagesPerClass ?? DEFAULT_PAGES_PER_CLASS;
+  if (!Number.isInteger(per) || per < 0 || per > 64) {
+    throw new HakmemError(ErrorCode.INVALID_OPTION, `pagesPerClass must be an integer in 0..64, got ${per}`, { box: 'page-box' });
+  }
+  const keep = new Int32Array(n);
+  for (const c of options.pooledClasses ?? Array.from({ length: n }, (_, i) => i)) {
+    if (!Number.isInteger(c) || c < 0 || c >= n) throw new HakmemError(ErrorCode.INVALID_OPTION, `pooled class ${c} outside 0..${n - 1}`, { box: 'page-box' });
+    keep[c] = per;
+  }
+  return new PageBoxBox(ctx, options, keep);
+}

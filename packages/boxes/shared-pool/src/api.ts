@@ -1,0 +1,1 @@
+export type { SharedPool, SharedPoolOptions, SharedPoolStats } from '@hakmem/contracts';

@@ -1,0 +1,3 @@
+export * from './api.js';
+export * from './layout.js';
+export { createSuperSlabTier } from './superslab-tier.js';

@@ -1,0 +1,30 @@
+/**
+ * superslab-tier's global state: one 64-byte box slot in page 0 (Int32 words).
+ *
+ * ```
+ *  word  field          written by                 read by
+ *  0     lock           Atomics (shared heaps)     -
+ *  1     retainedHead   under lock                 under lock
+ *  2     retained       under lock                 stats
+ *  3     hot            under lock                 stats
+ *  4     draining       under lock                 stats
+ *  5     mapped         under lock (cumulative)    stats
+ *  6     unmapped       under lock (cumulative)    stats
+ *  7     reused         under lock (cumulative)    stats
+ *  8     guardDeferred  under lock (cumulative)    stats
+ *  9     lockContended  under lock (cumulative)    stats
+ * ```
+ * Per SuperSlab, in the page descriptor of its first page (see contracts' PD_REGION_*):
+ * state (HOT/DRAINING/FREE), guard (pins), mask (free slabs), next (retained list link),
+ * pages (16).
+ */
+export const SS_LOCK = 0;
+export const SS_RETAINED_HEAD = 1;
+export const SS_RETAINED = 2;
+export const SS_HOT = 3;
+export const SS_DRAINING = 4;
+export const SS_MAPPED = 5;
+export const SS_UNMAPPED = 6;
+export const SS_REUSED = 7;
+export const SS_GUARD_DEFERRED = 8;
+export const SS_LOCK_CONTENDED = 9;

@@ -1,0 +1,2 @@
+export * from './api.js';
+export { createWarmPool } from './warm-pool.js';

@@ -1,0 +1,177 @@
+import {
+  ErrorCode, HakmemError, PageKind, PAGE_SHIFT, PAGE_SIZE, PD_BLOCK_SIZE, PD_CAPACITY, PD_CARVE, PD_FREE_HEAD,
+  PD_REGION_MASK, PD_REGION_OWNER, PD_REMOTE_HEAD, PD_SLAB_NEXT, PD_SLAB_PREV, PD_USED, REG_AUX_SHIFT,
+  REG_CLASS_SHIFT, REG_THREAD_SHIFT, SUPERSLAB_ALL_FREE, SUPERSLAB_SIZE,
+  type BoxContext, type HeapViews, type Ptr, type SlabSink, type SuperSlabLender, type WarmPool, type WarmPoolOptions,
+  type WarmPoolStats,
+} from '@hakmem/contracts';
+import { DEFAULT_WARM_CAPACITY, KEEP_EMPTY } from './api.js';
+
+/**
+ * A thread's HOT SuperSlabs in a small JS-side array. The free-slab mask of a SuperSlab
+ * this thread owns is written by this thread only; in a shared heap it is still updated
+ * with Atomics, because a thread that gave a SuperSlab back may release one of its old
+ * slabs into it (through the shared pool) while a new owner assigns another.
+ */
+class WarmPoolBox implements WarmPool {
+  readonly name = 'warm-pool';
+  private readonly v: HeapViews;
+  private readonly reg: number;
+  private readonly pd: number;
+  private readonly tid: number;
+  private readonly shared: boolean;
+  private readonly sizes: Int32Array;
+  private readonly lender: SuperSlabLender & SlabSink;
+  private readonly held: Int32Array;
+  private n = 0;
+  private hits = 0;
+  private misses = 0;
+  private prefilled = 0;
+  private returned = 0;
+  private assigned = 0;
+  private released = 0;
+
+  constructor(ctx: BoxContext, options: WarmPoolOptions, capacity: number) {
+    this.v = ctx.backend.views;
+    this.reg = ctx.layout.registryOffset >>> 2;
+    this.pd = ctx.layout.pageTableOffset >>> 2;
+    this.tid = ctx.tid;
+    this.shared = ctx.shared;
+    this.sizes = options.classSizes;
+    this.lender = options.lender;
+    this.held = new Int32Array(capacity);
+  }
+
+  private desc(addr: Ptr): number {
+    return this.pd + ((addr >>> PAGE_SHIFT) << 4);
+  }
+
+  acquireSlab(cls: number, tid: number): Ptr {
+    for (let i = 0; i < this.n; i++) {
+      const slab = this.take(this.held[i]!, cls, tid);
+      if (slab !== 0) {
+        this.hits++;
+        return slab;
+      }
+    }
+    return this.acquireCold(cls, tid);
+  }
+
+  /** Cold path: borrow a SuperSlab (prefill), making room first if the pool is full. */
+  private acquireCold(cls: number, tid: number): Ptr {
+    this.misses++;
+    if (this.n === this.held.length) this.giveBack(0);
+    const base = this.lender.acquireSuperSlab(tid);
+    if (base === 0) return 0;
+    this.held[this.n++] = base;
+    this.prefilled++;
+    return this.take(base, cls, tid);
+  }
+
+  /** Takes the lowest free slab of a SuperSlab and assigns it to `cls`; 0 if none is free. */
+  private take(base: Ptr, cls: number, tid: number): Ptr {
+    const i32 = this.v.i32;
+    const m = this.pd + ((base >>> PAGE_SHIFT) << 4) + PD_REGION_MASK;
+    let mask = i32[m]!;
+    let idx: number;
+    for (;;) {
+      if (mask === 0) return 0;
+      idx = 31 - Math.clz32(mask & -mask);
+      if (!this.shared) {
+        i32[m] = mask & ~(1 << idx);
+        break;
+      }
+      const seen = Atomics.compareExchange(i32, m, mask, mask & ~(1 << idx));
+      if (seen === mask) break;
+      mask = seen;
+    }
+    const slab = base + (idx << PAGE_SHIFT);
+    this.initSlab(slab, cls, tid, idx);
+    this.assigned++;
+    return slab;
+  }
+
+  private initSlab(slab: Ptr, cls: number, tid: number, idx: number): void {
+    const i32 = this.v.i32;
+    const d = this.desc(slab);
+    const size = this.sizes[cls]!;
+    i32[d + PD_FREE_HEAD] = 0;
+    i32[d + PD_CARVE] = 0;
+    i32[d + PD_USED] = 0;
+    i32[d + PD_CAPACITY] = (PAGE_SIZE / size) | 0;
+    i32[d + PD_BLOCK_SIZE] = size;
+    i32[d + PD_REMOTE_HEAD] = 0;
+    i32[d + PD_SLAB_NEXT] = 0;
+    i32[d + PD_SLAB_PREV] = 0;
+    i32[this.reg + (slab >>> PAGE_SHIFT)] = PageKind.TINY | (cls << REG_CLASS_SHIFT) | (tid << REG_THREAD_SHIFT) | (idx << REG_AUX_SHIFT);
+  }
+
+  releaseSlab(slab: Ptr): void {
+    const base = slab & ~(SUPERSLAB_SIZE - 1);
+    const i = this.indexOf(base);
+    if (i < 0 || this.v.i32[this.desc(base) + PD_REGION_OWNER] !== this.tid) {
+      this.lender.releaseSlab(slab);
+      return;
+    }
+    const i32 = this.v.i32;
+    const idx = (slab >>> PAGE_SHIFT) & 15;
+    i32[this.reg + (slab >>> PAGE_SHIFT)] = PageKind.MAPPED | (idx << REG_AUX_SHIFT);
+    const m = this.desc(base) + PD_REGION_MASK;
+    const mask = this.shared ? Atomics.or(i32, m, 1 << idx) | (1 << idx) : (i32[m]! |= 1 << idx);
+    this.released++;
+    if (mask === SUPERSLAB_ALL_FREE && this.emptyCount() > KEEP_EMPTY) this.giveBack(i);
+  }
+
+  private indexOf(base: Ptr): number {
+    for (let i = 0; i < this.n; i++) if (this.held[i] === base) return i;
+    return -1;
+  }
+
+  private emptyCount(): number {
+    let k = 0;
+    for (let i = 0; i < this.n; i++) if (this.v.i32[this.desc(this.held[i]!) + PD_REGION_MASK] === SUPERSLAB_ALL_FREE) k++;
+    return k;
+  }
+
+  /** Gives held[i] back to the lender and closes the gap. */
+  private giveBack(i: number): void {
+    const base = this.held[i]!;
+    this.held.copyWithin(i, i + 1, this.n);
+    this.n--;
+    this.returned++;
+    this.lender.releaseSuperSlab(base);
+  }
+
+  flush(): void {
+    while (this.n > 0) this.giveBack(this.n - 1);
+  }
+
+  stats(): WarmPoolStats {
+    return {
+      hits: this.hits, misses: this.misses, prefilled: this.prefilled, returned: this.returned, held: this.n,
+      slabsAssigned: this.assigned, slabsReleased: this.released,
+    };
+  }
+
+  checkInvariants(): void {
+    for (let i = 0; i < this.n; i++) {
+      const base = this.held[i]!;
+      if ((base & (SUPERSLAB_SIZE - 1)) !== 0) this.corrupt(`held entry 0x${base.toString(16)} is not a SuperSlab base`);
+      if (this.v.i32[this.desc(base) + PD_REGION_OWNER] !== this.tid) this.corrupt(`held SuperSlab 0x${base.toString(16)} is owned by thread ${this.v.i32[this.desc(base) + PD_REGION_OWNER]}`);
+      if (this.indexOf(base) !== i) this.corrupt(`SuperSlab 0x${base.toString(16)} held twice`);
+    }
+  }
+
+  private corrupt(message: string): never {
+    throw new HakmemError(ErrorCode.CORRUPTION, message, { box: this.name });
+  }
+}
+
+/** Creates one thread's warm pool. Throws `E_INVALID_OPTION` for a capacity outside 1..1024. */
+export function createWarmPool(ctx: BoxContext, options: WarmPoolOptions): WarmPool {
+  const capacity = options.capacity ?? DEFAULT_WARM_CAPACITY;
+  if (!Number.isInteger(capacity) || capacity < 1 || capacity > 1024) {
+    throw new HakmemError(ErrorCode.INVALID_OPTION, `capacity must be an integer in 1..1024, got ${capacity}`, { box: 'warm-pool' });
+  }
+  return new WarmPoolBox(ctx, options, capacity);
+}

@@ -1,0 +1,28 @@
+import { MAX_HEAP_BYTES, PAGE_MASK, type MemoryBackend, type SharedBackendHandle } from '@hakmem/contracts';
+import { invalidOption } from './common.js';
+import { NativeBackend } from './native-backend.js';
+import { WasmBackend } from './wasm-backend.js';
+
+/**
+ * Builds, in this worker, a backend over the memory of `handle` (from `share()` in
+ * another worker, carried by `postMessage`). Both backends then see the same bytes and
+ * each other's growth (wasm: after `refresh()`).
+ * Throws `HakmemError(E_INVALID_OPTION)` when `handle` does not describe a shared memory
+ * of its kind with a valid `maxBytes`.
+ */
+export function attachBackend(handle: SharedBackendHandle): MemoryBackend {
+  const { kind, memory, maxBytes } = handle;
+  if (!Number.isInteger(maxBytes) || (maxBytes & PAGE_MASK) !== 0 || maxBytes <= 0 || maxBytes > MAX_HEAP_BYTES) {
+    throw invalidOption(`handle.maxBytes must be a whole number of pages up to ${MAX_HEAP_BYTES}, got ${String(maxBytes)}`);
+  }
+  if (kind === 'wasm' && memory instanceof WebAssembly.Memory && (memory.buffer as unknown) instanceof SharedArrayBuffer) {
+    return new WasmBackend(memory, maxBytes);
+  }
+  if (kind === 'native' && memory instanceof SharedArrayBuffer && memory.growable && memory.maxByteLength >= maxBytes) {
+    return new NativeBackend(memory, maxBytes);
+  }
+  throw invalidOption(
+    `handle of kind ${String(kind)} must carry a shared ${kind === 'wasm' ? 'WebAssembly.Memory' : 'growable SharedArrayBuffer'} ` +
+    `(from share() of a backend created with shared: true)`,
+  );
+}

@@ -1,0 +1,66 @@
+import {
+  ErrorCode, HakmemError, MAX_HEAP_BYTES, PAGE_SIZE,
+  type BackendCapabilities, type BackendKind, type BackendOptions,
+} from '@hakmem/contracts';
+import { DEFAULT_MAX_BYTES } from './api.js';
+
+/** `BackendOptions` after validation: whole pages, defaults applied, `initialBytes <= maxBytes`. */
+export interface ResolvedOptions {
+  readonly initialBytes: number;
+  readonly maxBytes: number;
+  readonly shared: boolean;
+}
+
+/** A `HakmemError(E_INVALID_OPTION)` raised by this package. */
+export function invalidOption(message: string): HakmemError {
+  return new HakmemError(ErrorCode.INVALID_OPTION, message, { box: 'memory-backend' });
+}
+
+function checkBytes(name: string, value: unknown): void {
+  if (!Number.isInteger(value) || (value as number) < 0) {
+    throw invalidOption(`${name} must be a non-negative integer number of bytes, got ${String(value)}`);
+  }
+}
+
+/**
+ * Validates `options` and applies the defaults: `initialBytes` rounded up to whole pages
+ * (at least one), `maxBytes` rounded down to whole pages and clamped to `MAX_HEAP_BYTES`.
+ * Throws `HakmemError(E_INVALID_OPTION)` for a bad value or when initial exceeds max.
+ */
+export function resolveOptions(options: BackendOptions = {}): ResolvedOptions {
+  const { initialBytes = PAGE_SIZE, maxBytes = DEFAULT_MAX_BYTES, shared = false } = options;
+  checkBytes('initialBytes', initialBytes);
+  checkBytes('maxBytes', maxBytes);
+  if (typeof shared !== 'boolean') throw invalidOption(`shared must be a boolean, got ${String(shared)}`);
+  const initial = Math.max(1, Math.ceil(initialBytes / PAGE_SIZE)) * PAGE_SIZE;
+  const max = Math.min(Math.floor(maxBytes / PAGE_SIZE) * PAGE_SIZE, MAX_HEAP_BYTES);
+  if (initial > max) {
+    throw invalidOption(
+      `initialBytes ${initialBytes} (${initial} in whole pages) exceeds maxBytes ${maxBytes} ` +
+      `(${max} in whole pages, at most ${MAX_HEAP_BYTES})`,
+    );
+  }
+  return { initialBytes: initial, maxBytes: max, shared };
+}
+
+/** The capability record of a built-in backend. */
+export function capabilitiesOf(viewsTrackGrowth: boolean, shared: boolean): BackendCapabilities {
+  return { pageSize: PAGE_SIZE, canShrink: false, canDecommit: false, viewsTrackGrowth, shareable: shared };
+}
+
+/**
+ * The byte length after growing `currentBytes` by `deltaPages`, or -1 when `deltaPages`
+ * is not a non-negative integer or the result would exceed `maxBytes`.
+ */
+export function growTarget(currentBytes: number, deltaPages: number, maxBytes: number): number {
+  if (deltaPages >>> 0 !== deltaPages) return -1;
+  const target = currentBytes + deltaPages * PAGE_SIZE;
+  return target <= maxBytes ? target : -1;
+}
+
+/** Throws unless `shared`: only shared memory can be handed to another worker. */
+export function checkShareable(kind: BackendKind, shared: boolean): void {
+  if (!shared) {
+    throw invalidOption(`share() needs a shared backend; this ${kind} backend was created with shared: false`);
+  }
+}

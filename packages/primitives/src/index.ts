@@ -1,0 +1,2 @@
+export { isPow2, alignUp, alignDown, isAligned, log2Floor, ctz32 } from './bits.js';
+export { LOCK_FREE, LOCK_HELD, LOCK_SLEEPERS, lockAcquire, lockRelease, canBlockHere } from './lock.js';

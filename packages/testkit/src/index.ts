@@ -1,0 +1,3 @@
+export * from './api.js';
+export { ReferenceModel, runModel } from './model.js';
+export { heapOp, randomOps, type OpDistribution } from './ops.js';

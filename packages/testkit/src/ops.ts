@@ -1,0 +1,75 @@
+import fc from 'fast-check';
+import type { HeapOp } from './api.js';
+
+/** The shape of the random operations: which sizes and alignments to draw. */
+export interface OpDistribution {
+  /** Largest size drawn (sizes skew small: most below 256, some up to this). */
+  readonly maxSize: number;
+  /** Largest memalign alignment drawn (a power of two ≥ 8). Default 2048. */
+  readonly maxAlign?: number;
+  /** Bias toward allocation (0..1): above 0.5 the live set grows. Default 0.55. */
+  readonly allocBias?: number;
+}
+
+/** xorshift32: small, fast, seedable; the same generator the bench uses. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0 || 0x9e3779b9;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s;
+  };
+}
+
+function drawSize(r: number, maxSize: number): number {
+  const bucket = r & 7;
+  const v = r >>> 3;
+  if (bucket < 5) return v % Math.min(257, maxSize + 1);
+  if (bucket < 7) return v % Math.min(2049, maxSize + 1);
+  return v % (maxSize + 1);
+}
+
+/**
+ * A seeded stream of `count` operations: mallocs, callocs, memaligns, frees and reallocs
+ * in proportions that keep a live set of a few hundred blocks. Deterministic per seed,
+ * so a failing seed is a replayable case.
+ */
+export function* randomOps(seed: number, count: number, dist: OpDistribution): Generator<HeapOp> {
+  const next = rng(seed);
+  const maxAlignLog = Math.log2(dist.maxAlign ?? 2048);
+  const bias = Math.floor((dist.allocBias ?? 0.55) * 1000);
+  for (let i = 0; i < count; i++) {
+    const a = next();
+    const b = next();
+    const alloc = a % 1000 < bias;
+    const kind = (a >>> 10) & 15;
+    if (alloc) {
+      if (kind < 12) yield { op: 'malloc', size: drawSize(b, dist.maxSize) };
+      else if (kind < 14) yield { op: 'calloc', n: 1 + (b & 7), size: drawSize(b >>> 3, dist.maxSize) >>> 3 };
+      else yield { op: 'memalign', align: 2 ** (3 + ((b & 31) % (maxAlignLog - 2))), size: drawSize(b >>> 5, dist.maxSize) };
+    } else if (kind < 12) {
+      yield { op: 'free', pick: b };
+    } else {
+      yield { op: 'realloc', pick: b, size: (a >>> 16) % 64 === 0 ? 0 : drawSize(next(), dist.maxSize) };
+    }
+  }
+}
+
+/** fast-check arbitrary of one operation (shrinkable), with the same shape as `randomOps`. */
+export function heapOp(dist: OpDistribution): fc.Arbitrary<HeapOp> {
+  const size = fc.oneof(
+    { weight: 5, arbitrary: fc.integer({ min: 0, max: Math.min(256, dist.maxSize) }) },
+    { weight: 2, arbitrary: fc.integer({ min: 0, max: Math.min(2048, dist.maxSize) }) },
+    { weight: 1, arbitrary: fc.integer({ min: 0, max: dist.maxSize }) },
+  );
+  const align = fc.integer({ min: 3, max: Math.log2(dist.maxAlign ?? 2048) }).map((k) => 2 ** k);
+  return fc.oneof(
+    { weight: 6, arbitrary: size.map((s): HeapOp => ({ op: 'malloc', size: s })) },
+    { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 0, max: 8 }), size).map(([n, s]): HeapOp => ({ op: 'calloc', n, size: s >>> 3 })) },
+    { weight: 1, arbitrary: fc.tuple(align, size).map(([a, s]): HeapOp => ({ op: 'memalign', align: a, size: s })) },
+    { weight: 5, arbitrary: fc.nat().map((p): HeapOp => ({ op: 'free', pick: p })) },
+    { weight: 2, arbitrary: fc.tuple(fc.nat(), size).map(([p, s]): HeapOp => ({ op: 'realloc', pick: p, size: s })) },
+  );
+}

@@ -121,7 +121,10 @@ export interface MemoryBackend {
    */
   refresh(): boolean;
 
-  /** The raw buffer behind the views right now (replaced on wasm growth). */
+  /**
+   * The memory's current raw buffer (replaced on wasm growth). In a thread that has not
+   * called `refresh()` since another thread grew a wasm memory, it may be longer than the views.
+   */
   buffer(): ArrayBuffer | SharedArrayBuffer;
 
   /**

@@ -9,7 +9,7 @@ import { createUnifiedCache } from '@hakmem/unified-cache';
 import { createTinyRoute } from '@hakmem/tiny-route';
 import { createGatekeeper } from '@hakmem/gatekeeper';
 import type { BoxFactories, ComposeOptions, HeapOptions } from './api.js';
-import { Heap } from './heap.js';
+import { Heap, ValidatingHeap } from './heap.js';
 import { initHeader, planLayout, SLOT_SHARED_POOL, SLOT_SUPERSLAB_TIER, slotOffset } from './layout.js';
 
 /** The default implementation of every box. */
@@ -55,9 +55,8 @@ export function compose(options: ComposeOptions): Heap {
   const gatekeeper = f.gatekeeper(ctx(-1), {
     route: tinyRoute, cache: unifiedCache, ...(options.throwOnOutOfMemory === undefined ? {} : { throwOnOutOfMemory: options.throwOnOutOfMemory }),
   });
-  return new Heap(backend, layout, {
-    osBoundary, superslabTier, sharedPool, warmPool, pageBox, unifiedCache, tinyRoute, gatekeeper,
-  }, debug);
+  const boxes = { osBoundary, superslabTier, sharedPool, warmPool, pageBox, unifiedCache, tinyRoute, gatekeeper };
+  return debug >= 3 ? new ValidatingHeap(backend, layout, boxes, debug) : new Heap(backend, layout, boxes, debug);
 }
 
 /** Default maximum of `createHeap()`: 256 MiB. */

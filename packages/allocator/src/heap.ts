@@ -29,8 +29,9 @@ export class Heap {
   readonly boxes: HeapBoxes;
   /** Typed-array views over the whole memory (identity stable; fields refreshed on wasm growth). */
   readonly views: HeapViews;
-  private readonly gk: Gatekeeper;
-  private readonly debug: number;
+  /** Debug level the heap was composed with (0 release … 3 validate after every call). */
+  readonly debug: number;
+  protected readonly gk: Gatekeeper;
 
   constructor(backend: MemoryBackend, layout: HeapLayout, boxes: HeapBoxes, debug: number) {
     this.backend = backend;
@@ -43,36 +44,27 @@ export class Heap {
 
   /** See `Gatekeeper.malloc`: at least `size` bytes, 16-byte aligned from 16 up; 0 on exhaustion. */
   malloc(size: number): Ptr {
-    const p = this.gk.malloc(size);
-    if (this.debug >= 3) this.validate();
-    return p;
+    return this.gk.malloc(size);
   }
 
   /** See `Gatekeeper.free`: `free(0)` is a no-op; bad pointers throw a typed error. */
   free(ptr: Ptr): void {
     this.gk.free(ptr);
-    if (this.debug >= 3) this.validate();
   }
 
   /** See `Gatekeeper.calloc`: zeroed; throws `E_INVALID_SIZE` when `n * size` overflows. */
   calloc(n: number, size: number): Ptr {
-    const p = this.gk.calloc(n, size);
-    if (this.debug >= 3) this.validate();
-    return p;
+    return this.gk.calloc(n, size);
   }
 
   /** See `Gatekeeper.realloc`: C semantics; on exhaustion returns 0 and the old block is intact. */
   realloc(ptr: Ptr, size: number): Ptr {
-    const p = this.gk.realloc(ptr, size);
-    if (this.debug >= 3) this.validate();
-    return p;
+    return this.gk.realloc(ptr, size);
   }
 
   /** See `Gatekeeper.memalign`. */
   memalign(align: number, size: number): Ptr {
-    const p = this.gk.memalign(align, size);
-    if (this.debug >= 3) this.validate();
-    return p;
+    return this.gk.memalign(align, size);
   }
 
   /** Usable bytes of a live block (`>=` the size asked for). */
@@ -227,6 +219,41 @@ export class Heap {
       }
       if (free + used !== carve / size) corrupt(`slab 0x${slab.toString(16)}: ${free} free + ${used} used ≠ ${carve / size} carved`);
     });
+  }
+}
+
+/**
+ * Debug level 3: `validate()` after every allocation call. A separate class, so that a
+ * release heap's methods carry no debug branch at all.
+ */
+export class ValidatingHeap extends Heap {
+  override malloc(size: number): Ptr {
+    const p = this.gk.malloc(size);
+    this.validate();
+    return p;
+  }
+
+  override free(ptr: Ptr): void {
+    this.gk.free(ptr);
+    this.validate();
+  }
+
+  override calloc(n: number, size: number): Ptr {
+    const p = this.gk.calloc(n, size);
+    this.validate();
+    return p;
+  }
+
+  override realloc(ptr: Ptr, size: number): Ptr {
+    const p = this.gk.realloc(ptr, size);
+    this.validate();
+    return p;
+  }
+
+  override memalign(align: number, size: number): Ptr {
+    const p = this.gk.memalign(align, size);
+    this.validate();
+    return p;
   }
 }
 

@@ -1,3 +1,3 @@
 export * from './api.js';
-export { Heap, type HeapBoxes } from './heap.js';
+export { Heap, ValidatingHeap, type HeapBoxes } from './heap.js';
 export { compose, createHeap, defaultBoxes, layoutFor, DEFAULT_MAX_BYTES } from './compose.js';

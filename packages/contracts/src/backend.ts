@@ -5,8 +5,10 @@
  * `WebAssembly.Memory` (shared or not) and `native` over a growable
  * `SharedArrayBuffer` (shared) or a resizable `ArrayBuffer` (not shared).
  *
- * Only `@hakmem/os-boundary` calls {@link MemoryBackend.grow}; every other box only
- * reads and writes through {@link MemoryBackend.views}.
+ * Only `@hakmem/os-boundary` calls {@link MemoryBackend.grow} once a heap is composed
+ * (the composition root grows a fresh backend once, to hold the metadata prefix, before
+ * os-boundary exists); every other box only reads and writes through
+ * {@link MemoryBackend.views}.
  */
 
 /** Which kind of memory a backend manages. */

@@ -7,6 +7,30 @@ import {
 import { isPow2 } from '@hakmem/primitives';
 
 const BOX = 'gatekeeper';
+const INT_MIN = -0x8000_0000;
+
+/**
+ * Per class, the words of a division-free test "is `off` a multiple of the block size"
+ * (size = odd << shift): `off & lowMask` must be 0, and `(off >>> shift) * inverse(odd)`
+ * mod 2^32 must be at most floor((2^32 − 1) / odd) — compared in the signed domain
+ * (both sides XOR 2^31) so every word stays an int32. Replaces an integer `%` (a
+ * division, tens of cycles) on every free.
+ */
+export function divisibilityTable(sizes: Int32Array): Int32Array {
+  const t = new Int32Array(sizes.length * 4);
+  for (let c = 0; c < sizes.length; c++) {
+    const size = sizes[c]!;
+    const shift = 31 - Math.clz32(size & -size);
+    const odd = size >>> shift;
+    let inv = odd;
+    for (let i = 0; i < 5; i++) inv = Math.imul(inv, 2 - Math.imul(odd, inv));
+    t[c * 4] = (1 << shift) - 1;
+    t[c * 4 + 1] = shift;
+    t[c * 4 + 2] = inv;
+    t[c * 4 + 3] = Math.floor(0xffff_ffff / odd) ^ INT_MIN;
+  }
+  return t;
+}
 const ROUTE_NAMES = ['tiny', 'pool (pool-tls)', 'L2.5 (l25-pool)', 'big (bigcache)'];
 
 /**
@@ -26,6 +50,7 @@ class GatekeeperBox implements Gatekeeper {
   private readonly route: TinyRoute;
   private readonly cache: UnifiedCache;
   private readonly throwOnOom: boolean;
+  private readonly div: Int32Array;
   private callocs = 0;
   private reallocsInPlace = 0;
   private reallocsMoved = 0;
@@ -42,6 +67,7 @@ class GatekeeperBox implements Gatekeeper {
     this.tinyMax = options.route.tinyMax;
     this.cache = options.cache;
     this.throwOnOom = options.throwOnOutOfMemory ?? false;
+    this.div = divisibilityTable(options.route.classSizes);
   }
 
   malloc(size: number): Ptr {
@@ -70,10 +96,12 @@ class GatekeeperBox implements Gatekeeper {
       const i32 = this.v.i32;
       const e = i32[this.reg + (ptr >>> PAGE_SHIFT)]!;
       if ((e & REG_KIND_MASK) === PageKind.TINY) {
-        const d = this.pd + ((ptr >>> PAGE_SHIFT) << 4);
+        const cls = (e >>> REG_CLASS_SHIFT) & REG_CLASS_MASK;
         const off = ptr & PAGE_MASK;
-        if (off % i32[d + PD_BLOCK_SIZE]! === 0 && off < i32[d + PD_CARVE]!) {
-          const cls = (e >>> REG_CLASS_SHIFT) & REG_CLASS_MASK;
+        const q = cls << 2;
+        const div = this.div;
+        if ((off & div[q]!) === 0 && (Math.imul(off >>> div[q + 1]!, div[q + 2]!) ^ INT_MIN) <= div[q + 3]!
+          && off < i32[this.pd + ((ptr >>> PAGE_SHIFT) << 4) + PD_CARVE]!) {
           if (!this.cache.push(cls, ptr)) this.cache.spill(cls, ptr);
           return;
         }

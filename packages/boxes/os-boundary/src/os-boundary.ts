@@ -82,7 +82,7 @@ class OsBoundaryBox implements OsBoundary {
     const page = addr >>> PAGE_SHIFT;
     this.enter();
     try {
-      this.freeRange(this.mappedIndex(page, pages), page, pages);
+      this.releaseRange(this.mappedIndex(page, pages), page, pages);
       this.bump(STATE_UNMAPS, 1);
       this.bump(STATE_PAGES_UNMAPPED, pages);
       this.bump(STATE_FREE_PAGES, pages);
@@ -293,7 +293,7 @@ class OsBoundaryBox implements OsBoundary {
   }
 
   /** Returns `[page, page + pages)` to the table at index `i`, merged with its neighbours (dirty). */
-  private freeRange(i: number, page: number, pages: number): void {
+  private releaseRange(i: number, page: number, pages: number): void {
     const m = this.views.i32;
     const left = i > 0 && this.rangeStart(i - 1) + this.rangePages(i - 1) === page;
     const right = i < this.word(STATE_COUNT) && this.rangeStart(i) === page + pages;

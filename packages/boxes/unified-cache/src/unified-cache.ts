@@ -4,23 +4,29 @@ import {
 } from '@hakmem/contracts';
 import { DEFAULT_CAPACITY } from './api.js';
 
+/** Words per class in `meta`: top, base, limit, batch. */
+const M_TOP = 0;
+const M_BASE = 1;
+const M_LIMIT = 2;
+const M_BATCH = 3;
+const M_WORDS = 4;
+
 /**
  * Per-thread, per-class stacks of free blocks in one Int32Array:
  *
  * ```
  *  slots:  | class 0: cap[0] slots | class 1: cap[1] slots | ...     (Int32Array, JS-side)
- *  count[c]  blocks cached in class c (top of its stack)
- *  base[c]   index of class c's first slot
+ *  meta:   | top0 base0 limit0 batch0 | top1 base1 limit1 batch1 | ...
+ *           top = index of the next free slot; the class holds top − base blocks
  * ```
- * Thread-local, so plain typed-array reads and writes: no atomics.
+ * A class's words sit together, so pop and push read one line of `meta` and one of
+ * `slots`. Thread-local: plain typed-array reads and writes, no atomics.
  */
 class UnifiedCacheBox implements UnifiedCache {
   readonly name = 'unified-cache';
   private readonly slots: Int32Array;
-  private readonly counts: Int32Array;
-  private readonly bases: Int32Array;
-  private readonly caps: Int32Array;
-  private readonly batches: Int32Array;
+  private readonly meta: Int32Array;
+  private readonly numClasses: number;
   private readonly source: BlockSource & BlockSink;
   private refills = 0;
   private refillBlocks = 0;
@@ -29,94 +35,101 @@ class UnifiedCacheBox implements UnifiedCache {
 
   constructor(caps: Int32Array, batches: Int32Array, source: BlockSource & BlockSink) {
     const n = caps.length;
-    this.caps = caps;
-    this.batches = batches;
-    this.counts = new Int32Array(n);
-    this.bases = new Int32Array(n);
+    this.numClasses = n;
+    this.meta = new Int32Array(n * M_WORDS);
     let total = 0;
     for (let c = 0; c < n; c++) {
-      this.bases[c] = total;
+      const m = c * M_WORDS;
+      this.meta[m + M_TOP] = total;
+      this.meta[m + M_BASE] = total;
       total += caps[c]!;
+      this.meta[m + M_LIMIT] = total;
+      this.meta[m + M_BATCH] = batches[c]!;
     }
     this.slots = new Int32Array(total);
     this.source = source;
   }
 
-  /** Hot path: 2 reads, 1 write, 1 branch. */
+  /** Hot path: 2 reads of meta, 1 of slots, 1 write, 1 branch. */
   pop(cls: number): Ptr {
-    const n = this.counts[cls]!;
-    if (n === 0) return 0;
-    this.counts[cls] = n - 1;
-    return this.slots[this.bases[cls]! + n - 1]!;
+    const m = cls << 2;
+    const t = this.meta[m]!;
+    if (t === this.meta[m + M_BASE]) return 0;
+    this.meta[m] = t - 1;
+    return this.slots[t - 1]!;
   }
 
-  /** Hot path: 3 reads, 2 writes, 1 branch. */
+  /** Hot path: 2 reads, 2 writes, 1 branch. */
   push(cls: number, ptr: Ptr): boolean {
-    const n = this.counts[cls]!;
-    if (n === this.caps[cls]) return false;
-    this.slots[this.bases[cls]! + n] = ptr;
-    this.counts[cls] = n + 1;
+    const m = cls << 2;
+    const t = this.meta[m]!;
+    if (t === this.meta[m + M_LIMIT]) return false;
+    this.slots[t] = ptr;
+    this.meta[m] = t + 1;
     return true;
   }
 
   /** Slow path: one bounded batch straight into the class's array, then pop. */
   refill(cls: number): Ptr {
-    const n = this.counts[cls]!;
-    const got = this.source.allocBatch(cls, this.slots, this.bases[cls]! + n, Math.min(this.batches[cls]!, this.caps[cls]! - n));
+    const m = cls * M_WORDS;
+    const t = this.meta[m + M_TOP]!;
+    const got = this.source.allocBatch(cls, this.slots, t, Math.min(this.meta[m + M_BATCH]!, this.meta[m + M_LIMIT]! - t));
     this.refills++;
     if (got === 0) return 0;
     this.refillBlocks += got;
-    this.counts[cls] = n + got - 1;
-    return this.slots[this.bases[cls]! + n + got - 1]!;
+    this.meta[m + M_TOP] = t + got - 1;
+    return this.slots[t + got - 1]!;
   }
 
   /** Slow path: spill the older half of the class (bottom of the stack), keep the hot top. */
   spill(cls: number, ptr: Ptr): void {
-    const n = this.counts[cls]!;
-    const base = this.bases[cls]!;
-    const out = Math.min(Math.max(n >>> 1, 1), MAX_BATCH);
+    const m = cls * M_WORDS;
+    const base = this.meta[m + M_BASE]!;
+    const t = this.meta[m + M_TOP]!;
+    const out = Math.min(Math.max((t - base) >>> 1, 1), MAX_BATCH);
     this.source.freeBatch(cls, this.slots, base, out);
-    this.slots.copyWithin(base, base + out, base + n);
-    this.counts[cls] = n - out;
+    this.slots.copyWithin(base, base + out, t);
+    this.meta[m + M_TOP] = t - out;
     this.spills++;
     this.spillBlocks += out;
     this.push(cls, ptr);
   }
 
   flush(): void {
-    for (let c = 0; c < this.counts.length; c++) {
-      let n = this.counts[c]!;
-      const base = this.bases[c]!;
-      while (n > 0) {
-        const out = Math.min(n, MAX_BATCH);
-        n -= out;
-        this.source.freeBatch(c, this.slots, base + n, out);
+    for (let c = 0; c < this.numClasses; c++) {
+      const m = c * M_WORDS;
+      const base = this.meta[m + M_BASE]!;
+      let t = this.meta[m + M_TOP]!;
+      while (t > base) {
+        const out = Math.min(t - base, MAX_BATCH);
+        t -= out;
+        this.source.freeBatch(c, this.slots, t, out);
       }
-      this.counts[c] = 0;
+      this.meta[m + M_TOP] = base;
     }
   }
 
   count(cls: number): number {
-    return this.counts[cls]!;
+    return this.meta[cls * M_WORDS + M_TOP]! - this.meta[cls * M_WORDS + M_BASE]!;
   }
 
   capacity(cls: number): number {
-    return this.caps[cls]!;
+    return this.meta[cls * M_WORDS + M_LIMIT]! - this.meta[cls * M_WORDS + M_BASE]!;
   }
 
   stats(): UnifiedCacheStats {
     let cached = 0;
-    for (const n of this.counts) cached += n;
+    for (let c = 0; c < this.numClasses; c++) cached += this.count(c);
     return { refills: this.refills, refillBlocks: this.refillBlocks, spills: this.spills, spillBlocks: this.spillBlocks, cached };
   }
 
   checkInvariants(): void {
     const seen = new Set<number>();
-    for (let c = 0; c < this.counts.length; c++) {
-      const n = this.counts[c]!;
-      if (n < 0 || n > this.caps[c]!) this.corrupt(`class ${c} count ${n} outside [0, ${this.caps[c]}]`);
+    for (let c = 0; c < this.numClasses; c++) {
+      const n = this.count(c);
+      if (n < 0 || n > this.capacity(c)) this.corrupt(`class ${c} count ${n} outside [0, ${this.capacity(c)}]`);
       for (let i = 0; i < n; i++) {
-        const p = this.slots[this.bases[c]! + i]!;
+        const p = this.slots[this.meta[c * M_WORDS + M_BASE]! + i]!;
         if (p <= 0) this.corrupt(`class ${c} slot ${i} holds ${p}`);
         if (seen.has(p)) this.corrupt(`block ${p} cached twice`);
         seen.add(p);

@@ -1,5 +1,6 @@
 import type { MemoryBackend } from '../backend.js';
 import type { Ptr } from '../pointer.js';
+import type { Box } from './common.js';
 
 /**
  * A source of page-aligned regions: what every box that needs whole pages is given.
@@ -36,6 +37,8 @@ export interface RegionSource {
    * allowed (e.g. trimming alignment slack).
    * Throws `HakmemError(E_INVALID_RANGE)` when the range is not page-aligned, lies
    * outside the managed area, or overlaps a free range (double unmap); nothing changes.
+   * Throws `HakmemError(E_INVALID_SIZE)` when `bytes` is not an integer in
+   * `[1, MAX_HEAP_BYTES]`; nothing changes.
    */
   unmap(addr: Ptr, bytes: number): void;
 }
@@ -99,7 +102,7 @@ export interface OsBoundaryOptions {
  * unmapped ones in an address-ordered, coalescing free-range map in the linear memory,
  * and counts everything.
  */
-export interface OsBoundary extends RegionSource {
+export interface OsBoundary extends RegionSource, Box<OsBoundaryStats> {
   /**
    * Tells the boundary that the contents of a mapped range are no longer needed. The
    * built-in backends cannot release memory, so this only counts (and forgets that the
@@ -109,14 +112,6 @@ export interface OsBoundary extends RegionSource {
   decommit(addr: Ptr, bytes: number): void;
   /** End of the managed area: everything in `[heapStart, end)` is mapped or free. */
   end(): number;
-  /** A snapshot of the counters (a fresh object: not for hot paths). */
-  stats(): OsBoundaryStats;
   /** Free ranges in address order, `[start, bytes]` pairs (a fresh array: debugging). */
   freeRanges(): Array<[Ptr, number]>;
-  /**
-   * Walks the free-range table and checks its invariants (sorted, non-overlapping,
-   * non-adjacent, inside `[heapStart, end)`, counters consistent).
-   * Throws `HakmemError(E_CORRUPTION)` naming the first broken invariant.
-   */
-  checkInvariants(): void;
 }

@@ -1,0 +1,44 @@
+import { describe, expect, test } from 'vitest';
+import { ErrorCode, isHakmemError } from '@hakmem/contracts';
+import { createHeap } from '@hakmem/allocator';
+
+describe('gatekeeper free: block-boundary check without division', () => {
+  test('for every default class, every offset in a slab is accepted iff it is a carved block start', () => {
+    const heap = createHeap({ maxBytes: 64 << 20 });
+    const route = heap.boxes.tinyRoute;
+    for (let c = 0; c < route.numClasses; c++) {
+      const size = route.classSize(c);
+      const p = heap.malloc(size);
+      const slab = p & ~0xffff;
+      // Probe offsets near p: only p itself is a live block start; others are interior or
+      // other (free) blocks' starts, which free() must not accept as interior pointers.
+      for (let off = 1; off < Math.min(size, 64); off++) {
+        let code: string | undefined;
+        try {
+          heap.free(p + off);
+        } catch (e) {
+          code = isHakmemError(e) ? e.code : 'other';
+        }
+        expect(code, `class ${size}: offset ${off}`).toBe(ErrorCode.INTERIOR_POINTER);
+      }
+      expect(slab).toBeLessThanOrEqual(p);
+      heap.free(p);
+    }
+    heap.validate();
+  });
+});
+
+describe('divisibilityTable', () => {
+  test('agrees with % for every offset of a 64 KiB slab and every multiple-of-8 size up to 32 KiB', async () => {
+    const { divisibilityTable } = await import('../src/gatekeeper.js');
+    const sizes = Int32Array.from({ length: 4096 }, (_, i) => (i + 1) * 8);
+    const t = divisibilityTable(sizes);
+    for (let c = 0; c < sizes.length; c += 7) {
+      const q = c * 4;
+      for (let off = 0; off < 65536; off++) {
+        const fast = (off & t[q]!) === 0 && (Math.imul(off >>> t[q + 1]!, t[q + 2]!) ^ -0x8000_0000) <= t[q + 3]!;
+        if (fast !== (off % sizes[c]! === 0)) throw new Error(`size ${sizes[c]} offset ${off}: ${fast}`);
+      }
+    }
+  });
+});

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs the TypeScript entry with no build: Node with tsx as a loader, and workspace
-// packages resolved to their src/ (the "@hakmem/source" export condition).
+// packages resolved to their src/ (the "@hakmem/source" export condition). Keep in step
+// with nodeArgs() in src/runner.ts, which starts the measuring children the same way.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';

@@ -53,7 +53,7 @@ function printWorkload(w: WorkloadRuns): number {
   if (w.records.length > 0) console.log(formatTable(w));
   const found = problems(w);
   for (const problem of found) console.log(`!!! ${problem}`);
-  if (found.length === 0) {
+  if (found.length === 0 && w.records.length > 0) {
     const subjectCount = new Set(w.records.map((r) => r.subject)).size;
     console.log(`\ncounters identical over all ${w.records.length} runs of ${subjectCount} subjects; no verify failed`);
   }
@@ -80,7 +80,9 @@ async function run(args: string[]): Promise<number> {
     seed: seedOf(values.seed),
   };
   let trouble = 0;
-  const machine = { node: process.version, platform: `${process.platform} ${process.arch}`, cpus: cpus().length, cpu: cpus()[0]?.model ?? '?' };
+  const machine = {
+    node: process.version, platform: `${process.platform} ${process.arch}`, cpus: cpus().length, cpu: cpus()[0]?.model ?? '?',
+  };
   console.log(`hakmem-bench: node ${machine.node}, ${machine.platform}, ${machine.cpus}× ${machine.cpu}; ${options.runs} runs, seed ${options.seed}\n`);
 
   const result = await runBench({
@@ -97,7 +99,8 @@ async function run(args: string[]): Promise<number> {
   if (values.json !== undefined) {
     const runs = result.workloads.flatMap((w) => w.records);
     const failures = result.workloads.flatMap((w) => w.failures);
-    const doc = { date: new Date().toISOString(), machine, options: { ...options, workloads: result.workloads.map((w) => ({ name: w.workload, cycles: w.cycles })) }, skipped: result.skipped, runs, failures };
+    const chosen = result.workloads.map((w) => ({ name: w.workload, cycles: w.cycles }));
+    const doc = { date: new Date().toISOString(), machine, options: { ...options, workloads: chosen }, skipped: result.skipped, runs, failures };
     writeFileSync(values.json, `${JSON.stringify(doc, null, 2)}\n`);
     console.log(`\nraw runs written to ${values.json}`);
   }
@@ -118,7 +121,7 @@ function report(args: string[]): number {
   console.log(`from ${file}: ${JSON.stringify(doc.machine)}`);
   let trouble = 0;
   for (const { name, cycles } of doc.options.workloads) {
-    const mine = <T extends { workload: string }>(list: T[]): T[] => list.filter((r) => r.workload === name);
+    const mine = <T extends { workload: string }>(items: T[]): T[] => items.filter((r) => r.workload === name);
     trouble += printWorkload({ workload: name, cycles, records: mine(doc.runs), failures: mine(doc.failures) });
   }
   return trouble > 0 ? 1 : 0;

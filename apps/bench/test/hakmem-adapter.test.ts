@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { hakmemSubjectOf, type HakmemHeap } from '../src/subjects/hakmem.js';
 import { bands, runRandomMixed } from '../src/workloads/random-mixed.js';
 
-/** A bump allocator shaped like the announced heap API, whose memory grows. */
+/**
+ * A bump allocator shaped like the announced heap API, whose memory grows the way a
+ * WebAssembly.Memory does: a new buffer, the old one detached.
+ */
 class FakeHeap implements HakmemHeap {
   private memory = new ArrayBuffer(4096);
   private top = 8;
@@ -15,6 +18,7 @@ class FakeHeap implements HakmemHeap {
     if (this.top > this.memory.byteLength) {
       const grown = new ArrayBuffer(this.memory.byteLength * 2 + size);
       new Uint8Array(grown).set(new Uint8Array(this.memory));
+      structuredClone(this.memory, { transfer: [this.memory] });
       this.memory = grown;
     }
     return ptr;

@@ -37,7 +37,7 @@ describe('report', () => {
     const runs = runsOf([record('thing', 2e6), record('null', 8e6), record('thing', 4e6, { run: 1 }), record('null', 8e6, { run: 1 })]);
     expect(problems(runs)).toEqual([]);
     const table = formatTable(runs);
-    expect(table).toMatch(/\| thing +\| +3\.00 \| +2\.00–4\.00 \| +0\.38× \| +1\.00× \|/);
+    expect(table).toMatch(/\| thing +\| +3\.00 \| +2\.00–4\.00 \| +0\.375× \| +1\.00× \|/);
     expect(table).toMatch(/\| null /);
   });
 

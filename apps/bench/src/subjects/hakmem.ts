@@ -1,72 +1,24 @@
+import { createHeap, type Heap } from '@hakmem/allocator';
+import type { HeapViews } from '@hakmem/contracts';
 import type { Subject, SubjectOptions } from '../subject.js';
-
-/**
- * TODO(@hakmem/allocator): this adapter is written against the heap API as announced,
- * not yet final. It expects the package to export
- *
- *   createHeap(options?: { maxBytes?: number }): Heap | Promise<Heap>
- *
- * where Heap has
- *   malloc(size: number): number      0 on failure
- *   free(ptr: number): void
- *   u8: Uint8Array                    a view over the whole memory (re-read after growth)
- *     or buffer(): ArrayBufferLike    the memory itself
- *   stats(): { footprint: number }    bytes taken from the backend (high-water mark)
- *     or footprint(): number
- *
- * Once the API settles: add @hakmem/allocator to this app's dependencies, import it
- * statically with its own types, and delete the shape checks below.
- */
-export interface HakmemHeap {
-  malloc(size: number): number;
-  free(ptr: number): void;
-  readonly u8?: Uint8Array;
-  buffer?(): ArrayBufferLike;
-  stats?(): { readonly footprint: number };
-  footprint?(): number;
-}
-
-interface HakmemModule {
-  createHeap(options?: { maxBytes?: number }): HakmemHeap | Promise<HakmemHeap>;
-}
 
 /** The heap's own default limit, and the most it accepts (see HeapOptions.maxBytes). */
 const DEFAULT_MAX_BYTES = 256 * 1024 * 1024;
 const LIMIT_MAX_BYTES = 2 * 1024 * 1024 * 1024 - 64 * 1024;
 
 /**
- * Imports @hakmem/allocator. The specifier is held in a variable so that type-checking
- * this app neither needs the package nor checks its (in-progress) sources.
+ * hakmem's default heap, as `createHeap()` composes it. The harness touches blocks
+ * through the backend's views object, whose identity is stable and whose fields follow
+ * growth (length-tracking over a resizable buffer; replaced on a wasm grow).
  */
-export async function loadHakmem(): Promise<HakmemModule> {
-  const specifier = '@hakmem/allocator';
-  const mod = (await import(specifier)) as Partial<HakmemModule>;
-  if (typeof mod.createHeap !== 'function') throw new Error('@hakmem/allocator exports no createHeap()');
-  return mod as HakmemModule;
-}
-
-function viewOf(heap: HakmemHeap): Uint8Array {
-  if (heap.u8 instanceof Uint8Array) return heap.u8;
-  if (typeof heap.buffer === 'function') return new Uint8Array(heap.buffer());
-  throw new Error('@hakmem/allocator: the heap exposes neither u8 nor buffer()');
-}
-
-function footprintOf(heap: HakmemHeap): () => number {
-  if (typeof heap.footprint === 'function') return () => heap.footprint!();
-  if (typeof heap.stats === 'function') return () => heap.stats!().footprint;
-  throw new Error('@hakmem/allocator: the heap exposes neither footprint() nor stats().footprint');
-}
-
-/** hakmem's default heap, as `createHeap()` composes it. */
 export class HakmemSubject implements Subject {
   readonly name = 'hakmem';
-  private u8: Uint8Array;
+  private readonly heap: Heap;
+  private readonly views: HeapViews;
 
-  constructor(
-    private readonly heap: HakmemHeap,
-    private readonly readFootprint: () => number,
-  ) {
-    this.u8 = viewOf(heap);
+  constructor(heap: Heap) {
+    this.heap = heap;
+    this.views = heap.views;
   }
 
   malloc(size: number): number {
@@ -77,34 +29,27 @@ export class HakmemSubject implements Subject {
     this.heap.free(ptr);
   }
 
+  /** The backend's high-water mark (allocates a stats record: called once per run). */
   footprint(): number {
-    return this.readFootprint();
+    return this.heap.stats().footprint;
   }
 
   poke(ptr: number, value: number): void {
-    const u8 = ptr < this.u8.length ? this.u8 : this.refresh();
-    u8[ptr] = value;
+    this.views.u8[ptr] = value;
   }
 
   peek(ptr: number): number {
-    const u8 = ptr < this.u8.length ? this.u8 : this.refresh();
-    return u8[ptr]!;
-  }
-
-  /** The memory grew (a fixed-length view went short, or a wasm buffer was detached). */
-  private refresh(): Uint8Array {
-    this.u8 = viewOf(this.heap);
-    return this.u8;
+    return this.views.u8[ptr]!;
   }
 }
 
-export async function createHakmemSubject(options: SubjectOptions): Promise<Subject> {
-  const { createHeap } = await loadHakmem();
+/** The subject over a heap sized for the workload (at least the heap's default maximum). */
+export function createHakmemSubject(options: SubjectOptions): Subject {
   const maxBytes = Math.min(Math.max(options.arenaBytes, DEFAULT_MAX_BYTES), LIMIT_MAX_BYTES);
-  return hakmemSubjectOf(await createHeap({ maxBytes }));
+  return new HakmemSubject(createHeap({ maxBytes }));
 }
 
-/** Wraps a heap of the expected shape (throws if it is not). */
-export function hakmemSubjectOf(heap: HakmemHeap): Subject {
-  return new HakmemSubject(heap, footprintOf(heap));
+/** Wraps a heap you composed yourself (e.g. `compose()` with a box swapped). */
+export function hakmemSubjectOf(heap: Heap): Subject {
+  return new HakmemSubject(heap);
 }

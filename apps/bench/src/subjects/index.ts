@@ -1,5 +1,4 @@
 import type { SubjectFactory } from '../subject.js';
-import { errorMessage } from '../util.js';
 
 export interface SubjectEntry {
   readonly name: string;
@@ -15,15 +14,7 @@ export const subjects: readonly SubjectEntry[] = [
   {
     name: 'hakmem',
     description: "hakmem's default heap: createHeap() from @hakmem/allocator",
-    async load() {
-      try {
-        const { createHakmemSubject, loadHakmem } = await import('./hakmem.js');
-        await loadHakmem();
-        return createHakmemSubject;
-      } catch (error) {
-        throw new Error(`@hakmem/allocator not available yet (${errorMessage(error)})`, { cause: error });
-      }
-    },
+    load: async () => (await import('./hakmem.js')).createHakmemSubject,
   },
   {
     name: 'thing',

@@ -24,9 +24,9 @@ export interface BackendCapabilities {
   readonly canDecommit: boolean;
   /**
    * True when views track the memory's length by themselves after growth in any
-   * thread (length-tracking views over a growable SAB / resizable AB), so
-   * {@link MemoryBackend.refresh} is never needed. False for wasm, whose buffer
-   * object is replaced on every grow.
+   * thread, so {@link MemoryBackend.refresh} is never needed. False for both built-in
+   * backends: wasm replaces its buffer on every grow, and the native backend keeps
+   * fixed-length views (length-tracking ones are several times slower in V8 11).
    */
   readonly viewsTrackGrowth: boolean;
   /** True when the memory can be handed to other workers (it is shared). */
@@ -37,7 +37,7 @@ export interface BackendCapabilities {
  * Typed-array views over the whole memory.
  *
  * The object's identity never changes for the life of a backend; its fields are
- * replaced by {@link MemoryBackend.refresh} when the underlying buffer changes (wasm).
+ * replaced by `grow` and by {@link MemoryBackend.refresh} when the memory grew.
  * Hot paths keep a reference to this object and read the field they need on each call
  * (`views.i32[idx]`), or cache the field and re-read it after anything that may grow.
  */

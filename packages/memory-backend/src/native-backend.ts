@@ -7,8 +7,10 @@ import { Views } from './views.js';
 
 /**
  * A backend over a growable `SharedArrayBuffer` (shared) or a resizable `ArrayBuffer`
- * (not shared). The buffer object never changes and the views are length-tracking, so
- * growth by any thread is visible in every thread with no refresh.
+ * (not shared). The buffer object never changes; the views are fixed-length over the
+ * length this thread last saw (length-tracking views are slow in V8: see views.ts), so
+ * `grow` re-covers them, and a thread sees another thread's growth after `refresh()`,
+ * exactly as with a shared wasm memory.
  */
 export class NativeBackend implements MemoryBackend {
   readonly kind = 'native';
@@ -22,7 +24,7 @@ export class NativeBackend implements MemoryBackend {
   constructor(buf: ArrayBuffer | SharedArrayBuffer, maxBytes: number) {
     this.shared = buf instanceof SharedArrayBuffer;
     this.maxBytes = maxBytes;
-    this.capabilities = capabilitiesOf(true, this.shared);
+    this.capabilities = capabilitiesOf(false, this.shared);
     this.views = new Views(buf);
     this.buf = buf;
   }
@@ -43,12 +45,16 @@ export class NativeBackend implements MemoryBackend {
       // RangeError: the host refused (no memory), or another thread grew past `target`.
       return -1;
     }
+    this.views.cover(this.buf, target);
     return oldBytes >>> PAGE_SHIFT;
   }
 
-  /** Views are length-tracking: nothing to do. */
+  /** Re-covers the views when the buffer is longer than they are (growth by another thread). */
   refresh(): boolean {
-    return false;
+    const bytes = this.buf.byteLength;
+    if (bytes === this.views.u8.length) return false;
+    this.views.cover(this.buf, bytes);
+    return true;
   }
 
   buffer(): ArrayBuffer | SharedArrayBuffer {

@@ -5,8 +5,14 @@ import type { HeapViews } from '@hakmem/contracts';
  * never changes. Every field is defined by the constructor in the same order, so all
  * instances share one hidden class.
  *
- * Over a growable SharedArrayBuffer or a resizable ArrayBuffer the views are
- * length-tracking (no length argument), so they follow growth and are never replaced.
+ * The views are always fixed-length: over a wasm memory's buffer (replaced on every
+ * grow), and over the native backend's growable SharedArrayBuffer or resizable
+ * ArrayBuffer too, where `cover` is given the current length. Length-tracking views
+ * over those buffers follow growth by themselves but are slow in V8 11 (Node 20): in a
+ * read-modify-write loop over an Int32Array, a length-tracking view over a growable
+ * SharedArrayBuffer ran 13–15 M iterations/s against 85–120 for a fixed-length one, and
+ * over a resizable ArrayBuffer 58–79 against 63–100 (plain ArrayBuffer 87–110, wasm
+ * memory 82–95); see packages/memory-backend/README.md.
  */
 export class Views implements HeapViews {
   u8!: Uint8Array;
@@ -19,21 +25,24 @@ export class Views implements HeapViews {
   f64!: Float64Array;
   version: number;
 
-  constructor(buffer: ArrayBuffer | SharedArrayBuffer) {
+  constructor(buffer: ArrayBuffer | SharedArrayBuffer, byteLength: number = buffer.byteLength) {
     this.version = -1;
-    this.cover(buffer);
+    this.cover(buffer, byteLength);
   }
 
-  /** Replaces every field with a view over the whole of `buffer` and bumps `version`. */
-  cover(buffer: ArrayBuffer | SharedArrayBuffer): void {
-    this.u8 = new Uint8Array(buffer);
-    this.i8 = new Int8Array(buffer);
-    this.u16 = new Uint16Array(buffer);
-    this.i16 = new Int16Array(buffer);
-    this.u32 = new Uint32Array(buffer);
-    this.i32 = new Int32Array(buffer);
-    this.f32 = new Float32Array(buffer);
-    this.f64 = new Float64Array(buffer);
+  /**
+   * Replaces every field with a fixed-length view over the first `byteLength` bytes of
+   * `buffer` (a multiple of 8) and bumps `version`.
+   */
+  cover(buffer: ArrayBuffer | SharedArrayBuffer, byteLength: number = buffer.byteLength): void {
+    this.u8 = new Uint8Array(buffer, 0, byteLength);
+    this.i8 = new Int8Array(buffer, 0, byteLength);
+    this.u16 = new Uint16Array(buffer, 0, byteLength >>> 1);
+    this.i16 = new Int16Array(buffer, 0, byteLength >>> 1);
+    this.u32 = new Uint32Array(buffer, 0, byteLength >>> 2);
+    this.i32 = new Int32Array(buffer, 0, byteLength >>> 2);
+    this.f32 = new Float32Array(buffer, 0, byteLength >>> 2);
+    this.f64 = new Float64Array(buffer, 0, byteLength >>> 3);
     this.version++;
   }
 }

@@ -168,7 +168,9 @@ class GatekeeperBox implements Gatekeeper {
       this.free(ptr);
       return 0;
     }
-    if (size <= usable && size > usable >>> 2) {
+    // In place when it fits and moving would not free much: above a quarter of the
+    // block, or when a fresh block for `size` would come from this very class.
+    if (size <= usable && (size > usable >>> 2 || this.route.classSize(this.route.classOf(size)) === usable)) {
       this.reallocsInPlace++;
       return ptr;
     }

@@ -10,3 +10,13 @@ export { tinyRouteConformance, type TinyRouteFactory } from './conformance/tiny-
 export {
   gatekeeperConformance, type GatekeeperHeap, type GatekeeperHeapFactory, type GatekeeperHeapOptions,
 } from './conformance/gatekeeper.js';
+export {
+  createSlabFixture, SLAB_FIXTURE_MAX_BYTES,
+  type PageBoxFactory, type SharedPoolFactory, type SlabFixture, type SlabFixtureDeps, type SlabFixtureFactory,
+  type SlabFixtureOptions, type SuperSlabTierFactory, type WarmPoolFactory,
+} from './conformance/fixture.js';
+export { LenderProbe, RegionProbe, SlabProbe, TierProbe } from './conformance/slab-probes.js';
+export { superSlabTierConformance } from './conformance/superslab-tier.js';
+export { sharedPoolConformance } from './conformance/shared-pool.js';
+export { warmPoolConformance } from './conformance/warm-pool.js';
+export { pageBoxConformance } from './conformance/page-box.js';

@@ -1,0 +1,196 @@
+import { describe, expect, test } from 'vitest';
+import {
+  PAGE_SHIFT, PD_REGION_GUARD, PD_REGION_OWNER, REG_CLASS_MASK, REG_CLASS_SHIFT,
+  type BoxContext,
+} from '@hakmem/contracts';
+import { createNativeBackend } from '@hakmem/memory-backend';
+import { createOsBoundary } from '@hakmem/os-boundary';
+import { createTinyRoute } from '@hakmem/tiny-route';
+import { defaultBoxes, layoutFor } from '@hakmem/allocator';
+import type { ConformanceCase } from '../src/conformance/types.js';
+import {
+  createSlabFixture, type PageBoxFactory, type SharedPoolFactory, type SuperSlabTierFactory, type WarmPoolFactory,
+} from '../src/conformance/fixture.js';
+import { superSlabTierConformance } from '../src/conformance/superslab-tier.js';
+import { sharedPoolConformance } from '../src/conformance/shared-pool.js';
+import { warmPoolConformance } from '../src/conformance/warm-pool.js';
+import { pageBoxConformance } from '../src/conformance/page-box.js';
+
+// The fixture: default packages under the box under test.
+const fixture = createSlabFixture({
+  backend: (o) => createNativeBackend(o),
+  layout: layoutFor,
+  osBoundary: createOsBoundary,
+  superslabTier: defaultBoxes.superslabTier,
+  sharedPool: defaultBoxes.sharedPool,
+  warmPool: defaultBoxes.warmPool,
+  classSizes: createTinyRoute({}).classSizes,
+});
+
+/** Page-descriptor word of `addr`'s page, as the broken wrappers below need it. */
+function pdIndex(ctx: BoxContext, addr: number, word: number): number {
+  return (ctx.layout.pageTableOffset >>> 2) + ((addr >>> PAGE_SHIFT) << 4) + word;
+}
+
+/** `inner` with some methods replaced; every other member forwards to `inner` (bound to it). */
+function wrap<T extends object>(inner: T, overrides: Partial<T>): T {
+  return new Proxy(inner, {
+    get(target, key) {
+      if (Object.prototype.hasOwnProperty.call(overrides, key)) return (overrides as Record<PropertyKey, unknown>)[key];
+      const v: unknown = Reflect.get(target, key, target);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+/**
+ * Cases the default boxes fail today: contract clauses the defaults do not honour yet
+ * (see the conformance report). `test.fails` keeps the suite green and turns red as soon
+ * as a default is fixed, so the entry is then removed.
+ */
+const KNOWN_DEFAULT_FAILURES = new Set<string>([
+  'superslab-tier: release guard — guardExit completes only a deferred release, not a SuperSlab merely marked DRAINING',
+  'superslab-tier: checkInvariants — detects a TINY registry entry in a FREE SuperSlab',
+  'shared-pool: never lends a SuperSlab marked DRAINING (superslab-tier: "no slab may be taken from it any more")',
+  'warm-pool: no slab is taken from a SuperSlab marked DRAINING (superslab-tier: "no slab may be taken from it any more")',
+  'page-box: a partly used slab from the slab source (SlabSource: "the slab may be partly used") is served correctly',
+  'page-box: remote free — a block freed by a thread that does not own its slab goes onto the slab\'s remote-free list and is drained by the owner',
+]);
+
+function runAll(suite: readonly ConformanceCase[]): void {
+  const names = new Set<string>();
+  for (const c of suite) {
+    expect(names.has(c.name), `duplicate case name ${c.name}`).toBe(false);
+    names.add(c.name);
+    if (KNOWN_DEFAULT_FAILURES.has(c.name)) test.fails(c.name, () => c.run());
+    else test(c.name, () => c.run());
+  }
+}
+
+/** Runs the named case of a suite and returns its failure message (fails the test if it passes). */
+async function failureOf(suite: readonly ConformanceCase[], name: string): Promise<string> {
+  const c = suite.find((x) => x.name.startsWith(name));
+  if (c === undefined) throw new Error(`no case named ${name}`);
+  try {
+    await c.run();
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+  throw new Error(`case "${c.name}" passed on a broken implementation`);
+}
+
+describe('conformance: superslab-tier (default)', () => {
+  runAll(superSlabTierConformance(defaultBoxes.superslabTier, fixture));
+});
+describe('conformance: shared-pool (default)', () => {
+  runAll(sharedPoolConformance(defaultBoxes.sharedPool, fixture));
+});
+describe('conformance: warm-pool (default)', () => {
+  runAll(warmPoolConformance(defaultBoxes.warmPool, fixture));
+});
+describe('conformance: page-box (default)', () => {
+  runAll(pageBoxConformance(defaultBoxes.pageBox, fixture));
+});
+
+describe('conformance suites catch broken implementations', () => {
+  test('the factory types are BoxFactories\' entries', () => {
+    const f: [SuperSlabTierFactory, SharedPoolFactory, WarmPoolFactory, PageBoxFactory] = [
+      defaultBoxes.superslabTier, defaultBoxes.sharedPool, defaultBoxes.warmPool, defaultBoxes.pageBox,
+    ];
+    expect(f).toHaveLength(4);
+  });
+
+  test('superslab-tier that ignores the release guard', async () => {
+    const broken: SuperSlabTierFactory = (ctx, options) => {
+      const inner = defaultBoxes.superslabTier(ctx, options);
+      return wrap(inner, {
+        releaseSuperSlab(base: number): void {
+          const i = pdIndex(ctx, base, PD_REGION_GUARD);
+          const pins = ctx.backend.views.i32[i]!;
+          ctx.backend.views.i32[i] = 0; // "nobody can still be touching it"
+          inner.releaseSuperSlab(base);
+          ctx.backend.views.i32[i] = pins;
+        },
+      });
+    };
+    const msg = await failureOf(superSlabTierConformance(broken, fixture), 'superslab-tier: release guard — a pinned SuperSlab');
+    expect(msg).toMatch(/unmapped while in use or pinned|want DRAINING/);
+  });
+
+  test('superslab-tier that retains without a bound', async () => {
+    const broken: SuperSlabTierFactory = (ctx, options) => defaultBoxes.superslabTier(ctx, { ...options, retain: 1000 });
+    const msg = await failureOf(superSlabTierConformance(broken, fixture), 'superslab-tier: retention — at most');
+    expect(msg).toMatch(/unmapped|want 3/);
+  });
+
+  test('shared-pool that takes a fresh SuperSlab from the tier for every borrower', async () => {
+    const broken: SharedPoolFactory = (ctx, options) => {
+      const inner = defaultBoxes.sharedPool(ctx, options);
+      return wrap(inner, {
+        acquireSuperSlab(tid: number): number {
+          const b = options.superSlabs.acquireSuperSlab();
+          if (b !== 0) ctx.backend.views.i32[pdIndex(ctx, b, PD_REGION_OWNER)] = tid;
+          return b;
+        },
+      });
+    };
+    const msg = await failureOf(sharedPoolConformance(broken, fixture), 'shared-pool: several classes share one SuperSlab');
+    expect(msg).toMatch(/not the held SuperSlab/);
+  });
+
+  test('shared-pool that does not record the borrower as owner', async () => {
+    const broken: SharedPoolFactory = (ctx, options) => {
+      const inner = defaultBoxes.sharedPool(ctx, options);
+      return wrap(inner, {
+        acquireSuperSlab(tid: number): number {
+          const b = inner.acquireSuperSlab(tid);
+          if (b !== 0) ctx.backend.views.i32[pdIndex(ctx, b, PD_REGION_OWNER)] = 0;
+          return b;
+        },
+      });
+    };
+    const msg = await failureOf(sharedPoolConformance(broken, fixture), 'shared-pool: acquireSuperSlab(tid) lends');
+    expect(msg).toMatch(/PD_REGION_OWNER 0/);
+  });
+
+  test('warm-pool that ignores its capacity (Contract C)', async () => {
+    const broken: WarmPoolFactory = (ctx, options) => defaultBoxes.warmPool(ctx, { ...options, capacity: 64 });
+    const msg = await failureOf(warmPoolConformance(broken, fixture), 'warm-pool: capacity bound (Contract C)');
+    expect(msg).toMatch(/with capacity 2 the warm pool holds 3/);
+  });
+
+  test('warm-pool that stamps the wrong class in the registry', async () => {
+    const broken: WarmPoolFactory = (ctx, options) => {
+      const inner = defaultBoxes.warmPool(ctx, options);
+      return wrap(inner, {
+        acquireSlab(cls: number, tid: number): number {
+          const s = inner.acquireSlab(cls, tid);
+          const i = (ctx.layout.registryOffset >>> 2) + (s >>> PAGE_SHIFT);
+          if (s !== 0) ctx.backend.views.i32[i] = ctx.backend.views.i32[i]! & ~(REG_CLASS_MASK << REG_CLASS_SHIFT);
+          return s;
+        },
+      });
+    };
+    const msg = await failureOf(warmPoolConformance(broken, fixture), 'warm-pool: acquireSlab assigns a free slab');
+    expect(msg).toMatch(/registry entry/);
+  });
+
+  test('page-box that over-fills a batch by one', async () => {
+    const broken: PageBoxFactory = (ctx, options) => {
+      const inner = defaultBoxes.pageBox(ctx, options);
+      return wrap(inner, {
+        allocBatch(cls: number, out: Int32Array, offset: number, max: number): number {
+          return inner.allocBatch(cls, out, offset, max + 1);
+        },
+      });
+    };
+    const msg = await failureOf(pageBoxConformance(broken, fixture), 'page-box: batch bounds (Contract C)');
+    expect(msg).toMatch(/0 ≤ n ≤ max/);
+  });
+
+  test('page-box that keeps no spare empty slab', async () => {
+    const broken: PageBoxFactory = (ctx, options) => defaultBoxes.pageBox(ctx, { ...options, pagesPerClass: 0 });
+    const msg = await failureOf(pageBoxConformance(broken, fixture), 'page-box: empty slabs');
+    expect(msg).toMatch(/went back, want 2/);
+  });
+});

@@ -42,3 +42,12 @@ describe('divisibilityTable', () => {
     }
   });
 });
+
+describe('hot-path literals', () => {
+  test('the literals in free() are the layout constants of @hakmem/contracts', async () => {
+    const c = await import('@hakmem/contracts');
+    expect([c.PAGE_SHIFT, c.PAGE_MASK, c.REG_KIND_MASK, c.PageKind.TINY, c.REG_CLASS_SHIFT, c.REG_CLASS_MASK, c.PD_CARVE])
+      .toEqual([16, 0xffff, 0xf, 2, 4, 0xff, 1]);
+    expect(1 << 4).toBe(c.PAGE_DESC_WORDS);
+  });
+});

@@ -151,7 +151,12 @@ export const MAX_THREADS = 255;
 //  12    regionNext       intrusive list link (base address, 0 = end)
 //  13    regionPrev       intrusive list link
 //  14    regionPages      region length in pages
-//  15    regionAux        box-specific (e.g. big block: requested bytes)
+//  15    regionAux        box-specific (e.g. SuperSlab: 1 while a release is deferred
+//                         by the guard; big block: requested bytes)
+//
+// A SuperSlab's regionState is written by superslab-tier under its lock and read without
+// it by shared-pool and warm-pool (a DRAINING SuperSlab is not lent and no slab is taken
+// from it), so in a shared heap it is stored and loaded with Atomics.
 // ---------------------------------------------------------------------------------------
 
 /** Bytes of one page descriptor. */

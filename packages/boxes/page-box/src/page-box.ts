@@ -1,6 +1,6 @@
 import {
-  ErrorCode, HakmemError, PAGE_SHIFT, PD_BLOCK_SIZE, PD_CAPACITY, PD_CARVE, PD_FREE_HEAD, PD_SLAB_NEXT, PD_SLAB_PREV,
-  PD_USED, PageKind, REG_CLASS_MASK, REG_CLASS_SHIFT, REG_KIND_MASK,
+  ErrorCode, HakmemError, PAGE_SHIFT, PAGE_SIZE, PD_BLOCK_SIZE, PD_CAPACITY, PD_CARVE, PD_FREE_HEAD, PD_SLAB_NEXT,
+  PD_SLAB_PREV, PD_USED, PageKind, REG_CLASS_MASK, REG_CLASS_SHIFT, REG_KIND_MASK, REG_THREAD_MASK, REG_THREAD_SHIFT,
   type BoxContext, type HeapViews, type PageBox, type PageBoxOptions, type PageBoxStats, type Ptr, type SlabSink,
   type SlabSource,
 } from '@hakmem/contracts';
@@ -23,6 +23,9 @@ class PageBoxBox implements PageBox {
   private readonly reg: number;
   private readonly tid: number;
   private readonly slabs: SlabSource & SlabSink;
+  private readonly sizes: Int32Array;
+  private readonly firstPage: number;
+  private readonly maxPages: number;
   private readonly heads: Int32Array;
   private readonly empties: Int32Array;
   private readonly keepEmpty: Int32Array;
@@ -38,6 +41,9 @@ class PageBoxBox implements PageBox {
     this.reg = ctx.layout.registryOffset >>> 2;
     this.tid = ctx.tid;
     this.slabs = options.slabs;
+    this.sizes = options.classSizes;
+    this.firstPage = ctx.layout.heapStart >>> PAGE_SHIFT;
+    this.maxPages = ctx.layout.maxPages;
     this.heads = new Int32Array(options.classSizes.length);
     this.empties = new Int32Array(options.classSizes.length);
     this.keepEmpty = keepEmpty;
@@ -56,9 +62,11 @@ class PageBoxBox implements PageBox {
         slab = this.slabs.acquireSlab(cls, this.tid);
         if (slab === 0) break;
         this.slabsAcquired++;
-        this.empties[cls]!++;
-        this.pushFront(cls, slab);
         i32 = this.v.i32; // acquiring may have grown the memory (wasm replaces the buffer)
+        // Counted as one of the class's empty slabs only when it is: a slab source may
+        // hand out a partly used slab (SlabSource), whose PD_USED is then > 0.
+        if (i32[this.desc(slab) + PD_USED] === 0) this.empties[cls]!++;
+        this.pushFront(cls, slab);
       }
       const d = this.desc(slab);
       let used = i32[d + PD_USED]!;
@@ -163,9 +171,18 @@ class PageBoxBox implements PageBox {
     };
   }
 
+  /**
+   * Walks each class's queue (links, registry class, used < capacity, free lists, the
+   * empty-slab counter), then every slab this thread holds — the registry's TINY entries
+   * with this thread's id, so full slabs (not queued) are checked too: block size and
+   * capacity of the class, 0 ≤ used ≤ capacity, free list, a full slab unlinked, and
+   * every slab with a free or uncarved block queued. A debug check: O(mapped pages).
+   */
   checkInvariants(): void {
     const i32 = this.v.i32;
-    for (let cls = 0; cls < this.heads.length; cls++) {
+    const n = this.heads.length;
+    const queued = new Int32Array(n);
+    for (let cls = 0; cls < n; cls++) {
       let prev = 0;
       let empties = 0;
       for (let slab = this.heads[cls]!, k = 0; slab !== 0; slab = i32[this.desc(slab) + PD_SLAB_NEXT]!, k++) {
@@ -179,9 +196,34 @@ class PageBoxBox implements PageBox {
         if (used === 0) empties++;
         this.checkFreeList(slab, d, used);
         if (k > 1 << 15) this.corrupt(`cycle in the class-${cls} queue`);
+        queued[cls]!++;
         prev = slab;
       }
       if (empties !== this.empties[cls]) this.corrupt(`class ${cls} holds ${empties} empty slabs, counter says ${this.empties[cls]}`);
+    }
+    const open = new Int32Array(n);
+    const end = Math.min(this.maxPages, i32.byteLength >>> PAGE_SHIFT);
+    for (let p = this.firstPage; p < end; p++) {
+      const e = i32[this.reg + p]!;
+      if ((e & REG_KIND_MASK) !== PageKind.TINY || ((e >>> REG_THREAD_SHIFT) & REG_THREAD_MASK) !== this.tid) continue;
+      const slab = p << PAGE_SHIFT;
+      const cls = (e >>> REG_CLASS_SHIFT) & REG_CLASS_MASK;
+      if (cls >= n) this.corrupt(`slab 0x${slab.toString(16)} has class ${cls} in its registry entry, outside 0..${n - 1}`);
+      const d = this.desc(slab);
+      const size = this.sizes[cls]!;
+      if (i32[d + PD_BLOCK_SIZE] !== size || i32[d + PD_CAPACITY] !== ((PAGE_SIZE / size) | 0)) this.corrupt(`slab 0x${slab.toString(16)} of class ${cls}: block size ${i32[d + PD_BLOCK_SIZE]} / capacity ${i32[d + PD_CAPACITY]}, want ${size} / ${(PAGE_SIZE / size) | 0}`);
+      const used = i32[d + PD_USED]!;
+      const cap = i32[d + PD_CAPACITY]!;
+      if (used < 0 || used > cap) this.corrupt(`slab 0x${slab.toString(16)} has used ${used} of ${cap}`);
+      if (used < cap) {
+        open[cls]!++;
+        continue; // queued: checked above
+      }
+      if (i32[d + PD_SLAB_NEXT] !== 0 || i32[d + PD_SLAB_PREV] !== 0 || this.heads[cls] === slab) this.corrupt(`full slab 0x${slab.toString(16)} is still linked in the class-${cls} queue`);
+      this.checkFreeList(slab, d, used);
+    }
+    for (let cls = 0; cls < n; cls++) {
+      if (open[cls] !== queued[cls]) this.corrupt(`class ${cls}: this thread holds ${open[cls]} slabs with a free or uncarved block, ${queued[cls]} are queued`);
     }
   }
 

@@ -1,6 +1,6 @@
 import {
   ErrorCode, HakmemError, SUPERSLAB_ALL_FREE, PageKind, PAGE_SHIFT, PD_REGION_MASK, PD_REGION_NEXT, PD_REGION_OWNER, PD_REGION_PREV,
-  REG_AUX_SHIFT, SUPERSLAB_SHIFT, SUPERSLAB_SIZE,
+  PD_REGION_STATE, REG_AUX_SHIFT, SUPERSLAB_SHIFT, SUPERSLAB_SIZE, SuperSlabState,
   type BoxContext, type HeapViews, type Ptr, type SharedPool, type SharedPoolOptions, type SharedPoolStats,
   type SuperSlabSink, type SuperSlabSource,
 } from '@hakmem/contracts';
@@ -50,7 +50,7 @@ class SharedPoolBox implements SharedPool {
     let i32 = this.v.i32;
     this.lock();
     let base = i32[this.slot + SP_HEAD]!;
-    while (base !== 0 && i32[this.desc(base) + PD_REGION_MASK] === 0) base = i32[this.desc(base) + PD_REGION_NEXT]!;
+    while (base !== 0 && !this.lendable(this.desc(base))) base = i32[this.desc(base) + PD_REGION_NEXT]!;
     if (base !== 0) this.unlink(base);
     this.unlock();
     if (base === 0) {
@@ -90,6 +90,19 @@ class SharedPoolBox implements SharedPool {
     if (empty) this.unlink(base);
     this.unlock();
     if (empty) this.toTier(base);
+  }
+
+  /**
+   * Under the lock: a held SuperSlab may be lent when it has a free slab and is HOT. A
+   * DRAINING one (superslab-tier's markDraining: no slab may be taken from it any more)
+   * stays held, unlent, until its last slab comes back through releaseSlab, which sends
+   * it to the tier. Its state is written by the tier under the tier's lock, so it is read
+   * atomically in a shared heap.
+   */
+  private lendable(d: number): boolean {
+    if (this.v.i32[d + PD_REGION_MASK] === 0) return false;
+    const state = this.shared ? Atomics.load(this.v.i32, d + PD_REGION_STATE) : this.v.i32[d + PD_REGION_STATE];
+    return state === SuperSlabState.HOT;
   }
 
   private maskOf(d: number): number {
@@ -150,6 +163,8 @@ class SharedPoolBox implements SharedPool {
       if ((base & (SUPERSLAB_SIZE - 1)) !== 0) this.corrupt(`held entry 0x${base.toString(16)} is not a SuperSlab base`);
       if (i32[d + PD_REGION_PREV] !== prev) this.corrupt(`broken back link at SuperSlab 0x${base.toString(16)}`);
       if (i32[d + PD_REGION_OWNER] !== 0) this.corrupt(`held SuperSlab 0x${base.toString(16)} has owner ${i32[d + PD_REGION_OWNER]}`);
+      const state = i32[d + PD_REGION_STATE];
+      if (state !== SuperSlabState.HOT && state !== SuperSlabState.DRAINING) this.corrupt(`held SuperSlab 0x${base.toString(16)} is in state ${state}, want HOT or DRAINING`);
       if (++n > 1 << (31 - SUPERSLAB_SHIFT)) this.corrupt('cycle in the held list');
       prev = base;
     }

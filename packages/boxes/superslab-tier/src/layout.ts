@@ -16,8 +16,10 @@
  * ```
  * Per SuperSlab, in the page descriptor of its first page (see contracts' PD_REGION_*):
  * state (HOT/DRAINING/FREE), guard (pins), mask (free slabs), next (retained list link),
- * pages (16).
+ * pages (16), aux ({@link SS_DESC_RELEASE_DEFERRED}).
  */
+import { PD_REGION_AUX } from '@hakmem/contracts';
+
 export const SS_LOCK = 0;
 export const SS_RETAINED_HEAD = 1;
 export const SS_RETAINED = 2;
@@ -28,3 +30,14 @@ export const SS_UNMAPPED = 6;
 export const SS_REUSED = 7;
 export const SS_GUARD_DEFERRED = 8;
 export const SS_LOCK_CONTENDED = 9;
+
+/**
+ * Page-descriptor word (of a SuperSlab's first page) that records a release deferred by
+ * the guard: 1 from a `releaseSuperSlab` that found pins until the last `guardExit`
+ * completes it, else 0. It tells a deferred release apart from a SuperSlab that is merely
+ * DRAINING (`markDraining`, still held by its holder), which `guardExit` must not free.
+ * Written with `Atomics` in a shared heap (set before the guard is read, so a concurrent
+ * last `guardExit` either sees it or is seen as guard 0); cleared under the lock.
+ * The box-specific PD_REGION_AUX word of contracts' layout.
+ */
+export const SS_DESC_RELEASE_DEFERRED = PD_REGION_AUX;

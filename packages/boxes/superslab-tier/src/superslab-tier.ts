@@ -1,13 +1,13 @@
 import {
   ErrorCode, HakmemError, SUPERSLAB_ALL_FREE, PageKind, PAGE_SHIFT, PD_REGION_GUARD, PD_REGION_MASK, PD_REGION_NEXT, PD_REGION_OWNER,
-  PD_REGION_PAGES, PD_REGION_PREV, PD_REGION_STATE, REG_AUX_SHIFT, SUPERSLAB_SIZE, SUPERSLAB_SLABS, SuperSlabState,
+  PD_REGION_PAGES, PD_REGION_PREV, PD_REGION_STATE, REG_AUX_SHIFT, REG_KIND_MASK, SUPERSLAB_SIZE, SUPERSLAB_SLABS, SuperSlabState,
   type BoxContext, type HeapViews, type Ptr, type RegionSource, type SuperSlabTier, type SuperSlabTierOptions,
   type SuperSlabTierStats,
 } from '@hakmem/contracts';
 import { canBlockHere, lockAcquire, lockRelease } from '@hakmem/primitives';
 import { DEFAULT_RETAIN } from './api.js';
 import {
-  SS_DRAINING, SS_GUARD_DEFERRED, SS_HOT, SS_LOCK, SS_LOCK_CONTENDED, SS_MAPPED, SS_RETAINED,
+  SS_DESC_RELEASE_DEFERRED, SS_DRAINING, SS_GUARD_DEFERRED, SS_HOT, SS_LOCK, SS_LOCK_CONTENDED, SS_MAPPED, SS_RETAINED,
   SS_RETAINED_HEAD, SS_REUSED, SS_UNMAPPED,
 } from './layout.js';
 
@@ -78,13 +78,14 @@ class SuperSlabTierBox implements SuperSlabTier {
   private initHot(base: Ptr): void {
     const i32 = this.v.i32;
     const d = this.desc(base);
-    i32[d + PD_REGION_STATE] = SuperSlabState.HOT;
     i32[d + PD_REGION_OWNER] = 0;
     i32[d + PD_REGION_MASK] = SUPERSLAB_ALL_FREE;
     i32[d + PD_REGION_GUARD] = 0;
     i32[d + PD_REGION_NEXT] = 0;
     i32[d + PD_REGION_PREV] = 0;
     i32[d + PD_REGION_PAGES] = SUPERSLAB_SLABS;
+    i32[d + SS_DESC_RELEASE_DEFERRED] = 0;
+    this.setState(d, SuperSlabState.HOT);
     this.stamp(base, PageKind.MAPPED);
   }
 
@@ -98,7 +99,12 @@ class SuperSlabTierBox implements SuperSlabTier {
     const i32 = this.v.i32;
     const d = this.desc(base);
     this.checkReleasable(base, d);
-    if (i32[d + PD_REGION_GUARD]! > 0) {
+    // Record the release before reading the guard (both seq-cst in a shared heap): a
+    // guardExit that drops the last pin after our read sees the flag and completes the
+    // release (it waits for our lock), one that dropped it before our read is seen here as
+    // guard 0 and we complete it now (it then finds the flag cleared under the lock).
+    this.store(d + SS_DESC_RELEASE_DEFERRED, 1);
+    if (this.load(d + PD_REGION_GUARD) > 0) {
       if (i32[d + PD_REGION_STATE] === SuperSlabState.HOT) this.toDraining(d);
       i32[this.slot + SS_GUARD_DEFERRED]!++;
     } else {
@@ -107,26 +113,53 @@ class SuperSlabTierBox implements SuperSlabTier {
     this.unlock();
   }
 
+  /** Under the lock: throws (unlocking first) unless `base` is a SuperSlab that may be released now. */
   private checkReleasable(base: Ptr, d: number): void {
     const i32 = this.v.i32;
     const state = i32[d + PD_REGION_STATE];
-    if ((base & (SUPERSLAB_SIZE - 1)) !== 0 || state === SuperSlabState.FREE || i32[d + PD_REGION_MASK] !== SUPERSLAB_ALL_FREE) {
+    const mask = this.load(d + PD_REGION_MASK); // the owner's warm pool changes it with Atomics, outside this lock
+    let why = '';
+    if ((base & (SUPERSLAB_SIZE - 1)) !== 0) why = 'not a SuperSlab base';
+    else if (state === SuperSlabState.FREE) why = 'already FREE';
+    else if (mask !== SUPERSLAB_ALL_FREE) why = 'slabs in use';
+    else if (this.load(d + SS_DESC_RELEASE_DEFERRED) !== 0) why = 'its release is already deferred by the guard';
+    if (why !== '') {
       this.unlock();
-      throw new HakmemError(ErrorCode.INVALID_RANGE, `SuperSlab 0x${base.toString(16)} cannot be released (state ${state}, free-slab mask 0x${(i32[d + PD_REGION_MASK]! >>> 0).toString(16)})`, { box: this.name, ptr: base });
+      throw new HakmemError(ErrorCode.INVALID_RANGE, `SuperSlab 0x${base.toString(16)} cannot be released: ${why} (state ${state}, free-slab mask 0x${(mask >>> 0).toString(16)})`, { box: this.name, ptr: base });
     }
   }
 
   private toDraining(d: number): void {
-    this.v.i32[d + PD_REGION_STATE] = SuperSlabState.DRAINING;
+    this.setState(d, SuperSlabState.DRAINING);
     this.v.i32[this.slot + SS_HOT]!--;
     this.v.i32[this.slot + SS_DRAINING]!++;
+  }
+
+  /**
+   * PD_REGION_STATE is read without this box's lock by the boxes above (a DRAINING
+   * SuperSlab is not lent, no slab is taken from it), so it is stored atomically in a
+   * shared heap; it is written only under the lock.
+   */
+  private setState(d: number, state: number): void {
+    if (this.shared) Atomics.store(this.v.i32, d + PD_REGION_STATE, state);
+    else this.v.i32[d + PD_REGION_STATE] = state;
+  }
+
+  private load(idx: number): number {
+    return this.shared ? Atomics.load(this.v.i32, idx) : this.v.i32[idx]!;
+  }
+
+  private store(idx: number, value: number): void {
+    if (this.shared) Atomics.store(this.v.i32, idx, value);
+    else this.v.i32[idx] = value;
   }
 
   /** HOT or DRAINING → FREE: retained, or unmapped beyond the retention limit. Under the lock. */
   private toFree(base: Ptr, d: number): void {
     const i32 = this.v.i32;
     i32[this.slot + (i32[d + PD_REGION_STATE] === SuperSlabState.DRAINING ? SS_DRAINING : SS_HOT)]!--;
-    i32[d + PD_REGION_STATE] = SuperSlabState.FREE;
+    this.setState(d, SuperSlabState.FREE);
+    this.store(d + SS_DESC_RELEASE_DEFERRED, 0);
     i32[d + PD_REGION_OWNER] = 0;
     if (i32[this.slot + SS_RETAINED]! < this.retain) {
       i32[d + PD_REGION_NEXT] = i32[this.slot + SS_RETAINED_HEAD]!;
@@ -152,16 +185,20 @@ class SuperSlabTierBox implements SuperSlabTier {
   guardExit(base: Ptr): void {
     const d = this.desc(base);
     const left = this.shared ? Atomics.sub(this.v.i32, d + PD_REGION_GUARD, 1) - 1 : --this.v.i32[d + PD_REGION_GUARD]!;
-    if (left === 0 && this.v.i32[d + PD_REGION_STATE] === SuperSlabState.DRAINING && this.v.i32[d + PD_REGION_MASK] === SUPERSLAB_ALL_FREE) {
+    // Only a release that was asked for and deferred completes here: a SuperSlab merely
+    // marked DRAINING still has its holder (it is released by that holder, later).
+    if (left === 0 && this.load(d + SS_DESC_RELEASE_DEFERRED) !== 0) {
       this.lock();
-      // Re-check under the lock: another thread may have completed the release.
-      if (this.v.i32[d + PD_REGION_GUARD] === 0 && this.v.i32[d + PD_REGION_STATE] === SuperSlabState.DRAINING) this.toFree(base, d);
+      // Re-check under the lock: a new pin may have been taken, or another thread (the
+      // releaser itself, or another last guardExit) may have completed the release.
+      if (this.load(d + PD_REGION_GUARD) === 0 && this.load(d + SS_DESC_RELEASE_DEFERRED) !== 0) this.toFree(base, d);
       this.unlock();
     }
   }
 
   markDraining(base: Ptr): void {
     this.lock();
+    // DRAINING without a deferred release: the guard never frees it; its holder releases it.
     if (this.v.i32[this.desc(base) + PD_REGION_STATE] === SuperSlabState.HOT) this.toDraining(this.desc(base));
     this.unlock();
   }
@@ -199,12 +236,24 @@ class SuperSlabTierBox implements SuperSlabTier {
       const d = this.desc(base);
       if (i32[d + PD_REGION_STATE] !== SuperSlabState.FREE) this.corrupt(`retained SuperSlab 0x${base.toString(16)} is not FREE`);
       if (i32[d + PD_REGION_MASK] !== SUPERSLAB_ALL_FREE) this.corrupt(`retained SuperSlab 0x${base.toString(16)} has slabs in use`);
+      if (i32[d + PD_REGION_GUARD] !== 0) this.corrupt(`retained SuperSlab 0x${base.toString(16)} is pinned (guard ${i32[d + PD_REGION_GUARD]})`);
+      if (i32[d + SS_DESC_RELEASE_DEFERRED] !== 0) this.corrupt(`retained SuperSlab 0x${base.toString(16)} still has a deferred release`);
+      this.checkNoTiny(base);
       if (++n > this.retain) this.corrupt(`more than ${this.retain} SuperSlabs retained (or a cycle)`);
     }
     if (n !== i32[this.slot + SS_RETAINED]) this.corrupt(`retained list holds ${n}, counter says ${i32[this.slot + SS_RETAINED]}`);
     const live = i32[this.slot + SS_MAPPED]! - i32[this.slot + SS_UNMAPPED]!;
     if (live !== n + i32[this.slot + SS_HOT]! + i32[this.slot + SS_DRAINING]!) {
       this.corrupt(`mapped − unmapped (${live}) ≠ retained + hot + draining`);
+    }
+  }
+
+  /** A FREE SuperSlab has no registry entry of kind TINY (no slab of it is assigned to a class). */
+  private checkNoTiny(base: Ptr): void {
+    const r = this.reg + (base >>> PAGE_SHIFT);
+    for (let i = 0; i < SUPERSLAB_SLABS; i++) {
+      const e = this.v.i32[r + i]!;
+      if ((e & REG_KIND_MASK) === PageKind.TINY) this.corrupt(`FREE SuperSlab 0x${base.toString(16)}: slab ${i} has a TINY registry entry 0x${(e >>> 0).toString(16)}`);
     }
   }
 

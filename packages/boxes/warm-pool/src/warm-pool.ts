@@ -1,11 +1,14 @@
 import {
   ErrorCode, HakmemError, PageKind, PAGE_SHIFT, PAGE_SIZE, PD_BLOCK_SIZE, PD_CAPACITY, PD_CARVE, PD_FREE_HEAD,
-  PD_REGION_MASK, PD_REGION_OWNER, PD_REMOTE_HEAD, PD_SLAB_NEXT, PD_SLAB_PREV, PD_USED, REG_AUX_SHIFT,
-  REG_CLASS_SHIFT, REG_THREAD_SHIFT, SUPERSLAB_ALL_FREE, SUPERSLAB_SIZE,
+  PD_REGION_MASK, PD_REGION_OWNER, PD_REGION_STATE, PD_REMOTE_HEAD, PD_SLAB_NEXT, PD_SLAB_PREV, PD_USED, REG_AUX_SHIFT,
+  REG_CLASS_SHIFT, REG_THREAD_SHIFT, SUPERSLAB_ALL_FREE, SUPERSLAB_SIZE, SuperSlabState,
   type BoxContext, type HeapViews, type Ptr, type SlabSink, type SuperSlabLender, type WarmPool, type WarmPoolOptions,
   type WarmPoolStats,
 } from '@hakmem/contracts';
 import { DEFAULT_WARM_CAPACITY, KEEP_EMPTY } from './api.js';
+
+/** What `take` returns for a SuperSlab marked DRAINING: no slab may be taken from it; give it back. */
+const DRAINING = -1;
 
 /**
  * A thread's HOT SuperSlabs in a small JS-side array. The free-slab mask of a SuperSlab
@@ -47,32 +50,50 @@ class WarmPoolBox implements WarmPool {
   }
 
   acquireSlab(cls: number, tid: number): Ptr {
-    for (let i = 0; i < this.n; i++) {
+    for (let i = 0; i < this.n; ) {
       const slab = this.take(this.held[i]!, cls, tid);
-      if (slab !== 0) {
+      if (slab > 0) {
         this.hits++;
         return slab;
       }
+      if (slab === 0) i++;
+      else this.giveBack(i); // DRAINING: held[i] is now the next SuperSlab
     }
     return this.acquireCold(cls, tid);
   }
 
-  /** Cold path: borrow a SuperSlab (prefill), making room first if the pool is full. */
+  /**
+   * Cold path: borrow a SuperSlab (prefill), making room first if the pool is full. One
+   * marked DRAINING between the lend and the take goes straight back, and we borrow again
+   * (the lender does not lend DRAINING SuperSlabs, so this ends).
+   */
   private acquireCold(cls: number, tid: number): Ptr {
     this.misses++;
-    if (this.n === this.held.length) this.giveBack(0);
-    const base = this.lender.acquireSuperSlab(tid);
-    if (base === 0) return 0;
-    this.held[this.n++] = base;
-    this.prefilled++;
-    return this.take(base, cls, tid);
+    for (;;) {
+      if (this.n === this.held.length) this.giveBack(0);
+      const base = this.lender.acquireSuperSlab(tid);
+      if (base === 0) return 0;
+      this.held[this.n++] = base;
+      this.prefilled++;
+      const slab = this.take(base, cls, tid);
+      if (slab !== DRAINING) return slab;
+      this.giveBack(this.n - 1);
+    }
   }
 
-  /** Takes the lowest free slab of a SuperSlab and assigns it to `cls`; 0 if none is free. */
+  /**
+   * Takes the lowest free slab of a SuperSlab and assigns it to `cls`; 0 if none is free;
+   * {@link DRAINING} if the SuperSlab is marked DRAINING (superslab-tier's markDraining:
+   * no slab may be taken from it any more). The state is looked at only when there is a
+   * slab to take (the tier writes it under its own lock: read atomically in a shared heap).
+   */
   private take(base: Ptr, cls: number, tid: number): Ptr {
     const i32 = this.v.i32;
-    const m = this.pd + ((base >>> PAGE_SHIFT) << 4) + PD_REGION_MASK;
+    const d = this.pd + ((base >>> PAGE_SHIFT) << 4);
+    const m = d + PD_REGION_MASK;
     let mask = i32[m]!;
+    if (mask === 0) return 0;
+    if ((this.shared ? Atomics.load(i32, d + PD_REGION_STATE) : i32[d + PD_REGION_STATE]) !== SuperSlabState.HOT) return DRAINING;
     let idx: number;
     for (;;) {
       if (mask === 0) return 0;
@@ -119,7 +140,16 @@ class WarmPoolBox implements WarmPool {
     const m = this.desc(base) + PD_REGION_MASK;
     const mask = this.shared ? Atomics.or(i32, m, 1 << idx) | (1 << idx) : (i32[m]! |= 1 << idx);
     this.released++;
-    if (mask === SUPERSLAB_ALL_FREE && this.emptyCount() > KEEP_EMPTY) this.giveBack(i);
+    if (this.draining(base) || (mask === SUPERSLAB_ALL_FREE && this.emptyCount() > KEEP_EMPTY)) this.giveBack(i);
+  }
+
+  /**
+   * True when a held SuperSlab was marked DRAINING: no slab may be taken from it, so it
+   * goes back to the lender (which keeps it unlent until its last slab comes back).
+   */
+  private draining(base: Ptr): boolean {
+    const s = this.desc(base) + PD_REGION_STATE;
+    return (this.shared ? Atomics.load(this.v.i32, s) : this.v.i32[s]) === SuperSlabState.DRAINING;
   }
 
   private indexOf(base: Ptr): number {
@@ -159,6 +189,8 @@ class WarmPoolBox implements WarmPool {
       if ((base & (SUPERSLAB_SIZE - 1)) !== 0) this.corrupt(`held entry 0x${base.toString(16)} is not a SuperSlab base`);
       if (this.v.i32[this.desc(base) + PD_REGION_OWNER] !== this.tid) this.corrupt(`held SuperSlab 0x${base.toString(16)} is owned by thread ${this.v.i32[this.desc(base) + PD_REGION_OWNER]}`);
       if (this.indexOf(base) !== i) this.corrupt(`SuperSlab 0x${base.toString(16)} held twice`);
+      const state = this.v.i32[this.desc(base) + PD_REGION_STATE];
+      if (state !== SuperSlabState.HOT && state !== SuperSlabState.DRAINING) this.corrupt(`held SuperSlab 0x${base.toString(16)} is in state ${state}, want HOT or DRAINING`);
     }
   }
 

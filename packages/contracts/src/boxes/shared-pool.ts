@@ -32,6 +32,7 @@ export interface SharedPoolStats {
  * Invariants: intrusive lists, so it never runs dry of bookkeeping (no node pools); no
  * method calls out to another box while holding its lock except the superslab tier's
  * own locked calls, which never call back (no re-entrant locking — both were HAKMEM
- * crash bugs); every held SuperSlab has owner 0.
+ * crash bugs); every held SuperSlab has owner 0; a SuperSlab marked DRAINING is never lent
+ * (it stays held until its last slab comes back, then goes to the tier).
  */
 export interface SharedPool extends Box<SharedPoolStats>, SuperSlabLender, SlabSink {}

@@ -45,9 +45,16 @@ export interface SuperSlabTier extends Box<SuperSlabTierStats>, SuperSlabSource,
    * (e.g. a thread that is about to push a remote free). Pre: `base` is HOT or DRAINING.
    */
   guardEnter(base: Ptr): void;
-  /** Drops a pin taken by `guardEnter`; a deferred release happens now if it was the last. */
+  /**
+   * Drops a pin taken by `guardEnter`; a release deferred by the guard happens now if it
+   * was the last pin. A SuperSlab merely marked DRAINING (nobody released it) stays DRAINING.
+   */
   guardExit(base: Ptr): void;
-  /** Marks a HOT SuperSlab DRAINING: no slab may be taken from it any more. */
+  /**
+   * Marks a HOT SuperSlab DRAINING: no slab may be taken from it any more (the boxes
+   * above read PD_REGION_STATE: it is not lent, and a holder gives it back). Its holder
+   * still releases it once every slab is free.
+   */
   markDraining(base: Ptr): void;
   /** Unmaps every retained FREE SuperSlab (heap.trim()). Returns the bytes unmapped. */
   trim(): number;

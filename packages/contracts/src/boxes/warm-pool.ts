@@ -35,6 +35,7 @@ export interface WarmPoolStats {
  * assigns it a class (page descriptor + registry entry) without any lock; on a miss it
  * borrows a SuperSlab from the shared pool. A slab released into a SuperSlab it holds
  * becomes free for any class; an entirely free SuperSlab beyond the first few goes
- * back. Bounded (Contract C): at most `capacity` SuperSlabs.
+ * back. No slab is taken from a SuperSlab marked DRAINING: it goes back to the lender.
+ * Bounded (Contract C): at most `capacity` SuperSlabs.
  */
 export interface WarmPool extends Box<WarmPoolStats>, SlabSource, SlabSink, FlushableBox {}

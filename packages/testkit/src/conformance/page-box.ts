@@ -375,6 +375,28 @@ export function pageBoxConformance(make: PageBoxFactory, fixture: SlabFixtureFac
       },
     },
     {
+      name: 'page-box: checkInvariants — also walks full slabs (in no queue): detects a full slab whose used count or free list is corrupt',
+      run() {
+        const e = setup();
+        const cls = e.f.classSizes.length - 1;
+        const cap = Math.floor(PAGE_SIZE / size(e, cls));
+        const blocks = allocN(e, cls, cap, 'one full slab');
+        const slab = slabOf(blocks[0]!);
+        check(blocks.every((b) => slabOf(b) === slab) && pd(e.f, slab, PD_USED) === cap, `${cap} blocks of class ${cls} did not fill one slab`);
+        alloc(e, cls, 3, 'a second, open slab');
+        e.pb.checkInvariants();
+        setPd(e.f, slab, PD_USED, cap - 1);
+        expectCorruption('page-box', `full slab ${hex(slab)} with PD_USED one too low`, () => e.pb.checkInvariants());
+        check(pd(e.f, slab, PD_USED) === cap - 1, 'checkInvariants changed the corrupted descriptor');
+        setPd(e.f, slab, PD_USED, cap);
+        e.pb.checkInvariants();
+        setPd(e.f, slab, PD_FREE_HEAD, slab + 4);
+        expectCorruption('page-box', `full slab ${hex(slab)} with a free-list head inside a block`, () => e.pb.checkInvariants());
+        setPd(e.f, slab, PD_FREE_HEAD, 0);
+        valid(e, 'restored');
+      },
+    },
+    {
       name: 'page-box: exhaustion — allocBatch returns what is left, then 0, with state intact; freed blocks are handed out again, an emptied slab serves another class',
       run() {
         const e = setup({ maxBytes: 4 << 20, pagesPerClass: 0 });

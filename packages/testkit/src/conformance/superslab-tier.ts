@@ -262,19 +262,31 @@ export function superSlabTierConformance(make: SuperSlabTierFactory, fixture: Sl
     {
       name: 'superslab-tier: release guard — guardExit completes only a deferred release, not a SuperSlab merely marked DRAINING',
       run() {
-        const e = setup({ retain: 2 });
-        const a = acquire(e, 'A');
-        e.tier.markDraining(a);
-        e.tier.guardEnter(a); // e.g. a thread pushing a remote free into it
-        e.tier.guardExit(a);
-        check(state(e, a) === SuperSlabState.DRAINING, `a DRAINING SuperSlab nobody released is in state ${state(e, a)} after guardEnter/guardExit, want DRAINING (its holder still has it)`);
-        stats(e, { draining: 1, free: 0, hot: 0 }, 'after guardEnter/guardExit');
-        const b = acquire(e, 'B');
-        check(b !== a, 'a SuperSlab its holder never released was handed out to another');
-        valid(e, 'after guardExit');
-        release(e, a);
-        stats(e, { draining: 0, free: 1 }, 'after the real release');
-        valid(e, 'after the real release');
+        for (const shared of [false, true]) {
+          const e = setup({ retain: 2, shared });
+          const a = acquire(e, 'A');
+          e.tier.markDraining(a);
+          e.tier.guardEnter(a); // e.g. a thread pushing a remote free into it
+          e.tier.guardExit(a);
+          check(state(e, a) === SuperSlabState.DRAINING, `a DRAINING SuperSlab nobody released is in state ${state(e, a)} after guardEnter/guardExit, want DRAINING (its holder still has it; shared ${shared})`);
+          stats(e, { draining: 1, free: 0, hot: 0 }, `after guardEnter/guardExit, shared ${shared}`);
+          const b = acquire(e, 'B');
+          check(b !== a, `a SuperSlab its holder never released was handed out to another (shared ${shared})`);
+          valid(e, `after guardExit, shared ${shared}`);
+          e.tier.guardEnter(a);
+          release(e, a); // now a real release, deferred by the pin
+          e.regions.inUse.add(a);
+          stats(e, { draining: 1, free: 0, guardDeferred: 1 }, `a real release while pinned, shared ${shared}`);
+          e.regions.inUse.delete(a);
+          e.tier.guardExit(a);
+          stats(e, { draining: 0, free: 1 }, `after the deferred release completed, shared ${shared}`);
+          valid(e, `after the real release, shared ${shared}`);
+          check(acquire(e, 'reuse') === a, `the SuperSlab freed by the deferred release was not reused (shared ${shared})`);
+          e.tier.guardEnter(a);
+          e.tier.guardExit(a);
+          check(state(e, a) === SuperSlabState.HOT, `guardEnter/guardExit on the reused SuperSlab left state ${state(e, a)}: an old deferred release came back to life (shared ${shared})`);
+          valid(e, `after reuse, shared ${shared}`);
+        }
       },
     },
     {

@@ -335,6 +335,27 @@ export function warmPoolConformance(make: WarmPoolFactory, fixture: SlabFixtureF
       },
     },
     {
+      name: 'warm-pool: a held SuperSlab marked DRAINING is given back to the lender, and becomes FREE when its last slab comes back',
+      run() {
+        for (const shared of [false, true]) {
+          const e = setup({ shared });
+          const s = acquire(e, 2, `first, shared ${shared}`);
+          const u = acquire(e, 5, `second, shared ${shared}`);
+          const a = superSlabOf(s);
+          check(superSlabOf(u) === a, 'two slabs did not come from one SuperSlab');
+          e.tier.markDraining(a);
+          release(e, u); // a released slab does not make a DRAINING SuperSlab serve again
+          acquire(e, 7, `after markDraining, shared ${shared}`);
+          check(!e.lender.holding.has(a), `the warm pool still holds DRAINING SuperSlab ${hex(a)} (it takes no slab from it: it should go back)`);
+          valid(e, `DRAINING given back, shared ${shared}`);
+          release(e, s);
+          checkReleased(e, s, `last slab of the DRAINING SuperSlab, shared ${shared}`);
+          check(pd(e.f, a, PD_REGION_STATE) === SuperSlabState.FREE, `the DRAINING SuperSlab whose last slab came back is in state ${pd(e.f, a, PD_REGION_STATE)}, want FREE`);
+          valid(e, `after the last slab, shared ${shared}`);
+        }
+      },
+    },
+    {
       name: 'warm-pool: checkInvariants — detects a held SuperSlab owned by another thread, and changes nothing',
       run() {
         const e = setup();

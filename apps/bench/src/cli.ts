@@ -18,10 +18,10 @@ usage:
   hakmem-bench measure --subject S --workload W --cycles N --seed N [--run I]
                    (one measurement in this process; \`run\` starts one per child)
 
-defaults: --subjects hakmem,thing,null --workloads default,tiny,mid,default-ws8192
+defaults: --subjects hakmem,thing,seglist,null --workloads default,tiny,mid,default-ws8192
           --runs 5 --seed 42 (cycles: each workload's own)`;
 
-const DEFAULT_SUBJECTS = 'hakmem,thing,null';
+const DEFAULT_SUBJECTS = 'hakmem,thing,seglist,null';
 const DEFAULT_WORKLOADS = 'default,tiny,mid,default-ws8192';
 
 function positiveInt(value: string | undefined, what: string, fallback?: number): number {

@@ -22,6 +22,11 @@ export const subjects: readonly SubjectEntry[] = [
     load: async () => (await import('./thing.js')).createThingSubject,
   },
   {
+    name: 'seglist',
+    description: 'reference: a minimal segregated free list in plain JS (16-byte classes, no checks, no reuse across classes)',
+    load: async () => (await import('./seglist.js')).createSeglistSubject,
+  },
+  {
     name: 'null',
     description: 'does nothing: malloc returns one fixed address, free is a no-op (the harness ceiling)',
     load: async () => (await import('./null.js')).createNullSubject,

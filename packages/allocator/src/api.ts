@@ -48,6 +48,11 @@ export interface HeapOptions extends Omit<ComposeOptions, 'backend'> {
   readonly maxBytes?: number;
   /** Build on shared memory (several workers; see the workers issue). Default false. */
   readonly shared?: boolean;
+  /**
+   * Native backend only: a resizable / growable buffer instead of one reserved plain
+   * buffer of `maxBytes` (see `BackendOptions.growable`). Default false.
+   */
+  readonly growable?: boolean;
 }
 
 /** What the tiny tier holds right now, from the slab descriptors (not from counters). */

@@ -63,13 +63,14 @@ export function compose(options: ComposeOptions): Heap {
 export const DEFAULT_MAX_BYTES = 256 << 20;
 
 /**
- * The embedded default: a native backend (resizable ArrayBuffer; growable
- * SharedArrayBuffer when `shared`) and the default boxes.
+ * The embedded default: a native backend (one reserved ArrayBuffer of `maxBytes`, a
+ * SharedArrayBuffer when `shared`, committed by the OS as the heap touches it; a
+ * resizable / growable one with `growable`) and the default boxes.
  */
 export function createHeap(options: HeapOptions = {}): Heap {
-  const { backend = 'native', maxBytes = DEFAULT_MAX_BYTES, shared = false, ...rest } = options;
+  const { backend = 'native', maxBytes = DEFAULT_MAX_BYTES, shared = false, growable = false, ...rest } = options;
   let mem: MemoryBackend;
-  if (backend === 'native') mem = createNativeBackend({ maxBytes, shared });
+  if (backend === 'native') mem = createNativeBackend({ maxBytes, shared, growable });
   else if (backend === 'wasm') mem = createWasmBackend({ maxBytes, shared });
   else if (typeof backend === 'object' && backend !== null) mem = backend;
   else throw invalid(`backend must be 'native', 'wasm' or a MemoryBackend, got ${String(backend)}`);

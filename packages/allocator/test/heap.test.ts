@@ -154,8 +154,11 @@ describe('createHeap: the tiny path', () => {
     expect(heap.liveBytes()).toBe(0);
   });
 
-  test('a heap on the wasm backend works the same', () => {
-    const heap = createHeap({ backend: 'wasm', maxBytes: 32 << 20 });
+  test.each([
+    ['the wasm backend', { backend: 'wasm' }],
+    ['the growable native backend', { growable: true }],
+  ] as const)('a heap on %s works the same', (_name, options) => {
+    const heap = createHeap({ ...options, maxBytes: 32 << 20 });
     const ptrs: number[] = [];
     for (let i = 0; i < 20_000; i++) ptrs.push(heap.malloc(16 + (i % 1000)));
     heap.validate();

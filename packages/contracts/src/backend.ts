@@ -2,8 +2,10 @@
  * The memory backend: one linear memory that only grows, in 64 KiB pages.
  *
  * Two implementations live in `@hakmem/memory-backend`: `wasm` over a
- * `WebAssembly.Memory` (shared or not) and `native` over a growable
- * `SharedArrayBuffer` (shared) or a resizable `ArrayBuffer` (not shared).
+ * `WebAssembly.Memory` (shared or not) and `native` over one plain `ArrayBuffer` /
+ * `SharedArrayBuffer` of the maximum size whose pages the OS commits on first touch
+ * (default), or with `growable: true` over a resizable `ArrayBuffer` / growable
+ * `SharedArrayBuffer`.
  *
  * Only `@hakmem/os-boundary` calls {@link MemoryBackend.grow} once a heap is composed
  * (the composition root grows a fresh backend once, to hold the metadata prefix, before
@@ -23,10 +25,11 @@ export interface BackendCapabilities {
   /** Whether `decommit` releases physical memory. Both built-in backends: false. */
   readonly canDecommit: boolean;
   /**
-   * True when views track the memory's length by themselves after growth in any
-   * thread, so {@link MemoryBackend.refresh} is never needed. False for both built-in
-   * backends: wasm replaces its buffer on every grow, and the native backend keeps
-   * fixed-length views (length-tracking ones are several times slower in V8 11).
+   * True when views cover the memory after growth in any thread by themselves, so
+   * {@link MemoryBackend.refresh} is never needed: the default native backend, whose
+   * views span the whole reserved maximum from the start. False for wasm (its buffer is
+   * replaced on every grow) and for the growable native backend (fixed-length views
+   * re-covered on growth: length-tracking views are several times slower in V8 11).
    */
   readonly viewsTrackGrowth: boolean;
   /** True when the memory can be handed to other workers (it is shared). */
@@ -61,9 +64,14 @@ export interface HeapViews {
  */
 export interface SharedBackendHandle {
   readonly kind: BackendKind;
-  /** The `WebAssembly.Memory` (wasm) or growable `SharedArrayBuffer` (native). */
+  /** The `WebAssembly.Memory` (wasm) or the `SharedArrayBuffer` (native). */
   readonly memory: WebAssembly.Memory | SharedArrayBuffer;
   readonly maxBytes: number;
+  /**
+   * Native reserved backend only: a 4-byte `SharedArrayBuffer` holding the current
+   * length in pages, shared by every worker attached to the memory.
+   */
+  readonly length?: SharedArrayBuffer;
 }
 
 /** Options common to both built-in backends. */
@@ -77,6 +85,17 @@ export interface BackendOptions {
   readonly maxBytes?: number;
   /** Build on shared memory (required to use the heap from several workers). Default false. */
   readonly shared?: boolean;
+  /**
+   * Native backend only. False (default): one plain buffer of `maxBytes` is reserved up
+   * front; the OS commits its pages on first touch (so the physical footprint follows
+   * what the heap touches, as with growth), growth is bookkeeping, and the views never
+   * change. True: a resizable `ArrayBuffer` / growable `SharedArrayBuffer` that really
+   * grows, for hosts that commit a large buffer eagerly; views are re-covered on growth
+   * and every access pays V8's bounds handling for resizable buffers (the bench's
+   * default band: 11 % more instructions, ~15 % slower). The wasm backend ignores it (a
+   * wasm memory always grows).
+   */
+  readonly growable?: boolean;
 }
 
 /**

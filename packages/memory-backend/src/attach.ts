@@ -1,6 +1,6 @@
 import { MAX_HEAP_BYTES, PAGE_MASK, type MemoryBackend, type SharedBackendHandle } from '@hakmem/contracts';
 import { invalidOption } from './common.js';
-import { NativeBackend } from './native-backend.js';
+import { NativeBackend, ReservedNativeBackend } from './native-backend.js';
 import { WasmBackend } from './wasm-backend.js';
 
 /**
@@ -11,7 +11,7 @@ import { WasmBackend } from './wasm-backend.js';
  * of its kind with a valid `maxBytes`.
  */
 export function attachBackend(handle: SharedBackendHandle): MemoryBackend {
-  const { kind, memory, maxBytes } = handle;
+  const { kind, memory, maxBytes, length } = handle;
   if (!Number.isInteger(maxBytes) || (maxBytes & PAGE_MASK) !== 0 || maxBytes <= 0 || maxBytes > MAX_HEAP_BYTES) {
     throw invalidOption(`handle.maxBytes must be a whole number of pages up to ${MAX_HEAP_BYTES}, got ${String(maxBytes)}`);
   }
@@ -21,8 +21,12 @@ export function attachBackend(handle: SharedBackendHandle): MemoryBackend {
   if (kind === 'native' && memory instanceof SharedArrayBuffer && memory.growable && memory.maxByteLength >= maxBytes) {
     return new NativeBackend(memory, maxBytes);
   }
+  if (kind === 'native' && memory instanceof SharedArrayBuffer && !memory.growable && memory.byteLength >= maxBytes
+    && length instanceof SharedArrayBuffer && length.byteLength >= 4) {
+    return new ReservedNativeBackend(memory, maxBytes, new Int32Array(length, 0, 1), 0);
+  }
   throw invalidOption(
-    `handle of kind ${String(kind)} must carry a shared ${kind === 'wasm' ? 'WebAssembly.Memory' : 'growable SharedArrayBuffer'} ` +
+    `handle of kind ${String(kind)} must carry a shared ${kind === 'wasm' ? 'WebAssembly.Memory' : 'SharedArrayBuffer (growable, or of maxBytes with its length cell)'} ` +
     `(from share() of a backend created with shared: true)`,
   );
 }

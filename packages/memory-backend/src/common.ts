@@ -9,6 +9,7 @@ export interface ResolvedOptions {
   readonly initialBytes: number;
   readonly maxBytes: number;
   readonly shared: boolean;
+  readonly growable: boolean;
 }
 
 /** A `HakmemError(E_INVALID_OPTION)` raised by this package. */
@@ -28,10 +29,11 @@ function checkBytes(name: string, value: unknown): void {
  * Throws `HakmemError(E_INVALID_OPTION)` for a bad value or when initial exceeds max.
  */
 export function resolveOptions(options: BackendOptions = {}): ResolvedOptions {
-  const { initialBytes = PAGE_SIZE, maxBytes = DEFAULT_MAX_BYTES, shared = false } = options;
+  const { initialBytes = PAGE_SIZE, maxBytes = DEFAULT_MAX_BYTES, shared = false, growable = false } = options;
   checkBytes('initialBytes', initialBytes);
   checkBytes('maxBytes', maxBytes);
   if (typeof shared !== 'boolean') throw invalidOption(`shared must be a boolean, got ${String(shared)}`);
+  if (typeof growable !== 'boolean') throw invalidOption(`growable must be a boolean, got ${String(growable)}`);
   const initial = Math.max(1, Math.ceil(initialBytes / PAGE_SIZE)) * PAGE_SIZE;
   const max = Math.min(Math.floor(maxBytes / PAGE_SIZE) * PAGE_SIZE, MAX_HEAP_BYTES);
   if (initial > max) {
@@ -40,7 +42,7 @@ export function resolveOptions(options: BackendOptions = {}): ResolvedOptions {
       `(${max} in whole pages, at most ${MAX_HEAP_BYTES})`,
     );
   }
-  return { initialBytes: initial, maxBytes: max, shared };
+  return { initialBytes: initial, maxBytes: max, shared, growable };
 }
 
 /** The capability record of a built-in backend. */

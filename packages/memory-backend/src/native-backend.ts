@@ -68,12 +68,84 @@ export class NativeBackend implements MemoryBackend {
 }
 
 /**
- * Creates a backend over a new growable `SharedArrayBuffer` (`options.shared`) or
- * resizable `ArrayBuffer` of `initialBytes`, with maximum length `maxBytes`.
+ * A backend over one plain `ArrayBuffer` (not shared) or `SharedArrayBuffer` (shared) of
+ * `maxBytes`, allocated up front. V8 allocates a large buffer zeroed with calloc/mmap,
+ * so the OS commits its pages when they are first touched: the physical footprint
+ * follows what the heap touches, exactly as with real growth, while the virtual
+ * reservation is the same as a resizable buffer's. `grow` is bookkeeping of the length
+ * (in a 4-byte shared cell when shared, so every attached worker sees it) and the views
+ * cover the whole buffer for good: nothing to refresh, and every access is an ordinary
+ * typed-array access (no resizable-buffer bounds handling: see the README's figures).
+ */
+export class ReservedNativeBackend implements MemoryBackend {
+  readonly kind = 'native';
+  readonly shared: boolean;
+  readonly maxBytes: number;
+  readonly capabilities: BackendCapabilities;
+  readonly views: Views;
+  private readonly buf: ArrayBuffer | SharedArrayBuffer;
+  /** Current length in pages: word 0 (shared), or `pages` (not shared). */
+  private readonly cell: Int32Array | null;
+  private pages: number;
+
+  /**
+   * Pre: `buf.byteLength >= maxBytes`, a whole number of pages; `cell` is a shared
+   * Int32Array of at least one word when `buf` is shared (holding the length in pages),
+   * null otherwise; `initialBytes` is a whole number of pages (ignored when attaching).
+   */
+  constructor(buf: ArrayBuffer | SharedArrayBuffer, maxBytes: number, cell: Int32Array | null, initialBytes: number) {
+    this.shared = buf instanceof SharedArrayBuffer;
+    this.maxBytes = maxBytes;
+    this.capabilities = capabilitiesOf(true, this.shared);
+    this.views = new Views(buf, maxBytes);
+    this.buf = buf;
+    this.cell = cell;
+    this.pages = initialBytes >>> PAGE_SHIFT;
+  }
+
+  byteLength(): number {
+    return (this.cell === null ? this.pages : Atomics.load(this.cell, 0)) << PAGE_SHIFT;
+  }
+
+  /** Callers serialise across threads (os-boundary's lock); the cell is still updated atomically. */
+  grow(deltaPages: number): number {
+    const old = this.cell === null ? this.pages : Atomics.load(this.cell, 0);
+    const target = growTarget(old << PAGE_SHIFT, deltaPages, this.maxBytes);
+    if (target < 0) return -1;
+    if (this.cell === null) this.pages = target >>> PAGE_SHIFT;
+    else if (Atomics.compareExchange(this.cell, 0, old, target >>> PAGE_SHIFT) !== old) return -1;
+    return old;
+  }
+
+  /** The views cover the whole reserved buffer: nothing to do. */
+  refresh(): boolean {
+    return false;
+  }
+
+  buffer(): ArrayBuffer | SharedArrayBuffer {
+    return this.buf;
+  }
+
+  share(): SharedBackendHandle {
+    checkShareable(this.kind, this.shared);
+    return { kind: this.kind, memory: this.buf as SharedArrayBuffer, maxBytes: this.maxBytes, length: this.cell!.buffer as SharedArrayBuffer };
+  }
+}
+
+/**
+ * Creates a native backend of `initialBytes`, growing to `maxBytes`: by default over one
+ * reserved plain buffer (see `ReservedNativeBackend`); with `growable: true` over a
+ * resizable `ArrayBuffer` / growable `SharedArrayBuffer` (`NativeBackend`).
  * Throws `HakmemError(E_INVALID_OPTION)` for bad options.
  */
 export function createNativeBackend(options?: BackendOptions): MemoryBackend {
-  const { initialBytes, maxBytes, shared } = resolveOptions(options);
+  const { initialBytes, maxBytes, shared, growable } = resolveOptions(options);
+  if (!growable) {
+    const buf = shared ? new SharedArrayBuffer(maxBytes) : new ArrayBuffer(maxBytes);
+    const cell = shared ? new Int32Array(new SharedArrayBuffer(4)) : null;
+    if (cell !== null) cell[0] = initialBytes >>> PAGE_SHIFT;
+    return new ReservedNativeBackend(buf, maxBytes, cell, initialBytes);
+  }
   const buf = shared
     ? new SharedArrayBuffer(initialBytes, { maxByteLength: maxBytes })
     : new ArrayBuffer(initialBytes, { maxByteLength: maxBytes });

@@ -6,9 +6,11 @@ import {
 import { attachBackend, createNativeBackend, createWasmBackend, DEFAULT_MAX_BYTES } from '@hakmem/memory-backend';
 
 const MiB = 1 << 20;
+const growable = (options: BackendOptions = {}): MemoryBackend => createNativeBackend({ ...options, growable: true });
+/** Backends whose views follow growth by re-covering (`viewsTrackGrowth: false`). */
 const factories = [
   ['wasm', createWasmBackend],
-  ['native', createNativeBackend],
+  ['native (growable)', growable],
 ] as const;
 
 /** Runs `fn` and returns what it threw (fails the test when it returns). */
@@ -35,7 +37,8 @@ function expectViewsCover(b: MemoryBackend, bytes: number): void {
   for (const view of [v.u8, v.i8, v.u16, v.i16, v.u32, v.i32, v.f32, v.f64]) expect(view.buffer).toBe(b.buffer());
 }
 
-describe.each(factories)('%s backend', (kind, create) => {
+describe.each(factories)('%s backend', (label, create) => {
+  const kind = label === 'wasm' ? 'wasm' : 'native';
   describe.each([false, true])('shared: %s', (shared) => {
     const make = (opts: Omit<BackendOptions, 'shared'> = {}): MemoryBackend => create({ ...opts, shared });
 
@@ -211,5 +214,66 @@ describe('wasm views', () => {
     expect(b.views.version).toBe(1);
     expectViewsCover(b, PAGE_SIZE);
     expect(b.refresh()).toBe(false);
+  });
+});
+
+describe('native backend (reserved: the default)', () => {
+  describe.each([false, true])('shared: %s', (shared) => {
+    const make = (opts: Omit<BackendOptions, 'shared'> = {}): MemoryBackend => createNativeBackend({ ...opts, shared });
+
+    test('one plain buffer of maxBytes; the views cover all of it for good; the length starts at initialBytes', () => {
+      const b = make({ initialBytes: PAGE_SIZE + 1, maxBytes: 8 * PAGE_SIZE });
+      const buf = b.buffer();
+      expect(buf instanceof SharedArrayBuffer).toBe(shared);
+      expect(buf.byteLength).toBe(8 * PAGE_SIZE);
+      expect((buf as ArrayBuffer & { resizable?: boolean }).resizable ?? false).toBe(false);
+      expect((buf as SharedArrayBuffer & { growable?: boolean }).growable ?? false).toBe(false);
+      expect(b.byteLength()).toBe(2 * PAGE_SIZE);
+      expect(b.capabilities).toEqual({
+        pageSize: PAGE_SIZE, canShrink: false, canDecommit: false, viewsTrackGrowth: true, shareable: shared,
+      });
+      expectViewsCover(b, 8 * PAGE_SIZE);
+      expect(b.views.version).toBe(0);
+    });
+
+    test('grow is bookkeeping: old size in pages, -1 past the maximum or for a bad delta, views never replaced', () => {
+      const b = make({ maxBytes: 4 * PAGE_SIZE });
+      const u8 = b.views.u8;
+      u8[10] = 10;
+      expect(b.grow(2)).toBe(1);
+      expect(b.byteLength()).toBe(3 * PAGE_SIZE);
+      expect(b.views.u8).toBe(u8);
+      expect(b.views.version).toBe(0);
+      expect(u8.subarray(PAGE_SIZE, 3 * PAGE_SIZE).every((x) => x === 0)).toBe(true);
+      for (const delta of [2, -1, 1.5, Number.NaN]) expect(b.grow(delta)).toBe(-1);
+      expect(b.byteLength()).toBe(3 * PAGE_SIZE);
+      expect(b.grow(0)).toBe(3);
+      expect(b.grow(1)).toBe(3);
+      expect(b.grow(1)).toBe(-1);
+      expect(b.refresh()).toBe(false);
+      expect(u8[10]).toBe(10);
+    });
+
+    if (!shared) return;
+
+    test('share() carries the length cell; attachBackend sees growth by either side with no refresh', () => {
+      const a = make({ maxBytes: 8 * PAGE_SIZE });
+      const handle = a.share();
+      expect(handle.length).toBeInstanceOf(SharedArrayBuffer);
+      const b = attachBackend(handle);
+      expect([b.kind, b.shared, b.maxBytes, b.byteLength()]).toEqual(['native', true, 8 * PAGE_SIZE, PAGE_SIZE]);
+      expect(a.grow(2)).toBe(1);
+      expect(b.byteLength()).toBe(3 * PAGE_SIZE);
+      expect(b.grow(5)).toBe(3);
+      expect(a.byteLength()).toBe(8 * PAGE_SIZE);
+      expect(a.grow(1)).toBe(-1);
+      a.views.i32[(8 * PAGE_SIZE) / 4 - 1] = 77;
+      expect(b.views.i32[(8 * PAGE_SIZE) / 4 - 1]).toBe(77);
+      expect(() => attachBackend({ kind: 'native', memory: handle.memory, maxBytes: handle.maxBytes })).toThrow(HakmemError);
+    });
+  });
+
+  test('growable must be a boolean', () => {
+    expectInvalidOption(() => createNativeBackend({ growable: 'yes' as unknown as boolean }));
   });
 });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import type { Worker } from 'node:worker_threads';
-import { PAGE_SIZE } from '@hakmem/contracts';
+import { PAGE_SIZE, type BackendOptions } from '@hakmem/contracts';
 import { createNativeBackend, createWasmBackend } from '@hakmem/memory-backend';
 import { tsWorker } from '../../../tools/worker/ts-worker.js';
 import type { GrowWorkerData, Reply, Request } from './fixtures/grow-protocol.js';
@@ -27,8 +27,8 @@ afterEach(async () => {
 
 describe.each([
   ['wasm', createWasmBackend],
-  ['native', createNativeBackend],
-] as const)('%s backend shared with a worker', (kind, create) => {
+  ['native (growable)', (o: BackendOptions) => createNativeBackend({ ...o, growable: true })],
+] as const)('%s backend shared with a worker', (_label, create) => {
   test('growth by main is seen by the worker, growth by the worker is seen by main', async () => {
     const main = create({ shared: true, maxBytes: 16 * PAGE_SIZE });
     const w = tsWorker(entry, { data: { handle: main.share() } satisfies GrowWorkerData });
@@ -70,5 +70,31 @@ describe.each([
     expect(main.byteLength()).toBe(8 * PAGE_SIZE);
     expect(main.refresh()).toBe(false);
     expect(Atomics.load(main.views.i32, (8 * PAGE_SIZE) / 4 - 1)).toBe(0xbeef);
+  });
+});
+
+describe('native backend (reserved, the default) shared with a worker', () => {
+  test('each side sees the other\'s growth and writes at once: one length cell, views over the whole buffer', async () => {
+    const main = createNativeBackend({ shared: true, maxBytes: 16 * PAGE_SIZE });
+    const w = tsWorker(entry, { data: { handle: main.share() } satisfies GrowWorkerData });
+    workers.push(w);
+    const hello = await nextReply(w);
+    expect([hello.byteLength, hello.viewsBytes]).toEqual([PAGE_SIZE, 16 * PAGE_SIZE]);
+
+    expect(main.grow(2)).toBe(1);
+    const index = (3 * PAGE_SIZE) / 4 - 1;
+    Atomics.store(main.views.i32, index, 0x5eed);
+    const read = await request(w, { op: 'read', index });
+    expect([read.refreshed, read.result, read.byteLength]).toEqual([false, 0x5eed, 3 * PAGE_SIZE]);
+
+    const grown = await request(w, { op: 'grow', pages: 5, value: 0xbeef });
+    expect(grown.result).toBe(3);
+    expect(main.byteLength()).toBe(8 * PAGE_SIZE);
+    expect(main.refresh()).toBe(false);
+    expect(Atomics.load(main.views.i32, (8 * PAGE_SIZE) / 4 - 1)).toBe(0xbeef);
+
+    const refused = await request(w, { op: 'grow', pages: 9, value: 1 });
+    expect(refused.result).toBe(-1);
+    expect(main.byteLength()).toBe(8 * PAGE_SIZE);
   });
 });

@@ -6,7 +6,7 @@ import {
 import { createNativeBackend } from '@hakmem/memory-backend';
 import { createOsBoundary } from '@hakmem/os-boundary';
 import { createTinyRoute } from '@hakmem/tiny-route';
-import { defaultBoxes, layoutFor } from '@hakmem/allocator';
+import { defaultBoxes, initHeader, layoutFor } from '@hakmem/allocator';
 import type { ConformanceCase } from '../src/conformance/types.js';
 import {
   createSlabFixture, type PageBoxFactory, type SharedPoolFactory, type SuperSlabTierFactory, type WarmPoolFactory,
@@ -20,6 +20,7 @@ import { pageBoxConformance } from '../src/conformance/page-box.js';
 const fixture = createSlabFixture({
   backend: (o) => createNativeBackend(o),
   layout: layoutFor,
+  initHeader,
   osBoundary: createOsBoundary,
   superslabTier: defaultBoxes.superslabTier,
   sharedPool: defaultBoxes.sharedPool,

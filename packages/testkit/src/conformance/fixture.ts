@@ -1,7 +1,5 @@
 import {
-  GH_BOX_SLOTS_OFFSET, GH_BOX_SLOT_BYTES, GH_FLAGS, GH_FLAG_SHARED, GH_HEAP_START, GH_MAGIC, GH_MAX_BYTES,
-  GH_OS_STATE_BYTES, GH_OS_STATE_OFFSET, GH_PAGE_TABLE_OFFSET, GH_REGISTRY_OFFSET, GH_REGISTRY_PAGES, GH_VERSION,
-  HEADER_MAGIC, LAYOUT_VERSION, PAGE_SHIFT, PageKind,
+  GH_BOX_SLOTS_OFFSET, GH_BOX_SLOT_BYTES,
   type BoxContext, type HeapLayout, type MemoryBackend, type OsBoundary, type OsBoundaryOptions, type PageBox,
   type PageBoxOptions, type SharedPool, type SharedPoolOptions, type SuperSlabTier, type SuperSlabTierOptions,
   type WarmPool, type WarmPoolOptions,
@@ -84,6 +82,12 @@ export interface SlabFixtureDeps {
   backend(options: { readonly maxBytes: number; readonly shared: boolean }): MemoryBackend;
   /** The layout plan for a maximum (e.g. `layoutFor` of `@hakmem/allocator`). */
   layout(maxBytes: number): HeapLayout;
+  /**
+   * Grows a fresh backend to the plan's metadata prefix and writes the global header and
+   * the META registry entries, as the composition root does (e.g. `initHeader` of
+   * `@hakmem/allocator`).
+   */
+  initHeader(backend: MemoryBackend, layout: HeapLayout): void;
   /** An os-boundary (e.g. `createOsBoundary` of `@hakmem/os-boundary`). */
   osBoundary(options: OsBoundaryOptions): OsBoundary;
   readonly superslabTier: SuperSlabTierFactory;
@@ -108,7 +112,7 @@ export function createSlabFixture(deps: SlabFixtureDeps): SlabFixtureFactory {
     const shared = options.shared ?? false;
     const backend = deps.backend({ maxBytes, shared });
     const layout = deps.layout(backend.maxBytes);
-    writeHeader(backend, layout);
+    deps.initHeader(backend, layout);
     const regions = deps.osBoundary({
       backend, stateOffset: layout.osStateOffset, stateBytes: layout.osStateBytes, heapStart: layout.heapStart, shared,
     });
@@ -125,21 +129,3 @@ export function createSlabFixture(deps: SlabFixtureDeps): SlabFixtureFactory {
   };
 }
 
-/** Grows a fresh backend to `heapStart` and writes the global header and the META registry entries. */
-function writeHeader(backend: MemoryBackend, layout: HeapLayout): void {
-  const need = (layout.heapStart - backend.byteLength()) >>> PAGE_SHIFT;
-  if (need > 0 && backend.grow(need) < 0) throw new Error(`slab fixture: the backend cannot hold the ${layout.heapStart}-byte metadata prefix`);
-  const i32 = backend.views.i32;
-  i32[GH_MAGIC] = HEADER_MAGIC;
-  i32[GH_VERSION] = LAYOUT_VERSION;
-  i32[GH_MAX_BYTES] = layout.maxBytes;
-  i32[GH_FLAGS] = backend.shared ? GH_FLAG_SHARED : 0;
-  i32[GH_REGISTRY_OFFSET] = layout.registryOffset;
-  i32[GH_REGISTRY_PAGES] = layout.maxPages;
-  i32[GH_PAGE_TABLE_OFFSET] = layout.pageTableOffset;
-  i32[GH_OS_STATE_OFFSET] = layout.osStateOffset;
-  i32[GH_OS_STATE_BYTES] = layout.osStateBytes;
-  i32[GH_HEAP_START] = layout.heapStart;
-  const reg = layout.registryOffset >>> 2;
-  for (let p = 0; p < layout.heapStart >>> PAGE_SHIFT; p++) i32[reg + p] = PageKind.META;
-}

@@ -37,10 +37,7 @@ function caseNamed(suite: ConformanceCase[], fragment: string): string {
  * Cases the default boxes do not pass yet (contract promises not implemented). Each runs
  * as `test.fails`, so the gap stays visible and the test flips when the box catches up.
  */
-const KNOWN_GAPS = new Set<string>([
-  // The default gatekeeper ignores BoxContext.debug and never detects a double free.
-  'gatekeeper: at debug >= 1 a double free throws E_DOUBLE_FREE and leaves the heap as it was',
-]);
+const KNOWN_GAPS = new Set<string>([]);
 
 function run(suite: ConformanceCase[]): void {
   for (const c of suite) {

@@ -45,7 +45,7 @@ class GatekeeperBox implements Gatekeeper {
   private readonly v: HeapViews;
   private readonly reg: number;
   private readonly pd: number;
-  private readonly maxBytes: number;
+  protected readonly maxBytes: number;
   private readonly tinyMax: number;
   private readonly route: TinyRoute;
   private readonly cache: UnifiedCache;
@@ -131,7 +131,7 @@ class GatekeeperBox implements Gatekeeper {
    * Checks that `ptr` is the start of a carved tiny block and returns its slab
    * descriptor index; throws a typed error naming what is wrong otherwise.
    */
-  private resolveTiny(ptr: Ptr, op: string): number {
+  protected resolveTiny(ptr: Ptr, op: string): number {
     if (!Number.isInteger(ptr) || ptr < 0 || ptr >= this.maxBytes) {
       throw this.reject(ErrorCode.INVALID_POINTER, `${op}(${ptr}): not an address inside the heap`, ptr);
     }
@@ -218,7 +218,7 @@ class GatekeeperBox implements Gatekeeper {
     }
   }
 
-  private reject(code: ErrorCode, message: string, ptr?: Ptr): HakmemError {
+  protected reject(code: ErrorCode, message: string, ptr?: Ptr): HakmemError {
     this.rejected++;
     return new HakmemError(code, message, ptr === undefined ? { box: BOX } : { box: BOX, ptr });
   }
@@ -237,7 +237,70 @@ class GatekeeperBox implements Gatekeeper {
   }
 }
 
-/** Creates one thread's entry over the composed boxes. */
+/**
+ * Debug level ≥ 1: the same entry plus a bitmap of the blocks handed out (one bit per
+ * 8-byte granule of the address space, `maxBytes / 64` bytes, JS-side and so per thread:
+ * a block freed by another worker is not seen here). `free` and `realloc` of a block
+ * that is not live throw E_DOUBLE_FREE before anything changes: a second free, or a
+ * free of a carved block still sitting in a cache (never handed out), either of which
+ * would otherwise put one block in the cache twice. A subclass, so a release heap's
+ * entry carries no debug branch; its call sites see only one class.
+ */
+class DebugGatekeeperBox extends GatekeeperBox {
+  private readonly live: Uint8Array;
+
+  constructor(ctx: BoxContext, options: GatekeeperOptions) {
+    super(ctx, options);
+    this.live = new Uint8Array((ctx.layout.maxBytes >>> 6) + 1);
+  }
+
+  override malloc(size: number): Ptr {
+    const p = super.malloc(size);
+    if (p !== 0) this.live[p >>> 6]! |= 1 << ((p >>> 3) & 7);
+    return p;
+  }
+
+  override free(ptr: Ptr): void {
+    if (ptr === 0) return;
+    this.checkLive(ptr, 'free');
+    super.free(ptr);
+    this.live[ptr >>> 6]! &= ~(1 << ((ptr >>> 3) & 7));
+  }
+
+  override realloc(ptr: Ptr, size: number): Ptr {
+    if (ptr !== 0) this.checkLive(ptr, 'realloc');
+    return super.realloc(ptr, size);
+  }
+
+  override usableSize(ptr: Ptr): number {
+    if (ptr !== 0 && this.isBlockStart(ptr) && !this.isLive(ptr)) {
+      throw this.reject(ErrorCode.INVALID_POINTER, `usableSize(0x${ptr.toString(16)}): the block is not allocated (freed, or never handed out)`, ptr);
+    }
+    return super.usableSize(ptr);
+  }
+
+  private isLive(ptr: Ptr): boolean {
+    return (this.live[ptr >>> 6]! & (1 << ((ptr >>> 3) & 7))) !== 0;
+  }
+
+  /** A valid block start (the base class's checks pass, or it throws naming what is wrong). */
+  private isBlockStart(ptr: Ptr): boolean {
+    this.resolveTiny(ptr, 'usableSize');
+    return true;
+  }
+
+  /** Throws E_DOUBLE_FREE for a block start that is not live; the base class's errors for anything else. */
+  private checkLive(ptr: Ptr, op: string): void {
+    if (Number.isInteger(ptr) && ptr > 0 && ptr < this.maxBytes && this.isLive(ptr)) return;
+    this.resolveTiny(ptr, op);
+    throw this.reject(ErrorCode.DOUBLE_FREE, `${op}(0x${ptr.toString(16)}): the block is not allocated (freed already, or never handed out)`, ptr);
+  }
+}
+
+/**
+ * Creates one thread's entry over the composed boxes: at `ctx.debug >= 1` the entry that
+ * also detects double frees (see `DebugGatekeeperBox`).
+ */
 export function createGatekeeper(ctx: BoxContext, options: GatekeeperOptions): Gatekeeper {
-  return new GatekeeperBox(ctx, options);
+  return ctx.debug >= 1 ? new DebugGatekeeperBox(ctx, options) : new GatekeeperBox(ctx, options);
 }

@@ -51,3 +51,49 @@ describe('hot-path literals', () => {
     expect(1 << 4).toBe(c.PAGE_DESC_WORDS);
   });
 });
+
+describe('debug level 1: double frees', () => {
+  const codeOf = (fn: () => unknown): string | undefined => {
+    try {
+      fn();
+    } catch (e) {
+      return isHakmemError(e) ? e.code : 'not a HakmemError';
+    }
+    return undefined;
+  };
+
+  test('a second free, a realloc after free and a free of a block never handed out throw E_DOUBLE_FREE; nothing changes', () => {
+    const heap = createHeap({ maxBytes: 16 << 20, debug: 1 });
+    const a = heap.malloc(48);
+    const b = heap.malloc(48);
+    heap.free(a);
+    const live = heap.liveBytes();
+    expect(codeOf(() => heap.free(a))).toBe(ErrorCode.DOUBLE_FREE);
+    expect(codeOf(() => heap.realloc(a, 100))).toBe(ErrorCode.DOUBLE_FREE);
+    expect(codeOf(() => heap.usableSize(a))).toBe(ErrorCode.INVALID_POINTER);
+    // The refill carved a batch: the block after b sits in the cache, never handed out.
+    const cached = b + heap.usableSize(b);
+    expect(codeOf(() => heap.free(cached))).toBe(ErrorCode.DOUBLE_FREE);
+    // Other bad pointers keep their own codes.
+    expect(codeOf(() => heap.free(b + 8))).toBe(ErrorCode.INTERIOR_POINTER);
+    expect(codeOf(() => heap.free(-5))).toBe(ErrorCode.INVALID_POINTER);
+    expect(heap.liveBytes()).toBe(live);
+    heap.validate();
+    // The heap still hands out distinct blocks, a among them again.
+    const c = heap.malloc(48);
+    const d = heap.malloc(48);
+    expect(new Set([b, c, d]).size).toBe(3);
+    for (const p of [b, c, d]) heap.free(p);
+    expect(heap.liveBytes()).toBe(0);
+  });
+
+  test('realloc and calloc keep the bitmap right: the moved-from block is freed, the new one live', () => {
+    const heap = createHeap({ maxBytes: 16 << 20, debug: 1 });
+    const p = heap.calloc(4, 8);
+    const q = heap.realloc(p, 600);
+    expect(q).not.toBe(p);
+    expect(codeOf(() => heap.free(p))).toBe(ErrorCode.DOUBLE_FREE);
+    heap.free(q);
+    expect(codeOf(() => heap.free(q))).toBe(ErrorCode.DOUBLE_FREE);
+  });
+});

@@ -1,10 +1,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
+import { formatComparison, runCompare } from './compare.js';
 import { measure, type RunRecord } from './measure.js';
 import { formatTable, mops, problems } from './report.js';
 import { runBench, type RunFailure, type RunOptions, type WorkloadChoice, type WorkloadRuns } from './runner.js';
-import { subjects } from './subjects/index.js';
+import { findSubject, subjects } from './subjects/index.js';
 import { errorMessage } from './util.js';
 import { findWorkload, workloads } from './workloads/index.js';
 
@@ -13,13 +14,19 @@ const USAGE = `hakmem-bench — replays the workloads of BENCH.md on hakmem and 
 usage:
   hakmem-bench run [--subjects a,b,…] [--workloads w[:cycles],…] [--runs N]
                    [--cycles N] [--seed N] [--json out.json]
+  hakmem-bench compare [--a SUBJECT] --b SUBJECT [--workloads w[:cycles],…] [--runs N]
+                   [--cycles N] [--seed N] [--json out.json]
+                   (A/B: both interleaved, the ratio, and the counters that differ)
   hakmem-bench report out.json     (the tables again, from a --json file)
   hakmem-bench list
   hakmem-bench measure --subject S --workload W --cycles N --seed N [--run I]
                    (one measurement in this process; \`run\` starts one per child)
 
 defaults: --subjects hakmem,thing,seglist,null --workloads default,tiny,mid,default-ws8192
-          --runs 5 --seed 42 (cycles: each workload's own)`;
+          --runs 5 --seed 42 (cycles: each workload's own); compare: --a hakmem,
+          --workloads default
+a SUBJECT is a name from \`list\`, hakmem:PRESET (default, wasm, growable, debug1), or
+the path of a module exporting a heap (\`export const heap = compose({...})\`)`;
 
 const DEFAULT_SUBJECTS = 'hakmem,thing,seglist,null';
 const DEFAULT_WORKLOADS = 'default,tiny,mid,default-ws8192';
@@ -107,6 +114,45 @@ async function run(args: string[]): Promise<number> {
   return trouble > 0 ? 1 : 0;
 }
 
+async function compare(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      a: { type: 'string', default: 'hakmem' },
+      b: { type: 'string' },
+      workloads: { type: 'string', default: 'default' },
+      runs: { type: 'string' },
+      cycles: { type: 'string' },
+      seed: { type: 'string' },
+      json: { type: 'string' },
+    },
+  });
+  if (values.b === undefined) throw new Error('compare needs --b (a subject name, hakmem:PRESET or a module path)');
+  const cycles = values.cycles === undefined ? undefined : positiveInt(values.cycles, '--cycles');
+  const a = values.a;
+  const b = values.b;
+  for (const spec of [a, b]) await findSubject(spec).load();
+  const runs = positiveInt(values.runs, '--runs', 5);
+  const seed = seedOf(values.seed);
+  const workloadsChosen = list(values.workloads).map((w) => workloadChoice(w, cycles));
+  console.log(`hakmem-bench compare: A = ${a}, B = ${b}; ${runs} runs each, interleaved, seed ${seed}`);
+  const results = runCompare({
+    a, b, workloads: workloadsChosen, runs, seed,
+    onRun: (side, r) => console.error(`  ${r.workload} run ${r.run + 1}/${runs} ${side} ${mops(r.opsPerSec)} M ops/s`),
+  });
+  let trouble = 0;
+  for (const c of results) {
+    console.log(`\n## ${c.workload} (${findWorkload(c.workload).description}; ${c.cycles} cycles)\n`);
+    console.log(formatComparison(c, a, b));
+    trouble += c.failures.length + [...c.a, ...c.b].filter((r) => r.verify === 'FAILED').length;
+  }
+  if (values.json !== undefined) {
+    writeFileSync(values.json, `${JSON.stringify({ date: new Date().toISOString(), a, b, runs, seed, results }, null, 2)}\n`);
+    console.log(`\nraw runs written to ${values.json}`);
+  }
+  return trouble > 0 ? 1 : 0;
+}
+
 interface JsonReport {
   readonly machine: Record<string, unknown>;
   readonly options: { readonly workloads: readonly { name: string; cycles: number }[] };
@@ -166,6 +212,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'run':
       return run(rest);
+    case 'compare':
+      return compare(rest);
     case 'report':
       return report(rest);
     case 'list':

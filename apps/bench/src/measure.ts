@@ -23,6 +23,8 @@ export interface RunRecord extends MeasureSpec, Counters {
   readonly footprint: number;
   /** 'n/a' for subjects whose blocks share addresses (`null`). */
   readonly verify: Verify;
+  /** The subject's counters after the run (warm-up included), when it reports any. */
+  readonly stats?: Record<string, number>;
 }
 
 /** Share of the timed cycles run first as warm-up (JIT, caches, heap growth). */
@@ -81,5 +83,6 @@ export async function measure(spec: MeasureSpec): Promise<RunRecord> {
     opsPerSec: ops / (result.elapsedMs / 1000),
     footprint: subject.footprint(),
     verify: subject.sharesAddresses ? 'n/a' : bad ? 'FAILED' : 'ok',
+    ...(subject.stats ? { stats: subject.stats() } : {}),
   };
 }

@@ -19,6 +19,11 @@ export interface Subject {
   /** Read one byte (verify step). */
   peek(ptr: number): number;
   /**
+   * The subject's own counters after the run, flattened to `box.counter` numbers
+   * (hakmem: every box's stats). Read once per run, after the timed workload.
+   */
+  stats?(): Record<string, number>;
+  /**
    * True when live blocks may share an address (the `null` subject): the verify step
    * still runs, so its cost stays in the figure, but its outcome is not judged.
    */

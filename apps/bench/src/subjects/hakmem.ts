@@ -1,4 +1,4 @@
-import { createHeap, type Heap } from '@hakmem/allocator';
+import { createHeap, type Heap, type HeapOptions } from '@hakmem/allocator';
 import type { HeapViews } from '@hakmem/contracts';
 import type { Subject, SubjectOptions } from '../subject.js';
 
@@ -41,12 +41,62 @@ export class HakmemSubject implements Subject {
   peek(ptr: number): number {
     return this.views.u8[ptr]!;
   }
+
+  /** Every box's numeric counters and the tiny tier's usage, as `box.counter`. */
+  stats(): Record<string, number> {
+    const s = this.heap.stats();
+    const out: Record<string, number> = { footprint: s.footprint };
+    for (const [key, value] of Object.entries(s.tiny)) out[`tiny.${key}`] = value;
+    for (const [box, counters] of Object.entries(s.boxes)) {
+      for (const [key, value] of Object.entries(counters as unknown as Record<string, unknown>)) {
+        if (typeof value === 'number') out[`${box}.${key}`] = value;
+      }
+    }
+    return out;
+  }
+}
+
+/** Named variants of the default heap, for `--subjects hakmem:NAME` (and `compare`). */
+export const PRESETS: Readonly<Record<string, Omit<HeapOptions, 'maxBytes'>>> = {
+  default: {},
+  wasm: { backend: 'wasm' },
+  growable: { growable: true },
+  debug1: { debug: 1 },
+};
+
+/** `createHeap` with a preset's options, sized for the workload. */
+export function createPresetSubject(preset: string): (options: SubjectOptions) => Subject {
+  const chosen = PRESETS[preset];
+  if (chosen === undefined) throw new Error(`unknown hakmem preset "${preset}" (known: ${Object.keys(PRESETS).join(', ')})`);
+  return (options) => new HakmemSubject(createHeap({ ...chosen, maxBytes: maxBytesFor(options) }));
+}
+
+/**
+ * A heap from a module of yours: its `default` or `heap` export is a `Heap` (e.g. a
+ * `compose(...)` result) or a function `(options: { maxBytes }) => Heap`. This is how a
+ * swapped box is measured: compose it in a small file and pass the file's path.
+ */
+export async function createModuleSubject(specifier: string, options: SubjectOptions): Promise<Subject> {
+  const mod = (await import(specifier)) as { default?: unknown; heap?: unknown };
+  const made = mod.heap ?? mod.default;
+  const heap = typeof made === 'function' ? (made as (o: { maxBytes: number }) => unknown)({ maxBytes: maxBytesFor(options) }) : made;
+  if (!isHeapLike(heap)) throw new Error(`${specifier}: export a Heap (or a function returning one) as \`heap\` or \`default\``);
+  return new HakmemSubject(heap);
+}
+
+function isHeapLike(value: unknown): value is Heap {
+  const h = value as Partial<Heap> | null;
+  return typeof h === 'object' && h !== null && typeof h.malloc === 'function' && typeof h.free === 'function'
+    && typeof h.stats === 'function' && typeof h.views === 'object';
+}
+
+function maxBytesFor(options: SubjectOptions): number {
+  return Math.min(Math.max(options.arenaBytes, DEFAULT_MAX_BYTES), LIMIT_MAX_BYTES);
 }
 
 /** The subject over a heap sized for the workload (at least the heap's default maximum). */
 export function createHakmemSubject(options: SubjectOptions): Subject {
-  const maxBytes = Math.min(Math.max(options.arenaBytes, DEFAULT_MAX_BYTES), LIMIT_MAX_BYTES);
-  return new HakmemSubject(createHeap({ maxBytes }));
+  return new HakmemSubject(createHeap({ maxBytes: maxBytesFor(options) }));
 }
 
 /** Wraps a heap you composed yourself (e.g. `compose()` with a box swapped). */

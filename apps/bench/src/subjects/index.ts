@@ -1,3 +1,5 @@
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { SubjectFactory } from '../subject.js';
 
 export interface SubjectEntry {
@@ -33,9 +35,38 @@ export const subjects: readonly SubjectEntry[] = [
   },
 ];
 
+/**
+ * A subject by name, or by spec: `hakmem:PRESET` (see `PRESETS` in hakmem.ts), or the
+ * path of a module of yours exporting a heap (`./my-heap.ts`, resolved from the current
+ * directory; see `createModuleSubject`).
+ */
 export function findSubject(name: string): SubjectEntry {
   const entry = subjects.find((s) => s.name === name);
-  if (!entry) throw new Error(`unknown subject "${name}" (known: ${subjects.map((s) => s.name).join(', ')})`);
-  return entry;
+  if (entry) return entry;
+  if (name.startsWith('hakmem:')) {
+    const preset = name.slice('hakmem:'.length);
+    return {
+      name,
+      description: `hakmem's heap, preset ${preset}`,
+      load: async () => (await import('./hakmem.js')).createPresetSubject(preset),
+    };
+  }
+  if (isModulePath(name)) {
+    const url = pathToFileURL(resolve(process.cwd(), name)).href;
+    return {
+      name,
+      description: `the heap exported by ${name}`,
+      async load() {
+        const { createModuleSubject } = await import('./hakmem.js');
+        await import(url);
+        return (options) => createModuleSubject(url, options);
+      },
+    };
+  }
+  throw new Error(`unknown subject "${name}" (known: ${subjects.map((s) => s.name).join(', ')}, hakmem:PRESET, or a module path)`);
+}
+
+function isModulePath(name: string): boolean {
+  return name.includes('/') || /\.(?:[cm]?[jt]s)$/.test(name);
 }
 

@@ -1,5 +1,5 @@
 import {
-  PAGE_SHIFT,
+  ErrorCode, HakmemError, PAGE_SHIFT,
   type BackendCapabilities, type BackendOptions, type MemoryBackend, type SharedBackendHandle,
 } from '@hakmem/contracts';
 import { capabilitiesOf, checkShareable, growTarget, resolveOptions } from './common.js';
@@ -133,15 +133,34 @@ export class ReservedNativeBackend implements MemoryBackend {
 }
 
 /**
+ * Allocates the reserved buffer. A host that cannot reserve `maxBytes` of address space
+ * (a 32-bit host, a `ulimit -v`) refuses with a RangeError: turned into a typed error
+ * that says what to do instead.
+ */
+function reserve(maxBytes: number, shared: boolean): ArrayBuffer | SharedArrayBuffer {
+  try {
+    return shared ? new SharedArrayBuffer(maxBytes) : new ArrayBuffer(maxBytes);
+  } catch (error) {
+    throw new HakmemError(
+      ErrorCode.OUT_OF_MEMORY,
+      `cannot reserve ${maxBytes} bytes for a native backend (${error instanceof Error ? error.message : String(error)}); ` +
+      'pass a smaller maxBytes, or growable: true to grow a resizable buffer instead',
+      { box: 'memory-backend' },
+    );
+  }
+}
+
+/**
  * Creates a native backend of `initialBytes`, growing to `maxBytes`: by default over one
  * reserved plain buffer (see `ReservedNativeBackend`); with `growable: true` over a
  * resizable `ArrayBuffer` / growable `SharedArrayBuffer` (`NativeBackend`).
- * Throws `HakmemError(E_INVALID_OPTION)` for bad options.
+ * Throws `HakmemError(E_INVALID_OPTION)` for bad options, `HakmemError(E_OUT_OF_MEMORY)`
+ * when the host cannot reserve `maxBytes`.
  */
 export function createNativeBackend(options?: BackendOptions): MemoryBackend {
   const { initialBytes, maxBytes, shared, growable } = resolveOptions(options);
   if (!growable) {
-    const buf = shared ? new SharedArrayBuffer(maxBytes) : new ArrayBuffer(maxBytes);
+    const buf = reserve(maxBytes, shared);
     const cell = shared ? new Int32Array(new SharedArrayBuffer(4)) : null;
     if (cell !== null) cell[0] = initialBytes >>> PAGE_SHIFT;
     return new ReservedNativeBackend(buf, maxBytes, cell, initialBytes);

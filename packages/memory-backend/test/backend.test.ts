@@ -277,3 +277,26 @@ describe('native backend (reserved: the default)', () => {
     expectInvalidOption(() => createNativeBackend({ growable: 'yes' as unknown as boolean }));
   });
 });
+
+describe('native backend (reserved): a host that cannot reserve maxBytes', () => {
+  test('gets E_OUT_OF_MEMORY naming the way out (smaller maxBytes or growable: true)', () => {
+    const Real = globalThis.ArrayBuffer;
+    const refusing = function ArrayBuffer(length: number, options?: unknown): ArrayBuffer {
+      if (length > 1 << 20) throw new RangeError('Array buffer allocation failed');
+      return new Real(length, options as undefined);
+    } as unknown as ArrayBufferConstructor;
+    globalThis.ArrayBuffer = refusing;
+    let e: unknown;
+    try {
+      createNativeBackend({ maxBytes: 64 << 20 });
+    } catch (error) {
+      e = error;
+    } finally {
+      globalThis.ArrayBuffer = Real;
+    }
+    expect(e).toBeInstanceOf(HakmemError);
+    expect((e as HakmemError).code).toBe(ErrorCode.OUT_OF_MEMORY);
+    expect((e as HakmemError).message).toMatch(/growable: true/);
+    expect(createNativeBackend({ maxBytes: 64 << 20 }).maxBytes).toBe(64 << 20);
+  });
+});

@@ -28,4 +28,16 @@ describe('model-based property tests of the composed heap', () => {
     expect(report.frees + report.reallocs).toBeGreaterThan(30_000);
     expect(report.failed).toBe(0);
   });
+
+  test.each([
+    ['wasm backend', { backend: 'wasm' }],
+    ['growable native backend', { growable: true }],
+    ['shared reserved native backend', { shared: true }],
+    ['debug level 1 (double-free bitmap)', { debug: 1 }],
+  ] as const)('%s: 10^5 random operations against the reference model', (_name, options) => {
+    const heap = createHeap({ maxBytes: MAX, ...options });
+    const report = runModel(heap, randomOps(99, 100_000, dist), { memoryBytes: MAX, validateEvery: 20_000, liveBytesEvery: 10_000 });
+    expect(report.ops).toBe(100_000);
+    expect(report.failed).toBe(0);
+  });
 });

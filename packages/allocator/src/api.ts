@@ -1,5 +1,5 @@
 import type {
-  BoxContext, Gatekeeper, GatekeeperOptions, GatekeeperStats, MemoryBackend, OsBoundary, OsBoundaryOptions,
+  BigCache, BigCacheOptions, BigCacheStats, BoxContext, Gatekeeper, GatekeeperOptions, GatekeeperStats, MemoryBackend, OsBoundary, OsBoundaryOptions,
   OsBoundaryStats, PageBox, PageBoxOptions, PageBoxStats, SharedPool, SharedPoolOptions, SharedPoolStats,
   SuperSlabTier, SuperSlabTierOptions, SuperSlabTierStats, TinyRoute, TinyRouteOptions, TinyRouteStats, UnifiedCache,
   UnifiedCacheOptions, UnifiedCacheStats, WarmPool, WarmPoolOptions, WarmPoolStats,
@@ -18,6 +18,7 @@ export interface BoxFactories {
   unifiedCache(options: UnifiedCacheOptions): UnifiedCache;
   tinyRoute(options: TinyRouteOptions): TinyRoute;
   gatekeeper(ctx: BoxContext, options: GatekeeperOptions): Gatekeeper;
+  bigCache(ctx: BoxContext, options: BigCacheOptions): BigCache;
 }
 
 /** Tuning of the default boxes (each box's README documents its options). */
@@ -27,6 +28,7 @@ export interface BoxTuning {
   readonly pageBox?: Pick<PageBoxOptions, 'pooledClasses' | 'pagesPerClass'>;
   readonly warmPool?: Pick<WarmPoolOptions, 'capacity'>;
   readonly superslabTier?: Pick<SuperSlabTierOptions, 'retain'>;
+  readonly bigCache?: Pick<BigCacheOptions, 'budget'>;
 }
 
 /** Options of `compose()`: an explicit backend and any box you want to swap. */
@@ -77,6 +79,8 @@ export interface HeapStats {
   /** Bytes of the reserved metadata prefix (header, registry, page table, os state). */
   metadataBytes: number;
   tiny: TinyUsage;
+  /** What the big tier holds right now: live blocks and bytes, cached (freed) blocks and bytes. */
+  big: BigUsage;
   boxes: {
     osBoundary: OsBoundaryStats;
     superslabTier: SuperSlabTierStats;
@@ -86,5 +90,15 @@ export interface HeapStats {
     unifiedCache: UnifiedCacheStats;
     tinyRoute: TinyRouteStats;
     gatekeeper: GatekeeperStats;
+    bigCache: BigCacheStats;
   };
+}
+
+/** What the big tier holds right now (whole pages). */
+export interface BigUsage {
+  blocksInUse: number;
+  bytesInUse: number;
+  /** Freed blocks kept for reuse (within the bigcache budget). */
+  blocksCached: number;
+  bytesCached: number;
 }

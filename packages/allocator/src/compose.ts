@@ -8,6 +8,7 @@ import { createPageBox } from '@hakmem/page-box';
 import { createUnifiedCache } from '@hakmem/unified-cache';
 import { createTinyRoute } from '@hakmem/tiny-route';
 import { createGatekeeper } from '@hakmem/gatekeeper';
+import { createBigCache } from '@hakmem/bigcache';
 import type { BoxFactories, ComposeOptions, HeapOptions } from './api.js';
 import { Heap, ValidatingHeap } from './heap.js';
 import { initHeader, planLayout, SLOT_SHARED_POOL, SLOT_SUPERSLAB_TIER, slotOffset } from './layout.js';
@@ -22,11 +23,13 @@ export const defaultBoxes: Readonly<BoxFactories> = Object.freeze({
   unifiedCache: createUnifiedCache,
   tinyRoute: createTinyRoute,
   gatekeeper: createGatekeeper,
+  bigCache: createBigCache,
 });
 
 /**
  * Wires boxes into a heap over `options.backend`, explicitly, in the refill order
- * `unified-cache → page-box → warm-pool → shared-pool → superslab-tier → os-boundary`.
+ * `unified-cache → page-box → warm-pool → shared-pool → superslab-tier → os-boundary`,
+ * and the big tier (`bigcache → os-boundary`) beside it for sizes above `l25Max`.
  * Any factory in `options.boxes` replaces the default for that box.
  *
  * Pre: the backend is fresh (no heap in it yet) and its maximum holds the metadata plus
@@ -52,10 +55,11 @@ export function compose(options: ComposeOptions): Heap {
   const warmPool = f.warmPool(ctx(-1), { classSizes: tinyRoute.classSizes, lender: sharedPool, ...t.warmPool });
   const pageBox = f.pageBox(ctx(-1), { classSizes: tinyRoute.classSizes, slabs: warmPool, ...t.pageBox });
   const unifiedCache = f.unifiedCache({ numClasses: tinyRoute.numClasses, source: pageBox, ...t.unifiedCache });
+  const bigCache = f.bigCache(ctx(-1), { regions: osBoundary, ...t.bigCache });
   const gatekeeper = f.gatekeeper(ctx(-1), {
-    route: tinyRoute, cache: unifiedCache, ...(options.throwOnOutOfMemory === undefined ? {} : { throwOnOutOfMemory: options.throwOnOutOfMemory }),
+    route: tinyRoute, cache: unifiedCache, big: bigCache, ...(options.throwOnOutOfMemory === undefined ? {} : { throwOnOutOfMemory: options.throwOnOutOfMemory }),
   });
-  const boxes = { osBoundary, superslabTier, sharedPool, warmPool, pageBox, unifiedCache, tinyRoute, gatekeeper };
+  const boxes = { osBoundary, superslabTier, sharedPool, warmPool, pageBox, unifiedCache, tinyRoute, gatekeeper, bigCache };
   return debug >= 3 ? new ValidatingHeap(backend, layout, boxes, debug) : new Heap(backend, layout, boxes, debug);
 }
 

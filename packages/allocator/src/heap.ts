@@ -1,10 +1,10 @@
 import {
   ErrorCode, HakmemError, PAGE_SHIFT, PAGE_SIZE, PD_BLOCK_SIZE, PD_CAPACITY, PD_CARVE, PD_FREE_HEAD, PD_REGION_MASK,
   PD_REGION_STATE, PD_USED, PageKind, REG_AUX_MASK, REG_AUX_SHIFT, REG_KIND_MASK, SUPERSLAB_SIZE, SuperSlabState,
-  type Gatekeeper, type HeapLayout, type HeapViews, type MemoryBackend, type OsBoundary, type PageBox, type Ptr,
+  type BigCache, type Gatekeeper, type HeapLayout, type HeapViews, type MemoryBackend, type OsBoundary, type PageBox, type Ptr,
   type SharedPool, type SuperSlabTier, type TinyRoute, type UnifiedCache, type WarmPool,
 } from '@hakmem/contracts';
-import type { HeapStats, TinyUsage } from './api.js';
+import type { BigUsage, HeapStats, TinyUsage } from './api.js';
 
 /** The boxes of one composed heap (one thread's instances). */
 export interface HeapBoxes {
@@ -16,6 +16,7 @@ export interface HeapBoxes {
   readonly unifiedCache: UnifiedCache;
   readonly tinyRoute: TinyRoute;
   readonly gatekeeper: Gatekeeper;
+  readonly bigCache: BigCache;
 }
 
 /**
@@ -100,8 +101,8 @@ export class Heap {
   /**
    * Gives back to os-boundary what the heap caches but does not use: this thread's
    * cached blocks go back to their slabs, empty slabs to their SuperSlabs, empty
-   * SuperSlabs to the tier, and the tier's retained SuperSlabs are unmapped.
-   * Returns the bytes unmapped.
+   * SuperSlabs to the tier, the tier's retained SuperSlabs and bigcache's cached blocks
+   * are unmapped. Returns the bytes unmapped.
    */
   trim(): number {
     const b = this.boxes;
@@ -110,6 +111,7 @@ export class Heap {
     b.pageBox.flush();
     b.warmPool.flush();
     b.superslabTier.trim();
+    b.bigCache.trim();
     return before - b.osBoundary.stats().bytesInUse;
   }
 
@@ -118,7 +120,7 @@ export class Heap {
    * are not live). A model test compares it with its own sum to catch leaks.
    */
   liveBytes(): number {
-    return this.tinyUsage().bytesInUse;
+    return this.tinyUsage().bytesInUse + this.boxes.bigCache.stats().liveBytes;
   }
 
   /** Footprint, per-tier usage and every box's counters (allocates: not for hot paths). */
@@ -128,6 +130,7 @@ export class Heap {
       footprint: b.osBoundary.stats().highWater,
       metadataBytes: this.layout.heapStart,
       tiny: this.tinyUsage(),
+      big: this.bigUsage(),
       boxes: {
         osBoundary: b.osBoundary.stats(),
         superslabTier: b.superslabTier.stats(),
@@ -137,8 +140,15 @@ export class Heap {
         unifiedCache: b.unifiedCache.stats(),
         tinyRoute: b.tinyRoute.stats(),
         gatekeeper: b.gatekeeper.stats(),
+        bigCache: b.bigCache.stats(),
       },
     };
+  }
+
+  /** What bigcache holds right now (its counters; `validate()` checks them against the registry). */
+  private bigUsage(): BigUsage {
+    const s = this.boxes.bigCache.stats();
+    return { blocksInUse: s.liveBlocks, bytesInUse: s.liveBytes, blocksCached: s.cachedBlocks, bytesCached: s.cachedBytes };
   }
 
   /** Walks the registry and slab descriptors: what tiny slabs hold right now. */
@@ -194,6 +204,7 @@ export class Heap {
     b.unifiedCache.checkInvariants();
     b.tinyRoute.checkInvariants();
     b.gatekeeper.checkInvariants();
+    b.bigCache.checkInvariants();
     const i32 = this.views.i32;
     const pd = this.layout.pageTableOffset >>> 2;
     this.forEachTinySlab((d, p, e) => {

@@ -97,6 +97,13 @@ export const GH_FLAG_SHARED = 1;
 //  5      big block (bigcache)       -                -                page index in block (saturating)
 //  6      mapped, not yet owned       -               -                -
 //
+// Big blocks (bigcache): every page of a live block is BIG; aux is the page's index in
+// the block, saturating at REG_AUX_MASK (4095), so aux 0 marks the block's head page and
+// aux > 0 a continuation page (the head is not found from a continuation page in O(1):
+// a pointer into one is an interior pointer). While a block sits in bigcache's cache
+// (freed, kept for reuse) its pages are MAPPED with the same aux, so a free or
+// usableSize of a cached block finds no allocated block.
+//
 // The box that takes pages from os-boundary stamps their entries, and clears them
 // (kind 0) before it unmaps them. Entries change only while the page is not in use
 // by any block, so a reader of a live block's entry sees a stable value.
@@ -152,7 +159,12 @@ export const MAX_THREADS = 255;
 //  13    regionPrev       intrusive list link
 //  14    regionPages      region length in pages
 //  15    regionAux        box-specific (e.g. SuperSlab: 1 while a release is deferred
-//                         by the guard; big block: requested bytes)
+//                         by the guard; big block: unused, 0)
+//
+// A big block (bigcache) uses, in its head page's descriptor: regionState
+// (BigBlockState: LIVE or CACHED), regionPages (its length in pages), regionNext /
+// regionPrev (links of its cache class's list while CACHED, 0 otherwise). Its other
+// pages' descriptors are not used. All are written by the owning thread only.
 //
 // A SuperSlab's regionState is written by superslab-tier under its lock and read without
 // it by shared-pool and warm-pool (a DRAINING SuperSlab is not lent and no slab is taken
@@ -199,3 +211,10 @@ export const SUPERSLAB_ALL_FREE = (1 << SUPERSLAB_SLABS) - 1;
  */
 export const SuperSlabState = { FREE: 0, HOT: 1, DRAINING: 2 } as const;
 export type SuperSlabState = (typeof SuperSlabState)[keyof typeof SuperSlabState];
+
+/**
+ * Big block state (bigcache), kept in PD_REGION_STATE of its head page. LIVE: handed out
+ * (registry kind BIG). CACHED: freed and kept for reuse (registry kind MAPPED).
+ */
+export const BigBlockState = { NONE: 0, LIVE: 1, CACHED: 2 } as const;
+export type BigBlockState = (typeof BigBlockState)[keyof typeof BigBlockState];

@@ -85,3 +85,12 @@ describe('routes', () => {
     expect([C.Route.TINY, C.Route.POOL, C.Route.L25, C.Route.BIG]).toEqual([0, 1, 2, 3]);
   });
 });
+
+describe('big blocks', () => {
+  test('states distinct, NONE is 0 (fresh memory), the saturating page index fits the aux field', () => {
+    expect(C.BigBlockState.NONE).toBe(0);
+    expect(new Set(Object.values(C.BigBlockState)).size).toBe(Object.keys(C.BigBlockState).length);
+    expect(C.REG_AUX_MASK).toBe(4095);
+    expect(C.PD_REGION_PAGES).toBeLessThan(C.PAGE_DESC_WORDS);
+  });
+});

@@ -46,7 +46,8 @@ export class ReferenceModel {
     const end = (ptr + Math.max(usable, 1) + 7) >>> GRANULE_SHIFT;
     for (let g = ptr >>> GRANULE_SHIFT; g < end; g++) {
       const owner = this.shadow[g]!;
-      check(owner === 0, `block 0x${ptr.toString(16)} (+${usable}) overlaps live block #${owner} at 0x${(g << GRANULE_SHIFT).toString(16)}`);
+      // (the message is built only on failure: big blocks have hundreds of thousands of granules)
+      if (owner !== 0) check(false, `block 0x${ptr.toString(16)} (+${usable}) overlaps live block #${owner} at 0x${(g << GRANULE_SHIFT).toString(16)}`);
       this.shadow[g] = stamp;
     }
     if (zeroed) verifyZero(heap.views.u8, ptr, size);
@@ -116,12 +117,12 @@ function writeStamp(u8: Uint8Array, ptr: number, size: number, stamp: number): v
 /** Checks the stamp written over `stampedSize` bytes, at the positions below `limit`. */
 function verifyStamp(u8: Uint8Array, ptr: number, stampedSize: number, limit: number, stamp: number): void {
   stampPositions(stampedSize, (off, k) => {
-    if (off < limit) check(u8[ptr + off] === stampByte(stamp, k), `block 0x${ptr.toString(16)}: byte ${off} changed (content not preserved)`);
+    if (off < limit && u8[ptr + off] !== stampByte(stamp, k)) check(false, `block 0x${ptr.toString(16)}: byte ${off} changed (content not preserved)`);
   });
 }
 
 function verifyZero(u8: Uint8Array, ptr: number, size: number): void {
-  for (let k = 0; k < size; k++) check(u8[ptr + k] === 0, `calloc block 0x${ptr.toString(16)}: byte ${k} is not zero`);
+  for (let k = 0; k < size; k++) if (u8[ptr + k] !== 0) check(false, `calloc block 0x${ptr.toString(16)}: byte ${k} is not zero`);
 }
 
 function check(ok: boolean, message: string): asserts ok {

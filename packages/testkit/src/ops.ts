@@ -9,6 +9,12 @@ export interface OpDistribution {
   readonly maxAlign?: number;
   /** Bias toward allocation (0..1): above 0.5 the live set grows. Default 0.55. */
   readonly allocBias?: number;
+  /**
+   * Also draw big sizes: with probability `probability` (per size drawn, default 1/256)
+   * a size in `min..max` instead of one in `0..maxSize`. No size between `maxSize` and
+   * `min` is ever drawn (e.g. tiny sizes and big ones, none of the mid tiers in between).
+   */
+  readonly bigSizes?: { readonly min: number; readonly max: number; readonly probability?: number };
 }
 
 /** xorshift32: small, fast, seedable; the same generator the bench uses. */
@@ -21,6 +27,19 @@ function rng(seed: number): () => number {
     s >>>= 0;
     return s;
   };
+}
+
+/** True when the random word `r2` asks for a big size (never without `dist.bigSizes`). */
+function isBig(r2: number, dist: OpDistribution): boolean {
+  const big = dist.bigSizes;
+  return big !== undefined && (r2 & 0xffff) < Math.round((big.probability ?? 1 / 256) * 65536);
+}
+
+/** A size for `randomOps`: from `r`, or a big one (from `r` and `r2`) when `r2` says so. */
+function drawSizeFrom(r: number, r2: number, dist: OpDistribution): number {
+  const big = dist.bigSizes;
+  if (big !== undefined && isBig(r2, dist)) return big.min + ((r2 >>> 16) * 65536 + (r >>> 16)) % (big.max - big.min + 1);
+  return drawSize(r, dist.maxSize);
 }
 
 function drawSize(r: number, maxSize: number): number {
@@ -40,19 +59,24 @@ export function* randomOps(seed: number, count: number, dist: OpDistribution): G
   const next = rng(seed);
   const maxAlignLog = Math.log2(dist.maxAlign ?? 2048);
   const bias = Math.floor((dist.allocBias ?? 0.55) * 1000);
+  // Without big sizes no extra word is drawn: the stream of a seed stays what it was.
+  const bigDraw = dist.bigSizes === undefined ? (): number => 0xffff : next;
   for (let i = 0; i < count; i++) {
     const a = next();
     const b = next();
     const alloc = a % 1000 < bias;
     const kind = (a >>> 10) & 15;
     if (alloc) {
-      if (kind < 12) yield { op: 'malloc', size: drawSize(b, dist.maxSize) };
-      else if (kind < 14) yield { op: 'calloc', n: 1 + (b & 7), size: drawSize(b >>> 3, dist.maxSize) >>> 3 };
-      else yield { op: 'memalign', align: 2 ** (3 + ((b & 31) % (maxAlignLog - 2))), size: drawSize(b >>> 5, dist.maxSize) };
+      if (kind < 12) {
+        yield { op: 'malloc', size: drawSizeFrom(b, bigDraw(), dist) };
+      } else if (kind < 14) {
+        const big = bigDraw();
+        yield isBig(big, dist) ? { op: 'calloc', n: 1, size: drawSizeFrom(b, big, dist) } : { op: 'calloc', n: 1 + (b & 7), size: drawSize(b >>> 3, dist.maxSize) >>> 3 };
+      } else yield { op: 'memalign', align: 2 ** (3 + ((b & 31) % (maxAlignLog - 2))), size: drawSizeFrom(b >>> 5, bigDraw(), dist) };
     } else if (kind < 12) {
       yield { op: 'free', pick: b };
     } else {
-      yield { op: 'realloc', pick: b, size: (a >>> 16) % 64 === 0 ? 0 : drawSize(next(), dist.maxSize) };
+      yield { op: 'realloc', pick: b, size: (a >>> 16) % 64 === 0 ? 0 : drawSizeFrom(next(), bigDraw(), dist) };
     }
   }
 }
@@ -65,11 +89,24 @@ export function heapOp(dist: OpDistribution): fc.Arbitrary<HeapOp> {
     { weight: 1, arbitrary: fc.integer({ min: 0, max: dist.maxSize }) },
   );
   const align = fc.integer({ min: 3, max: Math.log2(dist.maxAlign ?? 2048) }).map((k) => 2 ** k);
+  const big = dist.bigSizes;
+  const bigWeight = big === undefined ? 0 : Math.max(1, Math.round((big.probability ?? 1 / 256) * 100));
+  const anySize = big === undefined ? size : fc.oneof(
+    { weight: 100, arbitrary: size },
+    { weight: bigWeight, arbitrary: fc.integer({ min: big.min, max: big.max }) },
+  );
+  const calloc = fc.tuple(fc.integer({ min: 0, max: 8 }), size).map(([n, s]): HeapOp => ({ op: 'calloc', n, size: s >>> 3 }));
   return fc.oneof(
-    { weight: 6, arbitrary: size.map((s): HeapOp => ({ op: 'malloc', size: s })) },
-    { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 0, max: 8 }), size).map(([n, s]): HeapOp => ({ op: 'calloc', n, size: s >>> 3 })) },
-    { weight: 1, arbitrary: fc.tuple(align, size).map(([a, s]): HeapOp => ({ op: 'memalign', align: a, size: s })) },
+    { weight: 6, arbitrary: anySize.map((s): HeapOp => ({ op: 'malloc', size: s })) },
+    {
+      weight: 1,
+      arbitrary: big === undefined ? calloc : fc.oneof(
+        { weight: 100, arbitrary: calloc },
+        { weight: bigWeight, arbitrary: fc.integer({ min: big.min, max: big.max }).map((s): HeapOp => ({ op: 'calloc', n: 1, size: s })) },
+      ),
+    },
+    { weight: 1, arbitrary: fc.tuple(align, anySize).map(([a, s]): HeapOp => ({ op: 'memalign', align: a, size: s })) },
     { weight: 5, arbitrary: fc.nat().map((p): HeapOp => ({ op: 'free', pick: p })) },
-    { weight: 2, arbitrary: fc.tuple(fc.nat(), size).map(([p, s]): HeapOp => ({ op: 'realloc', pick: p, size: s })) },
+    { weight: 2, arbitrary: fc.tuple(fc.nat(), anySize).map(([p, s]): HeapOp => ({ op: 'realloc', pick: p, size: s })) },
   );
 }

@@ -1,7 +1,7 @@
 import {
-  ErrorCode, HakmemError, PAGE_MASK, PAGE_SHIFT, PD_BLOCK_SIZE, PD_CARVE, PageKind, REG_CLASS_MASK, REG_CLASS_SHIFT,
-  REG_KIND_MASK, Route,
-  type BoxContext, type Gatekeeper, type GatekeeperOptions, type GatekeeperStats, type HeapViews, type Ptr,
+  BigBlockState, ErrorCode, HakmemError, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PD_BLOCK_SIZE, PD_CARVE, PD_REGION_STATE, PageKind, REG_AUX_MASK, REG_AUX_SHIFT,
+  REG_CLASS_MASK, REG_CLASS_SHIFT, REG_KIND_MASK, Route,
+  type BigCache, type BoxContext, type Gatekeeper, type GatekeeperOptions, type GatekeeperStats, type HeapViews, type Ptr,
   type TinyRoute, type UnifiedCache,
 } from '@hakmem/contracts';
 import { isPow2 } from '@hakmem/primitives';
@@ -51,6 +51,8 @@ class GatekeeperBox implements Gatekeeper {
   private readonly cache: UnifiedCache;
   private readonly throwOnOom: boolean;
   private readonly div: Int32Array;
+  /** The big tier (slow paths only); declared after the hot paths' fields. */
+  private readonly big: BigCache | undefined;
   private callocs = 0;
   private reallocsInPlace = 0;
   private reallocsMoved = 0;
@@ -68,6 +70,7 @@ class GatekeeperBox implements Gatekeeper {
     this.cache = options.cache;
     this.throwOnOom = options.throwOnOutOfMemory ?? false;
     this.div = divisibilityTable(options.route.classSizes);
+    this.big = options.big;
   }
 
   malloc(size: number): Ptr {
@@ -85,10 +88,15 @@ class GatekeeperBox implements Gatekeeper {
     return p !== 0 ? p : this.outOfMemory(size);
   }
 
-  /** Sizes above the tiny range, and bad sizes. */
+  /** Sizes above the tiny range (the big tier when composed), and bad sizes. */
   private mallocSlow(size: number): Ptr {
     this.checkSize(size);
-    throw this.reject(ErrorCode.NO_ROUTE, `size ${size} needs the ${ROUTE_NAMES[this.route.route(size)]} route, which this heap does not compose yet`);
+    const route = this.route.route(size);
+    if (route === Route.BIG && this.big !== undefined) {
+      const p = this.big.alloc(size);
+      return p !== 0 ? p : this.outOfMemory(size);
+    }
+    throw this.reject(ErrorCode.NO_ROUTE, `size ${size} needs the ${ROUTE_NAMES[route]} route, which this heap does not compose yet`);
   }
 
   /**
@@ -118,10 +126,13 @@ class GatekeeperBox implements Gatekeeper {
     this.freeSlow(ptr);
   }
 
-  /** free(0), and every pointer the tiny fast path did not accept. */
+  /** free(0), big blocks, and every pointer the tiny fast path did not accept. */
   private freeSlow(ptr: Ptr): void {
     if (ptr === 0) return;
-    this.resolveTiny(ptr, 'free');
+    if (this.resolve(ptr, 'free') < 0) {
+      this.big!.free(ptr);
+      return;
+    }
     // A valid block the fast path did not take (e.g. a non-Smi number that is an integer).
     const cls = (this.v.i32[this.reg + (ptr >>> PAGE_SHIFT)]! >>> REG_CLASS_SHIFT) & REG_CLASS_MASK;
     if (!this.cache.push(cls, ptr)) this.cache.spill(cls, ptr);
@@ -129,15 +140,22 @@ class GatekeeperBox implements Gatekeeper {
 
   /**
    * Checks that `ptr` is the start of a carved tiny block and returns its slab
-   * descriptor index; throws a typed error naming what is wrong otherwise.
+   * descriptor index, or that it is the head of a live big block (when the big tier is
+   * composed) and returns -1; throws a typed error naming what is wrong otherwise.
    */
-  protected resolveTiny(ptr: Ptr, op: string): number {
+  protected resolve(ptr: Ptr, op: string): number {
     if (!Number.isInteger(ptr) || ptr < 0 || ptr >= this.maxBytes) {
       throw this.reject(ErrorCode.INVALID_POINTER, `${op}(${ptr}): not an address inside the heap`, ptr);
     }
     const i32 = this.v.i32;
     const e = i32[this.reg + (ptr >>> PAGE_SHIFT)] ?? 0;
     const kind = e & REG_KIND_MASK;
+    if (kind === PageKind.BIG && this.big !== undefined) {
+      if ((ptr & PAGE_MASK) !== 0 || ((e >>> REG_AUX_SHIFT) & REG_AUX_MASK) !== 0) {
+        throw this.reject(ErrorCode.INTERIOR_POINTER, `${op}(0x${ptr.toString(16)}): points into a big block, not at its start`, ptr);
+      }
+      return -1;
+    }
     if (kind !== PageKind.TINY) {
       throw this.reject(ErrorCode.INVALID_POINTER, `${op}(0x${ptr.toString(16)}): the page holds no allocated block (owner kind ${kind})`, ptr);
     }
@@ -154,7 +172,8 @@ class GatekeeperBox implements Gatekeeper {
 
   usableSize(ptr: Ptr): number {
     if (ptr === 0) return 0;
-    return this.v.i32[this.resolveTiny(ptr, 'usableSize') + PD_BLOCK_SIZE]!;
+    const d = this.resolve(ptr, 'usableSize');
+    return d < 0 ? this.big!.usableSize(ptr) : this.v.i32[d + PD_BLOCK_SIZE]!;
   }
 
   calloc(n: number, size: number): Ptr {
@@ -164,7 +183,10 @@ class GatekeeperBox implements Gatekeeper {
     const total = n * size;
     if (total > this.maxBytes) throw this.reject(ErrorCode.INVALID_SIZE, `calloc(${n}, ${size}): ${n} × ${size} overflows the heap's maximum (${this.maxBytes} bytes)`);
     const p = this.malloc(total);
-    if (p !== 0) this.v.u8.fill(0, p, p + total);
+    // Fresh big blocks may already be zero (os-boundary vouches for fresh growth).
+    if (p !== 0 && !(total > this.tinyMax && this.big !== undefined && this.isBig(p) && this.big.lastAllocZeroed())) {
+      this.v.u8.fill(0, p, p + total);
+    }
     return p;
   }
 
@@ -176,6 +198,7 @@ class GatekeeperBox implements Gatekeeper {
       this.free(ptr);
       return 0;
     }
+    if (this.isBig(ptr)) return this.reallocBig(ptr, size, usable);
     // In place when it fits and moving would not free much: above a quarter of the
     // block, or when a fresh block for `size` would come from this very class.
     if (size <= usable && (size > usable >>> 2 || this.route.classSize(this.route.classOf(size)) === usable)) {
@@ -190,6 +213,40 @@ class GatekeeperBox implements Gatekeeper {
     return p;
   }
 
+  /**
+   * realloc of a big block: shrink in place for any size above the tiny range (there is
+   * no mid tier yet to move it to), otherwise (growth, or a tiny size) move, copying
+   * min(usable, size) bytes; on exhaustion 0 and the old block intact.
+   */
+  private reallocBig(ptr: Ptr, size: number, usable: number): Ptr {
+    if (size > this.tinyMax && this.big!.resizeInPlace(ptr, size)) {
+      this.reallocsInPlace++;
+      return ptr;
+    }
+    const p = this.malloc(size);
+    if (p === 0) return 0;
+    this.v.u8.copyWithin(p, ptr, ptr + Math.min(usable, size));
+    this.free(ptr);
+    this.reallocsMoved++;
+    return p;
+  }
+
+  /**
+   * True when `ptr` is the head of a big block sitting in bigcache's cache (freed: its
+   * pages MAPPED, aux 0 at the head, the head descriptor CACHED). Debug checks only.
+   */
+  protected isCachedBigHead(ptr: Ptr): boolean {
+    if (this.big === undefined || !Number.isInteger(ptr) || ptr <= 0 || ptr >= this.maxBytes || (ptr & PAGE_MASK) !== 0) return false;
+    const e = this.v.i32[this.reg + (ptr >>> PAGE_SHIFT)]!;
+    return (e & REG_KIND_MASK) === PageKind.MAPPED && ((e >>> REG_AUX_SHIFT) & REG_AUX_MASK) === 0
+      && this.v.i32[this.pd + ((ptr >>> PAGE_SHIFT) << 4) + PD_REGION_STATE] === BigBlockState.CACHED;
+  }
+
+  /** True when `ptr` (a validated block start) is a big block. */
+  private isBig(ptr: Ptr): boolean {
+    return (this.v.i32[this.reg + (ptr >>> PAGE_SHIFT)]! & REG_KIND_MASK) === PageKind.BIG;
+  }
+
   memalign(align: number, size: number): Ptr {
     this.memaligns++;
     if (!Number.isInteger(align) || align <= 0 || !isPow2(align) || align > 1 << 30) {
@@ -197,12 +254,14 @@ class GatekeeperBox implements Gatekeeper {
     }
     this.checkSize(size);
     if (align <= 16) return this.malloc(size < align ? align : size);
+    // Big blocks are page (64 KiB) aligned.
+    if (align <= PAGE_SIZE && this.big !== undefined && this.route.route(size) === Route.BIG) return this.malloc(size);
     // Power-of-two tiny classes are carved at multiples of their size from a 64 KiB
     // aligned slab, so they are aligned to their size.
     let s = align;
     while (s < size) s *= 2;
     if (s <= this.tinyMax && this.route.classSize(this.route.classOf(s)) === s) return this.malloc(s);
-    throw this.reject(ErrorCode.NO_ROUTE, `memalign(${align}, ${size}) needs a block aligned to ${align} beyond the tiny classes, which this heap does not compose yet`);
+    throw this.reject(ErrorCode.NO_ROUTE, `memalign(${align}, ${size}) needs a block aligned to ${align} beyond the tiny classes (and, for big sizes, beyond the 64 KiB of big blocks), which this heap does not compose yet`);
   }
 
   /** Exhaustion: 0 like C, or a throw when the heap was created so. */
@@ -285,14 +344,15 @@ class DebugGatekeeperBox extends GatekeeperBox {
 
   /** A valid block start (the base class's checks pass, or it throws naming what is wrong). */
   private isBlockStart(ptr: Ptr): boolean {
-    this.resolveTiny(ptr, 'usableSize');
+    this.resolve(ptr, 'usableSize');
     return true;
   }
 
   /** Throws E_DOUBLE_FREE for a block start that is not live; the base class's errors for anything else. */
   private checkLive(ptr: Ptr, op: string): void {
     if (Number.isInteger(ptr) && ptr > 0 && ptr < this.maxBytes && this.isLive(ptr)) return;
-    this.resolveTiny(ptr, op);
+    // A freed big block still cached is no longer BIG in the registry; say what it is.
+    if (!this.isCachedBigHead(ptr)) this.resolve(ptr, op);
     throw this.reject(ErrorCode.DOUBLE_FREE, `${op}(0x${ptr.toString(16)}): the block is not allocated (freed already, or never handed out)`, ptr);
   }
 }

@@ -5,19 +5,29 @@ import type { Box } from './common.js';
 export interface BigCacheOptions {
   /** Where big blocks come from and go back to (os-boundary). */
   readonly regions: RegionSource & { unmap(addr: Ptr, bytes: number): void; end(): number };
-  /** Bytes of freed big blocks kept for reuse. Default 64 MiB. */
+  /**
+   * Bytes of freed big blocks kept for reuse: a free that would take the cache above it
+   * unmaps blocks instead (see the box's README for the eviction order). A non-negative
+   * integer; 0 caches nothing. Default 64 MiB.
+   */
   readonly budget?: number;
 }
 
 export interface BigCacheStats {
+  /** `alloc` calls served from the cache. */
   hits: number;
+  /** `alloc` calls that went to `regions.map` (successful or not). */
   misses: number;
+  /** Successful `regions.map` calls. */
   mapped: number;
+  /** Blocks (or shrunk tails) given back through `regions.unmap`. */
   unmapped: number;
   /** Reallocs served in place (grow into the next free range, or shrink). */
   resizedInPlace: number;
+  /** Cached blocks right now, and their bytes (whole pages). */
   cachedBlocks: number;
   cachedBytes: number;
+  /** Live (handed out) blocks right now, and their usable bytes (whole pages). */
   liveBlocks: number;
   liveBytes: number;
 }
@@ -25,18 +35,48 @@ export interface BigCacheStats {
 /**
  * Blocks above L2.5: mapped through os-boundary, kept in a size-classed cache on free
  * within a byte budget instead of unmapped, reused for later requests.
+ *
+ * Every page of a live block is stamped `PageKind.BIG` in the page registry (aux = the
+ * page's index in the block, saturating; 0 = the head page) and the head page's
+ * descriptor holds the block's length (`PD_REGION_PAGES`) and state
+ * (`PD_REGION_STATE` = `BigBlockState`); see `layout.ts`.
+ *
+ * Common failure contract: exhaustion returns 0 (or false) with nothing changed; bad
+ * pointers are the caller's (the gatekeeper's) to reject, so the methods that take a
+ * pointer have the precondition that it is the head of a live block.
  */
 export interface BigCache extends Box<BigCacheStats> {
-  /** A block of at least `size` bytes, page aligned; 0 on exhaustion. */
+  /**
+   * Pre: `size` an integer in `1..maxBytes` (the gatekeeper validated it).
+   * Post: the head of a live block of at least `size` usable bytes, 64 KiB aligned,
+   * taken from the cache first, else mapped; its registry entries are BIG. When
+   * `regions.map` returns 0 while blocks are cached, the cache is emptied (its blocks
+   * unmapped, so that os-boundary can coalesce them) and the map retried once. Returns 0
+   * when that fails too (exhaustion): live blocks are untouched and nothing else changes
+   * but `misses` (and the emptied cache). Never throws for exhaustion.
+   */
   alloc(size: number): Ptr;
-  /** Takes back a validated block. */
+  /**
+   * True when every byte of the block returned by the last successful `alloc` reads as
+   * zero (fresh memory that `regions.lastMapZeroed()` vouched for; a block from the
+   * cache is never zeroed). `calloc` uses it to skip zeroing.
+   */
+  lastAllocZeroed(): boolean;
+  /**
+   * Takes back a live block. Pre: `ptr` is the head of a live block (registry BIG, aux
+   * 0). Post: the block is cached (registry MAPPED) while the cached bytes stay within
+   * the budget, else blocks are unmapped (registry cleared to NONE first). Never throws.
+   */
   free(ptr: Ptr): void;
   /**
-   * Resizes in place: shrinks, or grows into the free range that follows. Returns true
-   * when the block now holds `size` bytes; false (nothing changed) otherwise.
+   * Resizes in place: shrinks (the tail pages go back to `regions.unmap`), or grows into
+   * the free range that follows. Pre: `ptr` is the head of a live block, `size` an
+   * integer in `1..maxBytes`. Returns true when the block now holds `size` bytes
+   * (`usableSize(ptr) >= size`); false with nothing changed otherwise. Never throws.
    */
   resizeInPlace(ptr: Ptr, size: number): boolean;
+  /** Pre: `ptr` is the head of a live block. Post: its usable bytes (whole pages). */
   usableSize(ptr: Ptr): number;
-  /** Unmaps every cached block; returns bytes unmapped. */
+  /** Unmaps every cached block; returns bytes unmapped. Never throws. */
   trim(): number;
 }

@@ -1,4 +1,5 @@
 import type { Ptr } from '../pointer.js';
+import type { BigCache } from './bigcache.js';
 import type { Box } from './common.js';
 import type { TinyRoute } from './tiny-route.js';
 import type { UnifiedCache } from './unified-cache.js';
@@ -22,6 +23,11 @@ export interface GatekeeperStats {
 export interface GatekeeperOptions {
   readonly route: TinyRoute;
   readonly cache: UnifiedCache;
+  /**
+   * The big tier: sizes the route sends to `Route.BIG` (above `l25Max`). Without it those
+   * sizes throw `E_NO_ROUTE`.
+   */
+  readonly big?: BigCache;
   /** Throw `E_OUT_OF_MEMORY` instead of returning 0. Default false. */
   readonly throwOnOutOfMemory?: boolean;
 }

@@ -129,8 +129,8 @@ function exhaust(heap: HeapUnderTest, size: number, limit: number, clause: strin
  * realloc / memalign / usableSize, alignment (8, 16 from 16 up, memalign's), the common
  * failure contract (bad input throws `HakmemError` with the documented code, leaves the
  * heap exactly as it was — same memory, same live bytes, still valid — and counts in
- * `stats.rejected`), `E_NO_ROUTE` above the tiny range (GatekeeperOptions names no
- * mid/large box), out of memory (0 and `stats.failed`, or `E_OUT_OF_MEMORY`), the
+ * `stats.rejected`), `E_NO_ROUTE` above the tiny range up to `l25Max` (no pool / L2.5
+ * box yet; sizes above it may be served by the big tier), out of memory (0 and `stats.failed`, or `E_OUT_OF_MEMORY`), the
  * stats counters, and double-free detection at debug ≥ 1.
  *
  * `makeHeap` is called once or twice per case and must return a fresh heap each time.
@@ -314,14 +314,14 @@ export function gatekeeperConformance(makeHeap: GatekeeperHeapFactory): Conforma
       },
     },
     {
-      name: `${C}: a size above the tiny range throws E_NO_ROUTE (GatekeeperOptions composes no mid/large box); heap as it was`,
+      name: `${C}: a size above the tiny range, up to l25Max, throws E_NO_ROUTE (no pool / L2.5 box composed yet); heap as it was`,
       run() {
         const heap = fresh();
         const tinyMax = heap.boxes.tinyRoute.tinyMax;
-        const max = heap.layout.maxBytes;
+        const l25Max = heap.boxes.tinyRoute.l25Max;
         const p = heap.malloc(tinyMax);
         stamp(heap, p, tinyMax, 11);
-        for (const s of [tinyMax + 1, tinyMax + 8, 60000, 1 << 20, max]) {
+        for (const s of [tinyMax + 1, tinyMax + 8, 60000, l25Max]) {
           rejects(heap, () => heap.malloc(s), ErrorCode.NO_ROUTE, `${C} malloc(${s}) above tinyMax ${tinyMax}`);
           rejects(heap, () => heap.realloc(p, s), ErrorCode.NO_ROUTE, `${C} realloc(p, ${s}) above tinyMax ${tinyMax}`);
           rejects(heap, () => heap.realloc(0, s), ErrorCode.NO_ROUTE, `${C} realloc(0, ${s}) above tinyMax ${tinyMax}`);
@@ -330,6 +330,39 @@ export function gatekeeperConformance(makeHeap: GatekeeperHeapFactory): Conforma
         rejects(heap, () => heap.calloc(tinyMax + 1, 1), ErrorCode.NO_ROUTE, `${C} calloc(${tinyMax + 1}, 1)`);
         checkStamp(heap, p, tinyMax, 11, `${C} E_NO_ROUTE: "the old block is intact"`);
         heap.free(p);
+      },
+    },
+    {
+      name: `${C}: a size above l25Max is served 64 KiB aligned by a composed big tier (or throws E_NO_ROUTE without one); pointers into a big block are rejected, heap as it was`,
+      run() {
+        const heap = fresh();
+        const l25Max = heap.boxes.tinyRoute.l25Max;
+        const size = l25Max + 1;
+        if (size + (1 << 20) > heap.layout.maxBytes) return; // no room for a big block in this heap
+        let p: Ptr;
+        try {
+          p = heap.malloc(size);
+        } catch (e) {
+          expectHakmemError(() => { throw e; }, ErrorCode.NO_ROUTE, `${C} malloc(${size}) without a big tier`);
+          return;
+        }
+        checkBlock(heap, p, size, PAGE_SIZE, `${C} malloc(${size}) (big)`);
+        stamp(heap, p, 4096, 21);
+        for (const q of [p + 16, p + 4096, p + PAGE_SIZE, p + size - 16]) {
+          rejects(heap, () => heap.free(q), ErrorCode.INTERIOR_POINTER, `${C} free(p + ${q - p}) into a big block`);
+          rejects(heap, () => heap.usableSize(q), ErrorCode.INTERIOR_POINTER, `${C} usableSize(p + ${q - p}) into a big block`);
+        }
+        checkStamp(heap, p, 4096, 21, `${C} rejected pointers into a big block: "the block is intact"`);
+        const t = heap.realloc(p, 100);
+        checkBlock(heap, t, 100, 16, `${C} realloc(big, 100)`);
+        checkStamp(heap, t, 100, 21, `${C} realloc(big, 100) keeps min(old usable, size) bytes`);
+        const z = heap.calloc(1, size);
+        checkBlock(heap, z, size, PAGE_SIZE, `${C} calloc(1, ${size}) (big)`);
+        const u8 = heap.views.u8;
+        for (let i = 0; i < size; i++) if (u8[z + i] !== 0) fail(`${C} calloc(1, ${size}): byte ${i} is not zero`);
+        heap.free(z);
+        heap.free(t);
+        heap.validate();
       },
     },
     {

@@ -1,0 +1,173 @@
+import { describe, expect, test } from 'vitest';
+import { ErrorCode, isHakmemError, PAGE_SIZE } from '@hakmem/contracts';
+import { createHeap, type Heap } from '@hakmem/allocator';
+
+const MiB = 1 << 20;
+
+function code(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    if (isHakmemError(e)) return e.code;
+    throw e;
+  }
+  return undefined;
+}
+
+function fill(heap: Heap, p: number, n: number, seed: number): void {
+  const u8 = heap.views.u8;
+  for (let i = 0; i < n; i += 509) u8[p + i] = (seed + i) & 0xff;
+  u8[p + n - 1] = seed & 0xff;
+}
+
+/** The bytes `fill(heap, p, n, seed)` wrote, below `limit` (default all of them), are still there. */
+function same(heap: Heap, p: number, n: number, seed: number, limit = n): boolean {
+  const u8 = heap.views.u8;
+  for (let i = 0; i < n - 1 && i < limit; i += 509) if (u8[p + i] !== ((seed + i) & 0xff)) return false;
+  return limit < n || u8[p + n - 1] === (seed & 0xff);
+}
+
+describe('createHeap: the big tier (bigcache above l25Max)', () => {
+  test('sizes above 1 MiB are served 64 KiB aligned; sizes between tinyMax and l25Max still throw E_NO_ROUTE', () => {
+    const heap = createHeap({ maxBytes: 64 << 20 });
+    const p = heap.malloc(MiB + 1);
+    expect(p).toBeGreaterThan(0);
+    expect(p % PAGE_SIZE).toBe(0);
+    expect(heap.usableSize(p)).toBeGreaterThanOrEqual(MiB + 1);
+    expect(heap.liveBytes()).toBe(heap.usableSize(p));
+    expect(heap.stats().big).toMatchObject({ blocksInUse: 1, bytesInUse: heap.usableSize(p) });
+    for (const s of [2049, 60000, MiB]) expect(code(() => heap.malloc(s))).toBe(ErrorCode.NO_ROUTE);
+    heap.free(p);
+    expect(heap.liveBytes()).toBe(0);
+    heap.validate();
+  });
+
+  test('phase test: the second round of big blocks reuses the first round\'s memory; trim gives it back', () => {
+    const heap = createHeap({ maxBytes: 128 << 20 });
+    const sizes = [MiB + 1, 2 * MiB, 3 * MiB + 12345, 5 * MiB, 1.5 * MiB, 8 * MiB];
+    const round = (): void => {
+      const ptrs = sizes.map((s, i) => {
+        const p = heap.malloc(s);
+        fill(heap, p, s, i);
+        return p;
+      });
+      heap.validate();
+      ptrs.forEach((p, i) => expect(same(heap, p, sizes[i]!, i)).toBe(true));
+      for (const p of ptrs) heap.free(p);
+    };
+    round();
+    const footprint = heap.stats().footprint;
+    const mapped = heap.stats().boxes.bigCache.mapped;
+    round();
+    round();
+    expect(heap.stats().footprint).toBe(footprint);
+    expect(heap.stats().boxes.bigCache.mapped).toBe(mapped);
+    expect(heap.stats().boxes.bigCache.hits).toBe(2 * sizes.length);
+    expect(heap.liveBytes()).toBe(0);
+    const cached = heap.stats().big.bytesCached;
+    expect(cached).toBeGreaterThan(20 * MiB);
+    const inUse = heap.stats().boxes.osBoundary.bytesInUse;
+    expect(heap.trim()).toBeGreaterThanOrEqual(cached);
+    expect(heap.stats().big).toEqual({ blocksInUse: 0, bytesInUse: 0, blocksCached: 0, bytesCached: 0 });
+    expect(heap.stats().boxes.osBoundary.bytesInUse).toBeLessThanOrEqual(inUse - cached);
+    heap.validate();
+  });
+
+  test('bad pointers into a big block get typed errors and leave it intact', () => {
+    for (const debug of [0, 1]) {
+      const heap = createHeap({ maxBytes: 64 << 20, debug });
+      const p = heap.malloc(2 * MiB);
+      fill(heap, p, 2 * MiB, 7);
+      for (const q of [p + 8, p + 16, p + 4096, p + PAGE_SIZE, p + 3 * PAGE_SIZE + 16, p + 2 * MiB - 8]) {
+        expect(code(() => heap.free(q)), `free(p + ${q - p}) at debug ${debug}`).toBe(ErrorCode.INTERIOR_POINTER);
+        expect(code(() => heap.usableSize(q))).toBe(ErrorCode.INTERIOR_POINTER);
+        expect(code(() => heap.realloc(q, 100))).toBe(ErrorCode.INTERIOR_POINTER);
+      }
+      expect(same(heap, p, 2 * MiB, 7)).toBe(true);
+      heap.validate();
+      // Shrunk in place: the tail is no longer the heap's.
+      expect(heap.realloc(p, MiB + 1)).toBe(p);
+      expect(code(() => heap.free(p + 30 * PAGE_SIZE))).toBe(ErrorCode.INVALID_POINTER);
+      heap.free(p);
+      // Freed (cached): neither free nor usableSize accepts it any more.
+      // debug ≥ 1 tells a freed big block still in the cache (a double free); release sees no block there.
+      expect(code(() => heap.free(p))).toBe(debug >= 1 ? ErrorCode.DOUBLE_FREE : ErrorCode.INVALID_POINTER);
+      expect(code(() => heap.realloc(p, 10))).toBe(debug >= 1 ? ErrorCode.DOUBLE_FREE : ErrorCode.INVALID_POINTER);
+      expect(code(() => heap.usableSize(p))).toBe(ErrorCode.INVALID_POINTER);
+      expect(heap.stats().big.blocksCached).toBe(1);
+      heap.validate();
+      // It is reused, once.
+      const a = heap.malloc(MiB + 1);
+      const b = heap.malloc(MiB + 1);
+      expect(a).toBe(p);
+      expect(b).not.toBe(p);
+      heap.free(a);
+      heap.free(b);
+      heap.validate();
+    }
+  });
+
+  test('realloc tiny → big → bigger → smaller → tiny keeps the contents', () => {
+    for (const debug of [0, 1, 3]) {
+      const heap = createHeap({ maxBytes: 64 << 20, debug });
+      let p = heap.malloc(1000);
+      fill(heap, p, 1000, 3);
+      p = heap.realloc(p, 3 * MiB);
+      expect(p % PAGE_SIZE).toBe(0);
+      expect(same(heap, p, 1000, 3)).toBe(true);
+      fill(heap, p, 3 * MiB, 5);
+      const moved = heap.stats().boxes.gatekeeper.reallocsMoved;
+      const q = heap.realloc(p, 6 * MiB); // growth moves (grow-in-place waits for an os-boundary API)
+      expect(q).not.toBe(p);
+      expect(heap.stats().boxes.gatekeeper.reallocsMoved).toBe(moved + 1);
+      expect(same(heap, q, 3 * MiB, 5)).toBe(true);
+      const inPlace = heap.stats().boxes.gatekeeper.reallocsInPlace;
+      expect(heap.realloc(q, 2 * MiB)).toBe(q); // shrink in place
+      expect(heap.stats().boxes.gatekeeper.reallocsInPlace).toBe(inPlace + 1);
+      expect(heap.usableSize(q)).toBe(2 * MiB);
+      expect(same(heap, q, 3 * MiB, 5, 2 * MiB)).toBe(true);
+      expect(heap.realloc(q, 500 * 1024)).toBe(q); // no mid tier yet: a big block shrinks in place
+      const t = heap.realloc(q, 100);
+      expect(heap.usableSize(t)).toBeLessThanOrEqual(2048);
+      expect(same(heap, t, 3 * MiB, 5, 100)).toBe(true);
+      expect(heap.liveBytes()).toBe(heap.usableSize(t));
+      heap.free(t);
+      expect(heap.liveBytes()).toBe(0);
+      heap.validate();
+    }
+  });
+
+  test('realloc to a big size on exhaustion returns 0 with the old block intact', () => {
+    const heap = createHeap({ maxBytes: 16 << 20 });
+    const p = heap.malloc(2 * MiB);
+    fill(heap, p, 2 * MiB, 9);
+    expect(heap.realloc(p, 14 * MiB)).toBe(0);
+    expect(same(heap, p, 2 * MiB, 9)).toBe(true);
+    expect(heap.usableSize(p)).toBe(2 * MiB);
+    expect(heap.malloc(15 * MiB)).toBe(0);
+    expect(heap.stats().boxes.gatekeeper.failed).toBe(2);
+    heap.validate();
+    heap.free(p);
+    expect(code(() => createHeap({ maxBytes: 16 << 20, throwOnOutOfMemory: true }).malloc(15 * MiB))).toBe(ErrorCode.OUT_OF_MEMORY);
+  });
+
+  test('calloc of a big block is zero, also over a reused dirty block; memalign up to 64 KiB serves big sizes', () => {
+    const heap = createHeap({ maxBytes: 64 << 20 });
+    const a = heap.calloc(1, 2 * MiB); // fresh: os-boundary vouches it is zero
+    expect(heap.u8(a, 2 * MiB).every((b) => b === 0)).toBe(true);
+    heap.views.u8.fill(0xee, a, a + 2 * MiB);
+    heap.free(a);
+    const b = heap.calloc(2 * MiB, 1); // the same block, from the cache: zeroed
+    expect(b).toBe(a);
+    expect(heap.u8(b, 2 * MiB).every((x) => x === 0)).toBe(true);
+    heap.free(b);
+    for (const align of [32, 4096, PAGE_SIZE]) {
+      const p = heap.memalign(align, 3 * MiB);
+      expect(p % align).toBe(0);
+      expect(heap.usableSize(p)).toBeGreaterThanOrEqual(3 * MiB);
+      heap.free(p);
+    }
+    expect(code(() => heap.memalign(2 * PAGE_SIZE, 3 * MiB))).toBe(ErrorCode.NO_ROUTE);
+    heap.validate();
+  });
+});

@@ -1,0 +1,2 @@
+export * from './api.js';
+export { createBigCache } from './bigcache.js';

@@ -1,0 +1,234 @@
+import { describe, expect, test } from 'vitest';
+import {
+  BigBlockState, ErrorCode, isHakmemError, PAGE_SHIFT, PAGE_SIZE, PD_REGION_NEXT, PD_REGION_PAGES, PD_REGION_STATE, PageKind,
+  REG_AUX_MASK, REG_AUX_SHIFT, REG_KIND_MASK, type BigCache, type BoxContext, type OsBoundary,
+} from '@hakmem/contracts';
+import { createNativeBackend } from '@hakmem/memory-backend';
+import { createOsBoundary } from '@hakmem/os-boundary';
+import { layoutFor } from '@hakmem/allocator';
+import { BIG_CLASSES, bigClassCeil, bigClassFloor, bigClassPages, createBigCache, DEFAULT_BUDGET } from '@hakmem/bigcache';
+
+const MiB = 1 << 20;
+
+interface Fixture {
+  readonly ctx: BoxContext;
+  readonly os: OsBoundary;
+  readonly big: BigCache;
+  /** Registry entry of the page at `addr`. */
+  reg(addr: number): number;
+  /** Word index of the descriptor of the page at `addr`. */
+  desc(addr: number): number;
+  readonly i32: () => Int32Array;
+}
+
+function fixture(maxBytes = 64 * MiB, budget?: number): Fixture {
+  const backend = createNativeBackend({ maxBytes });
+  const layout = layoutFor(maxBytes);
+  backend.grow((layout.heapStart - backend.byteLength()) >>> PAGE_SHIFT);
+  const os = createOsBoundary({ backend, stateOffset: layout.osStateOffset, stateBytes: layout.osStateBytes, heapStart: layout.heapStart, shared: false });
+  const ctx: BoxContext = { backend, layout, tid: 1, shared: false, slotOffset: -1, debug: 0 };
+  const big = createBigCache(ctx, budget === undefined ? { regions: os } : { regions: os, budget });
+  return {
+    ctx, os, big,
+    reg: (addr) => backend.views.i32[(layout.registryOffset >>> 2) + (addr >>> PAGE_SHIFT)]!,
+    desc: (addr) => (layout.pageTableOffset >>> 2) + ((addr >>> PAGE_SHIFT) << 4),
+    i32: () => backend.views.i32,
+  };
+}
+
+function code(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    if (isHakmemError(e)) return e.code;
+    throw e;
+  }
+  return undefined;
+}
+
+describe('size classes', () => {
+  test('floor/ceil/pages agree for every page count of the largest heap', () => {
+    for (let c = 1; c < BIG_CLASSES; c++) expect(bigClassPages(c)).toBeGreaterThan(bigClassPages(c - 1));
+    const bad: number[] = [];
+    for (let p = 1; p <= 32767; p++) {
+      const f = bigClassFloor(p);
+      const c = bigClassCeil(p);
+      const ok = bigClassPages(f) <= p && bigClassPages(f + 1) > p && bigClassPages(c) >= p && (c === 0 || bigClassPages(c - 1) < p)
+        // four classes per doubling from 4 pages: the waste of a rounded block is below 25 %
+        && (bigClassPages(c) - p) / bigClassPages(c) < 0.25 && c < BIG_CLASSES;
+      if (!ok) bad.push(p);
+    }
+    expect(bad).toEqual([]);
+  });
+});
+
+describe('bigcache', () => {
+  test('alloc rounds up to the class, is page aligned, and stamps the registry and the head descriptor', () => {
+    const f = fixture();
+    const p = f.big.alloc(MiB + 1); // 17 pages → class of 20 pages
+    expect(p % PAGE_SIZE).toBe(0);
+    expect(f.big.usableSize(p)).toBe(20 * PAGE_SIZE);
+    expect(f.big.lastAllocZeroed()).toBe(true);
+    for (let i = 0; i < 20; i++) {
+      const e = f.reg(p + i * PAGE_SIZE);
+      expect(e & REG_KIND_MASK).toBe(PageKind.BIG);
+      expect((e >>> REG_AUX_SHIFT) & REG_AUX_MASK).toBe(i);
+    }
+    expect(f.reg(p + 20 * PAGE_SIZE)).toBe(0);
+    expect(f.i32()[f.desc(p) + PD_REGION_PAGES]).toBe(20);
+    expect(f.i32()[f.desc(p) + PD_REGION_STATE]).toBe(BigBlockState.LIVE);
+    expect(f.big.stats()).toMatchObject({ misses: 1, hits: 0, mapped: 1, liveBlocks: 1, liveBytes: 20 * PAGE_SIZE, cachedBlocks: 0 });
+    f.big.checkInvariants();
+  });
+
+  test('free caches the block (registry MAPPED); the next alloc of its class reuses it, dirty', () => {
+    const f = fixture();
+    const p = f.big.alloc(2 * MiB);
+    f.big.free(p);
+    expect(f.reg(p) & REG_KIND_MASK).toBe(PageKind.MAPPED);
+    expect(f.i32()[f.desc(p) + PD_REGION_STATE]).toBe(BigBlockState.CACHED);
+    expect(f.big.stats()).toMatchObject({ cachedBlocks: 1, cachedBytes: 2 * MiB, liveBlocks: 0, liveBytes: 0 });
+    f.big.checkInvariants();
+    const inUse = f.os.stats().bytesInUse;
+    expect(f.big.alloc(2 * MiB - 5)).toBe(p);
+    expect(f.big.lastAllocZeroed()).toBe(false);
+    expect(f.os.stats().bytesInUse).toBe(inUse);
+    expect(f.big.stats()).toMatchObject({ hits: 1, misses: 1, mapped: 1, cachedBlocks: 0, liveBlocks: 1 });
+    f.big.checkInvariants();
+  });
+
+  test('a block from a larger class is trimmed to the request\'s class', () => {
+    const f = fixture();
+    const p = f.big.alloc(3 * MiB); // 48 pages
+    f.big.free(p);
+    const q = f.big.alloc(2 * MiB); // class of 32 pages: taken from the 48-page block
+    expect(q).toBe(p);
+    expect(f.big.usableSize(q)).toBe(2 * MiB);
+    expect(f.reg(p + 32 * PAGE_SIZE)).toBe(0);
+    expect(f.os.stats().bytesInUse).toBe(2 * MiB);
+    f.big.checkInvariants();
+  });
+
+  test('budget: a free beyond it evicts largest-first; a block larger than the budget is unmapped at once', () => {
+    const f = fixture(64 * MiB, 5 * MiB);
+    const a = f.big.alloc(MiB);
+    const b = f.big.alloc(2 * MiB);
+    const c = f.big.alloc(3 * MiB);
+    const d = f.big.alloc(6 * MiB);
+    f.big.free(a);
+    f.big.free(b);
+    expect(f.big.stats()).toMatchObject({ cachedBlocks: 2, cachedBytes: 3 * MiB, unmapped: 0 });
+    f.big.free(c); // 6 MiB cached > 5 MiB: the largest (c) goes
+    expect(f.big.stats()).toMatchObject({ cachedBlocks: 2, cachedBytes: 3 * MiB, unmapped: 1 });
+    expect(f.reg(c)).toBe(0);
+    f.big.free(d); // larger than the budget itself
+    expect(f.big.stats()).toMatchObject({ cachedBlocks: 2, unmapped: 2, liveBlocks: 0 });
+    expect(f.os.stats().bytesInUse).toBe(3 * MiB);
+    f.big.checkInvariants();
+  });
+
+  test('budget 0 caches nothing', () => {
+    const f = fixture(64 * MiB, 0);
+    f.big.free(f.big.alloc(2 * MiB));
+    expect(f.big.stats()).toMatchObject({ cachedBlocks: 0, unmapped: 1 });
+    expect(f.os.stats().bytesInUse).toBe(0);
+  });
+
+  test('trim unmaps every cached block and clears their registry entries', () => {
+    const f = fixture();
+    const ptrs = [MiB, 2 * MiB, 5 * MiB, 2 * MiB].map((s) => f.big.alloc(s));
+    const keep = f.big.alloc(MiB + 1);
+    for (const p of ptrs) f.big.free(p);
+    const cached = f.big.stats().cachedBytes;
+    expect(f.big.trim()).toBe(cached);
+    expect(f.big.stats()).toMatchObject({ cachedBlocks: 0, cachedBytes: 0, liveBlocks: 1 });
+    expect(f.os.stats().bytesInUse).toBe(f.big.usableSize(keep));
+    for (const p of ptrs) expect(f.reg(p)).toBe(0);
+    f.big.checkInvariants();
+    expect(f.big.trim()).toBe(0);
+  });
+
+  test('resizeInPlace shrinks (tail back to os-boundary); growth beyond the block returns false, nothing changed', () => {
+    const f = fixture();
+    const p = f.big.alloc(4 * MiB); // 64 pages
+    expect(f.big.resizeInPlace(p, 4 * MiB - 100)).toBe(true); // same pages
+    expect(f.big.resizeInPlace(p, MiB + 1)).toBe(true); // 17 pages → kept class-sized: 20
+    expect(f.big.usableSize(p)).toBe(20 * PAGE_SIZE);
+    expect(f.reg(p + 19 * PAGE_SIZE) & REG_KIND_MASK).toBe(PageKind.BIG);
+    expect(f.reg(p + 20 * PAGE_SIZE)).toBe(0);
+    expect(f.os.stats().bytesInUse).toBe(20 * PAGE_SIZE);
+    expect(f.big.stats()).toMatchObject({ resizedInPlace: 2, liveBytes: 20 * PAGE_SIZE, unmapped: 1 });
+    f.big.checkInvariants();
+    const before = f.big.stats();
+    expect(f.big.resizeInPlace(p, 20 * PAGE_SIZE + 1)).toBe(false);
+    expect(f.big.usableSize(p)).toBe(20 * PAGE_SIZE);
+    expect(f.big.stats()).toEqual(before);
+    // The shrunk block is filed in its class and serves the next request of that class.
+    f.big.free(p);
+    f.big.checkInvariants();
+    expect(f.big.alloc(MiB + 1)).toBe(p);
+  });
+
+  test('exhaustion returns 0 with the state intact; cached blocks are given back before giving up', () => {
+    const f = fixture(16 * MiB);
+    const got: number[] = [];
+    let p: number;
+    while ((p = f.big.alloc(2 * MiB)) !== 0) got.push(p);
+    expect(got.length).toBeGreaterThan(3);
+    const before = f.big.stats();
+    expect(f.big.alloc(2 * MiB)).toBe(0);
+    expect(f.big.stats()).toEqual({ ...before, misses: before.misses + 1 });
+    f.big.checkInvariants();
+    f.os.checkInvariants();
+    // Two 2 MiB blocks cached: a 4 MiB request cannot reuse them as they are, so they are
+    // unmapped (coalescing if adjacent) and the request retried.
+    f.big.free(got.pop()!);
+    f.big.free(got.pop()!);
+    const q = f.big.alloc(4 * MiB);
+    expect(f.big.stats().cachedBlocks).toBe(0);
+    if (q !== 0) expect(f.big.usableSize(q)).toBe(4 * MiB);
+    f.big.checkInvariants();
+  });
+
+  test('checkInvariants catches a corrupted registry entry, a block cached twice, a wrong state and bad counters', () => {
+    const corrupted = (mutate: (f: Fixture, live: number, cached: number) => void): string => {
+      const f = fixture();
+      const live = f.big.alloc(2 * MiB);
+      const cached = f.big.alloc(3 * MiB);
+      f.big.free(cached);
+      f.big.checkInvariants();
+      mutate(f, live, cached);
+      try {
+        f.big.checkInvariants();
+      } catch (e) {
+        expect(isHakmemError(e, ErrorCode.CORRUPTION)).toBe(true);
+        return (e as Error).message;
+      }
+      return 'no error';
+    };
+    const regIdx = (f: Fixture, addr: number): number => (f.ctx.layout.registryOffset >>> 2) + (addr >>> PAGE_SHIFT);
+    expect(corrupted((f, live) => { f.i32()[regIdx(f, live + 3 * PAGE_SIZE)] = PageKind.BIG | (7 << REG_AUX_SHIFT); })).toMatch(/registry entry of page 3/);
+    expect(corrupted((f, _l, cached) => { f.i32()[f.desc(cached) + PD_REGION_NEXT] = cached; })).toMatch(/cached twice/);
+    expect(corrupted((f, live) => { f.i32()[f.desc(live) + PD_REGION_STATE] = BigBlockState.CACHED; })).toMatch(/not LIVE/);
+    expect(corrupted((f, _l, cached) => { f.i32()[f.desc(cached) + PD_REGION_PAGES] = 100; })).toMatch(/class/);
+    expect(corrupted((f, live) => { f.i32()[regIdx(f, live)] = PageKind.MAPPED; })).toMatch(/continuation page with no block head/);
+    // Split the live block in two behind the counters' back: the registry walk counts 2.
+    expect(corrupted((f, live) => {
+      const half = live + 16 * PAGE_SIZE;
+      f.i32()[f.desc(live) + PD_REGION_PAGES] = 16;
+      f.i32()[f.desc(half) + PD_REGION_PAGES] = 16;
+      f.i32()[f.desc(half) + PD_REGION_STATE] = BigBlockState.LIVE;
+      for (let i = 0; i < 16; i++) f.i32()[regIdx(f, half + i * PAGE_SIZE)] = PageKind.BIG | (i << REG_AUX_SHIFT);
+    })).toMatch(/2 live big blocks .* counters say 1/);
+  });
+
+  test('options: budget must be a non-negative integer; the default is 64 MiB', () => {
+    const f = fixture();
+    expect(DEFAULT_BUDGET).toBe(64 * MiB);
+    for (const budget of [-1, 1.5, Number.NaN]) expect(code(() => createBigCache(f.ctx, { regions: f.os, budget }))).toBe(ErrorCode.INVALID_OPTION);
+    expect(f.big.name).toBe('bigcache');
+    const s = f.big.stats();
+    s.hits = 9;
+    expect(f.big.stats().hits).toBe(0);
+  });
+});

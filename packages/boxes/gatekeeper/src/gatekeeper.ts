@@ -205,6 +205,11 @@ class GatekeeperBox implements Gatekeeper {
       this.reallocsInPlace++;
       return ptr;
     }
+    return this.reallocMove(ptr, size, usable);
+  }
+
+  /** realloc that moves: a new block, min(usable, size) bytes copied, the old one freed; 0 (old intact) on exhaustion. */
+  private reallocMove(ptr: Ptr, size: number, usable: number): Ptr {
     const p = this.malloc(size);
     if (p === 0) return 0;
     this.v.u8.copyWithin(p, ptr, ptr + Math.min(usable, size));
@@ -223,12 +228,7 @@ class GatekeeperBox implements Gatekeeper {
       this.reallocsInPlace++;
       return ptr;
     }
-    const p = this.malloc(size);
-    if (p === 0) return 0;
-    this.v.u8.copyWithin(p, ptr, ptr + Math.min(usable, size));
-    this.free(ptr);
-    this.reallocsMoved++;
-    return p;
+    return this.reallocMove(ptr, size, usable);
   }
 
   /**

@@ -36,7 +36,8 @@ describe('divisibilityTable', () => {
     for (let c = 0; c < sizes.length; c += 7) {
       const q = c * 4;
       for (let off = 0; off < 65536; off++) {
-        const fast = (off & t[q]!) === 0 && (Math.imul(off >>> t[q + 1]!, t[q + 2]!) ^ -0x8000_0000) <= t[q + 3]!;
+        const m = Math.imul(off, t[q + 1]!);
+        const fast = (((m >>> t[q]!) | (m << (32 - t[q]!))) ^ -0x8000_0000) <= t[q + 2]!;
         if (fast !== (off % sizes[c]! === 0)) throw new Error(`size ${sizes[c]} offset ${off}: ${fast}`);
       }
     }

@@ -9,9 +9,13 @@
 //   testkit        packages/testkit          may import anything below apps
 //   app            apps/*, examples/*        may import anything but tests
 //   tools          tools/**                  may import anything
+//   box-test       packages/boxes/*/test/**  its own box, and what a test may import but
+//                                            other boxes: boxes meet only in the composition
+//                                            root, so a box's test reaches them through it
 //   test           **/test/**, *.test.ts     may import anything (boxes included)
 
 export const elements = [
+  { type: 'box-test', pattern: '**/packages/boxes/*/test/**', mode: 'full', capture: ['under', 'box'] },
   { type: 'test', pattern: ['**/test/**', '**/*.test.ts'], mode: 'full' },
   { type: 'contracts', pattern: 'packages/contracts', mode: 'folder' },
   { type: 'primitives', pattern: 'packages/primitives', mode: 'folder' },
@@ -42,6 +46,12 @@ export const elementTypesRule = [
       { from: 'testkit', allow: ['contracts', 'primitives', 'backend', 'box', 'root'] },
       { from: 'app', allow: ['contracts', 'primitives', 'backend', 'box', 'root', 'testkit', 'tools'] },
       { from: 'tools', allow: ['contracts', 'primitives', 'backend', 'box', 'root', 'testkit', 'tools'] },
+      { from: 'box-test', allow: ['contracts', 'primitives', 'backend', 'root', 'testkit', 'tools', 'box-test', ['box', { box: '${from.box}' }]] },
+      {
+        from: 'box-test',
+        disallow: [['box', { box: '!${from.box}' }]],
+        message: 'Contract D: the tests of box ${file.box} may not import box ${dependency.box}; reach other boxes through the composition root',
+      },
       { from: 'test', allow: ['contracts', 'primitives', 'backend', 'box', 'root', 'testkit', 'tools', 'app', 'test'] },
     ],
   },

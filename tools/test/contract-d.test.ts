@@ -68,11 +68,14 @@ beforeAll(() => {
   write('packages/boxes/box-a/src/ok.ts', "import { PAGE_SIZE } from '@hakmem/contracts';\nexport const ok = PAGE_SIZE;\n");
   write('packages/boxes/box-a/src/by-name.ts', "import { b } from '@hakmem/box-b';\nexport const x = b;\n");
   write('packages/boxes/box-a/src/by-path.ts', "import { b } from '../../box-b/src/index.js';\nexport const y = b;\n");
+  write('packages/boxes/box-a/test/own.test.ts', "import { ok } from '@hakmem/box-a';\nimport { z } from '@hakmem/allocator';\nexport const t = ok + z;\n");
+  write('packages/boxes/box-a/test/other.test.ts', "import { b } from '@hakmem/box-b';\nexport const u = b;\n");
   write('packages/allocator/package.json', pkg('@hakmem/allocator'));
   write('packages/allocator/src/index.ts', "import { b } from '@hakmem/box-b';\nimport { ok } from '@hakmem/box-a';\nexport const z = b + ok;\n");
   link('@hakmem/contracts', 'packages/contracts');
   link('@hakmem/box-a', 'packages/boxes/box-a');
   link('@hakmem/box-b', 'packages/boxes/box-b');
+  link('@hakmem/allocator', 'packages/allocator');
 });
 
 afterAll(() => {
@@ -95,6 +98,13 @@ describe('Contract D: no box imports another box', () => {
   test('a box may import the contracts, and its own files', async () => {
     expect(await lint('packages/boxes/box-a/src/ok.ts')).toEqual([]);
     expect(await lint('packages/boxes/box-a/src/index.ts')).toEqual([]);
+  });
+
+  test('a box\'s test importing another box fails lint; its own box and the composition root are fine', async () => {
+    const messages = await lint('packages/boxes/box-a/test/other.test.ts');
+    expect(messages).toHaveLength(1);
+    expect(messages[0]).toMatch(/Contract D: the tests of box box-a may not import box box-b;/);
+    expect(await lint('packages/boxes/box-a/test/own.test.ts')).toEqual([]);
   });
 
   test('the composition root may import boxes', async () => {

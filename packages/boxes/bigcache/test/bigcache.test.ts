@@ -3,9 +3,7 @@ import {
   BigBlockState, ErrorCode, isHakmemError, PAGE_SHIFT, PAGE_SIZE, PD_REGION_NEXT, PD_REGION_PAGES, PD_REGION_STATE, PageKind,
   REG_AUX_MASK, REG_AUX_SHIFT, REG_KIND_MASK, type BigCache, type BoxContext, type OsBoundary,
 } from '@hakmem/contracts';
-import { createNativeBackend } from '@hakmem/memory-backend';
-import { createOsBoundary } from '@hakmem/os-boundary';
-import { layoutFor } from '@hakmem/allocator';
+import { createHeap } from '@hakmem/allocator';
 import { BIG_CLASSES, bigClassCeil, bigClassFloor, bigClassPages, createBigCache, DEFAULT_BUDGET } from '@hakmem/bigcache';
 
 const MiB = 1 << 20;
@@ -21,15 +19,17 @@ interface Fixture {
   readonly i32: () => Int32Array;
 }
 
+/**
+ * A bigcache over a heap's os-boundary, both taken from the composition root (a box's
+ * test meets other boxes only through it). Nothing else maps until a tiny malloc, so
+ * os-boundary's bytes in use are the bigcache's alone.
+ */
 function fixture(maxBytes = 64 * MiB, budget?: number): Fixture {
-  const backend = createNativeBackend({ maxBytes });
-  const layout = layoutFor(maxBytes);
-  backend.grow((layout.heapStart - backend.byteLength()) >>> PAGE_SHIFT);
-  const os = createOsBoundary({ backend, stateOffset: layout.osStateOffset, stateBytes: layout.osStateBytes, heapStart: layout.heapStart, shared: false });
+  const heap = createHeap(budget === undefined ? { maxBytes } : { maxBytes, tuning: { bigCache: { budget } } });
+  const { backend, layout } = heap;
   const ctx: BoxContext = { backend, layout, tid: 1, shared: false, slotOffset: -1, debug: 0 };
-  const big = createBigCache(ctx, budget === undefined ? { regions: os } : { regions: os, budget });
   return {
-    ctx, os, big,
+    ctx, os: heap.boxes.osBoundary, big: heap.boxes.bigCache,
     reg: (addr) => backend.views.i32[(layout.registryOffset >>> 2) + (addr >>> PAGE_SHIFT)]!,
     desc: (addr) => (layout.pageTableOffset >>> 2) + ((addr >>> PAGE_SHIFT) << 4),
     i32: () => backend.views.i32,

@@ -1,18 +1,10 @@
 import { describe, expect, test } from 'vitest';
-import { ErrorCode, isHakmemError, PAGE_SIZE } from '@hakmem/contracts';
+import { errorCodeOf } from '@hakmem/testkit';
+import { ErrorCode, PAGE_SIZE } from '@hakmem/contracts';
 import { createHeap, type Heap } from '@hakmem/allocator';
 
 const MiB = 1 << 20;
 
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (isHakmemError(e)) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 function fill(heap: Heap, p: number, n: number, seed: number): void {
   const u8 = heap.views.u8;
@@ -36,7 +28,7 @@ describe('createHeap: the big tier (bigcache above l25Max)', () => {
     expect(heap.usableSize(p)).toBeGreaterThanOrEqual(MiB + 1);
     expect(heap.liveBytes()).toBe(heap.usableSize(p));
     expect(heap.stats().big).toMatchObject({ blocksInUse: 1, bytesInUse: heap.usableSize(p) });
-    for (const s of [2049, 60000, MiB]) expect(code(() => heap.malloc(s))).toBe(ErrorCode.NO_ROUTE);
+    for (const s of [2049, 60000, MiB]) expect(errorCodeOf(() => heap.malloc(s))).toBe(ErrorCode.NO_ROUTE);
     heap.free(p);
     expect(heap.liveBytes()).toBe(0);
     heap.validate();
@@ -79,21 +71,21 @@ describe('createHeap: the big tier (bigcache above l25Max)', () => {
       const p = heap.malloc(2 * MiB);
       fill(heap, p, 2 * MiB, 7);
       for (const q of [p + 8, p + 16, p + 4096, p + PAGE_SIZE, p + 3 * PAGE_SIZE + 16, p + 2 * MiB - 8]) {
-        expect(code(() => heap.free(q)), `free(p + ${q - p}) at debug ${debug}`).toBe(ErrorCode.INTERIOR_POINTER);
-        expect(code(() => heap.usableSize(q))).toBe(ErrorCode.INTERIOR_POINTER);
-        expect(code(() => heap.realloc(q, 100))).toBe(ErrorCode.INTERIOR_POINTER);
+        expect(errorCodeOf(() => heap.free(q)), `free(p + ${q - p}) at debug ${debug}`).toBe(ErrorCode.INTERIOR_POINTER);
+        expect(errorCodeOf(() => heap.usableSize(q))).toBe(ErrorCode.INTERIOR_POINTER);
+        expect(errorCodeOf(() => heap.realloc(q, 100))).toBe(ErrorCode.INTERIOR_POINTER);
       }
       expect(same(heap, p, 2 * MiB, 7)).toBe(true);
       heap.validate();
       // Shrunk in place: the tail is no longer the heap's.
       expect(heap.realloc(p, MiB + 1)).toBe(p);
-      expect(code(() => heap.free(p + 30 * PAGE_SIZE))).toBe(ErrorCode.INVALID_POINTER);
+      expect(errorCodeOf(() => heap.free(p + 30 * PAGE_SIZE))).toBe(ErrorCode.INVALID_POINTER);
       heap.free(p);
       // Freed (cached): neither free nor usableSize accepts it any more.
       // debug ≥ 1 tells a freed big block still in the cache (a double free); release sees no block there.
-      expect(code(() => heap.free(p))).toBe(debug >= 1 ? ErrorCode.DOUBLE_FREE : ErrorCode.INVALID_POINTER);
-      expect(code(() => heap.realloc(p, 10))).toBe(debug >= 1 ? ErrorCode.DOUBLE_FREE : ErrorCode.INVALID_POINTER);
-      expect(code(() => heap.usableSize(p))).toBe(ErrorCode.INVALID_POINTER);
+      expect(errorCodeOf(() => heap.free(p))).toBe(debug >= 1 ? ErrorCode.DOUBLE_FREE : ErrorCode.INVALID_POINTER);
+      expect(errorCodeOf(() => heap.realloc(p, 10))).toBe(debug >= 1 ? ErrorCode.DOUBLE_FREE : ErrorCode.INVALID_POINTER);
+      expect(errorCodeOf(() => heap.usableSize(p))).toBe(ErrorCode.INVALID_POINTER);
       expect(heap.stats().big.blocksCached).toBe(1);
       heap.validate();
       // It is reused, once.
@@ -148,7 +140,7 @@ describe('createHeap: the big tier (bigcache above l25Max)', () => {
     expect(heap.stats().boxes.gatekeeper.failed).toBe(2);
     heap.validate();
     heap.free(p);
-    expect(code(() => createHeap({ maxBytes: 16 << 20, throwOnOutOfMemory: true }).malloc(15 * MiB))).toBe(ErrorCode.OUT_OF_MEMORY);
+    expect(errorCodeOf(() => createHeap({ maxBytes: 16 << 20, throwOnOutOfMemory: true }).malloc(15 * MiB))).toBe(ErrorCode.OUT_OF_MEMORY);
   });
 
   test('calloc of a big block is zero, also over a reused dirty block; memalign up to 64 KiB serves big sizes', () => {
@@ -167,7 +159,7 @@ describe('createHeap: the big tier (bigcache above l25Max)', () => {
       expect(heap.usableSize(p)).toBeGreaterThanOrEqual(3 * MiB);
       heap.free(p);
     }
-    expect(code(() => heap.memalign(2 * PAGE_SIZE, 3 * MiB))).toBe(ErrorCode.NO_ROUTE);
+    expect(errorCodeOf(() => heap.memalign(2 * PAGE_SIZE, 3 * MiB))).toBe(ErrorCode.NO_ROUTE);
     heap.validate();
   });
 });

@@ -1,16 +1,8 @@
 import { describe, expect, test } from 'vitest';
-import { ErrorCode, isHakmemError, PAGE_SIZE } from '@hakmem/contracts';
+import { errorCodeOf } from '@hakmem/testkit';
+import { ErrorCode, PAGE_SIZE } from '@hakmem/contracts';
 import { createHeap } from '@hakmem/allocator';
 
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (isHakmemError(e)) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 describe('createHeap: the tiny path', () => {
   test('malloc returns distinct, aligned, writable blocks; free reuses them', () => {
@@ -117,7 +109,7 @@ describe('createHeap: the tiny path', () => {
 
   test('throwOnOutOfMemory throws E_OUT_OF_MEMORY instead', () => {
     const heap = createHeap({ maxBytes: 4 << 20, throwOnOutOfMemory: true });
-    expect(code(() => {
+    expect(errorCodeOf(() => {
       for (;;) heap.malloc(2048);
     })).toBe(ErrorCode.OUT_OF_MEMORY);
     heap.validate();
@@ -127,24 +119,24 @@ describe('createHeap: the tiny path', () => {
     const heap = createHeap({ maxBytes: 32 << 20 });
     const p = heap.malloc(48);
     heap.views.u8.fill(7, p, p + 48);
-    expect(code(() => heap.malloc(-1))).toBe(ErrorCode.INVALID_SIZE);
-    expect(code(() => heap.malloc(NaN))).toBe(ErrorCode.INVALID_SIZE);
-    expect(code(() => heap.malloc(1.5))).toBe(ErrorCode.INVALID_SIZE);
-    expect(code(() => heap.malloc(Infinity))).toBe(ErrorCode.INVALID_SIZE);
-    expect(code(() => heap.malloc(1 << 30))).toBe(ErrorCode.INVALID_SIZE);
-    expect(code(() => heap.malloc(5000))).toBe(ErrorCode.NO_ROUTE);
-    expect(code(() => heap.free(p + 8))).toBe(ErrorCode.INTERIOR_POINTER);
-    expect(code(() => heap.free(12345))).toBe(ErrorCode.INVALID_POINTER);
-    expect(code(() => heap.free(-16))).toBe(ErrorCode.INVALID_POINTER);
-    expect(code(() => heap.free(0.5))).toBe(ErrorCode.INVALID_POINTER);
-    expect(code(() => heap.free(heap.stats().footprint + PAGE_SIZE * 4))).toBe(ErrorCode.INVALID_POINTER);
-    expect(code(() => heap.free(1 << 30))).toBe(ErrorCode.INVALID_POINTER);
-    expect(code(() => heap.usableSize(p + 1))).toBe(ErrorCode.INTERIOR_POINTER);
-    expect(code(() => heap.memalign(24, 8))).toBe(ErrorCode.INVALID_ALIGNMENT);
-    expect(code(() => heap.memalign(0, 8))).toBe(ErrorCode.INVALID_ALIGNMENT);
-    expect(code(() => heap.calloc(1 << 20, 1 << 20))).toBe(ErrorCode.INVALID_SIZE);
-    expect(code(() => heap.realloc(p, -5))).toBe(ErrorCode.INVALID_SIZE);
-    expect(code(() => heap.realloc(p + 16, 8))).toBe(ErrorCode.INTERIOR_POINTER);
+    expect(errorCodeOf(() => heap.malloc(-1))).toBe(ErrorCode.INVALID_SIZE);
+    expect(errorCodeOf(() => heap.malloc(NaN))).toBe(ErrorCode.INVALID_SIZE);
+    expect(errorCodeOf(() => heap.malloc(1.5))).toBe(ErrorCode.INVALID_SIZE);
+    expect(errorCodeOf(() => heap.malloc(Infinity))).toBe(ErrorCode.INVALID_SIZE);
+    expect(errorCodeOf(() => heap.malloc(1 << 30))).toBe(ErrorCode.INVALID_SIZE);
+    expect(errorCodeOf(() => heap.malloc(5000))).toBe(ErrorCode.NO_ROUTE);
+    expect(errorCodeOf(() => heap.free(p + 8))).toBe(ErrorCode.INTERIOR_POINTER);
+    expect(errorCodeOf(() => heap.free(12345))).toBe(ErrorCode.INVALID_POINTER);
+    expect(errorCodeOf(() => heap.free(-16))).toBe(ErrorCode.INVALID_POINTER);
+    expect(errorCodeOf(() => heap.free(0.5))).toBe(ErrorCode.INVALID_POINTER);
+    expect(errorCodeOf(() => heap.free(heap.stats().footprint + PAGE_SIZE * 4))).toBe(ErrorCode.INVALID_POINTER);
+    expect(errorCodeOf(() => heap.free(1 << 30))).toBe(ErrorCode.INVALID_POINTER);
+    expect(errorCodeOf(() => heap.usableSize(p + 1))).toBe(ErrorCode.INTERIOR_POINTER);
+    expect(errorCodeOf(() => heap.memalign(24, 8))).toBe(ErrorCode.INVALID_ALIGNMENT);
+    expect(errorCodeOf(() => heap.memalign(0, 8))).toBe(ErrorCode.INVALID_ALIGNMENT);
+    expect(errorCodeOf(() => heap.calloc(1 << 20, 1 << 20))).toBe(ErrorCode.INVALID_SIZE);
+    expect(errorCodeOf(() => heap.realloc(p, -5))).toBe(ErrorCode.INVALID_SIZE);
+    expect(errorCodeOf(() => heap.realloc(p + 16, 8))).toBe(ErrorCode.INTERIOR_POINTER);
     heap.free(0);
     expect(heap.usableSize(0)).toBe(0);
     heap.validate();

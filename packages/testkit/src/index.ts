@@ -2,7 +2,7 @@ export * from './api.js';
 export { ReferenceModel, runModel } from './model.js';
 export { heapOp, randomOps, type OpDistribution } from './ops.js';
 export {
-  check, expectHakmemError, fail, RecordingBlockSource,
+  check, errorCodeOf, expectHakmemError, fail, RecordingBlockSource,
   type AllocBatchCall, type ConformanceCase, type FreeBatchCall,
 } from './conformance/types.js';
 export { unifiedCacheConformance, type UnifiedCacheFactory } from './conformance/unified-cache.js';

@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import { errorCodeOf } from '@hakmem/testkit';
 import {
   BigBlockState, ErrorCode, isHakmemError, PAGE_SHIFT, PAGE_SIZE, PD_REGION_NEXT, PD_REGION_PAGES, PD_REGION_STATE, PageKind,
   REG_AUX_MASK, REG_AUX_SHIFT, REG_KIND_MASK, type BigCache, type BoxContext, type OsBoundary,
@@ -36,15 +37,6 @@ function fixture(maxBytes = 64 * MiB, budget?: number): Fixture {
   };
 }
 
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (isHakmemError(e)) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 describe('size classes', () => {
   test('floor/ceil/pages agree for every page count of the largest heap', () => {
@@ -225,7 +217,7 @@ describe('bigcache', () => {
   test('options: budget must be a non-negative integer; the default is 64 MiB', () => {
     const f = fixture();
     expect(DEFAULT_BUDGET).toBe(64 * MiB);
-    for (const budget of [-1, 1.5, Number.NaN]) expect(code(() => createBigCache(f.ctx, { regions: f.os, budget }))).toBe(ErrorCode.INVALID_OPTION);
+    for (const budget of [-1, 1.5, Number.NaN]) expect(errorCodeOf(() => createBigCache(f.ctx, { regions: f.os, budget }))).toBe(ErrorCode.INVALID_OPTION);
     expect(f.big.name).toBe('bigcache');
     const s = f.big.stats();
     s.hits = 9;

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { ErrorCode, isHakmemError } from '@hakmem/contracts';
 import { createHeap } from '@hakmem/allocator';
+import { errorCodeOf } from '@hakmem/testkit';
 
 describe('gatekeeper free: block-boundary check without division', () => {
   test('for every default class, every offset in a slab is accepted iff it is a carved block start', () => {
@@ -54,30 +55,21 @@ describe('hot-path literals', () => {
 });
 
 describe('debug level 1: double frees', () => {
-  const codeOf = (fn: () => unknown): string | undefined => {
-    try {
-      fn();
-    } catch (e) {
-      return isHakmemError(e) ? e.code : 'not a HakmemError';
-    }
-    return undefined;
-  };
-
   test('a second free, a realloc after free and a free of a block never handed out throw E_DOUBLE_FREE; nothing changes', () => {
     const heap = createHeap({ maxBytes: 16 << 20, debug: 1 });
     const a = heap.malloc(48);
     const b = heap.malloc(48);
     heap.free(a);
     const live = heap.liveBytes();
-    expect(codeOf(() => heap.free(a))).toBe(ErrorCode.DOUBLE_FREE);
-    expect(codeOf(() => heap.realloc(a, 100))).toBe(ErrorCode.DOUBLE_FREE);
-    expect(codeOf(() => heap.usableSize(a))).toBe(ErrorCode.INVALID_POINTER);
+    expect(errorCodeOf(() => heap.free(a))).toBe(ErrorCode.DOUBLE_FREE);
+    expect(errorCodeOf(() => heap.realloc(a, 100))).toBe(ErrorCode.DOUBLE_FREE);
+    expect(errorCodeOf(() => heap.usableSize(a))).toBe(ErrorCode.INVALID_POINTER);
     // The refill carved a batch: the block after b sits in the cache, never handed out.
     const cached = b + heap.usableSize(b);
-    expect(codeOf(() => heap.free(cached))).toBe(ErrorCode.DOUBLE_FREE);
+    expect(errorCodeOf(() => heap.free(cached))).toBe(ErrorCode.DOUBLE_FREE);
     // Other bad pointers keep their own codes.
-    expect(codeOf(() => heap.free(b + 8))).toBe(ErrorCode.INTERIOR_POINTER);
-    expect(codeOf(() => heap.free(-5))).toBe(ErrorCode.INVALID_POINTER);
+    expect(errorCodeOf(() => heap.free(b + 8))).toBe(ErrorCode.INTERIOR_POINTER);
+    expect(errorCodeOf(() => heap.free(-5))).toBe(ErrorCode.INVALID_POINTER);
     expect(heap.liveBytes()).toBe(live);
     heap.validate();
     // The heap still hands out distinct blocks, a among them again.
@@ -93,8 +85,8 @@ describe('debug level 1: double frees', () => {
     const p = heap.calloc(4, 8);
     const q = heap.realloc(p, 600);
     expect(q).not.toBe(p);
-    expect(codeOf(() => heap.free(p))).toBe(ErrorCode.DOUBLE_FREE);
+    expect(errorCodeOf(() => heap.free(p))).toBe(ErrorCode.DOUBLE_FREE);
     heap.free(q);
-    expect(codeOf(() => heap.free(q))).toBe(ErrorCode.DOUBLE_FREE);
+    expect(errorCodeOf(() => heap.free(q))).toBe(ErrorCode.DOUBLE_FREE);
   });
 });

@@ -8,6 +8,20 @@ export function fail(message: string): never { throw new Error(message); }
 export function check(cond: boolean, message: string): asserts cond { if (!cond) fail(message); }
 
 /**
+ * Runs `fn` and returns the code of the `HakmemError` it throws, or undefined when it
+ * returns normally; anything else it throws is rethrown. For `expect(errorCodeOf(…))`.
+ */
+export function errorCodeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof HakmemError) return e.code;
+    throw e;
+  }
+  return undefined;
+}
+
+/**
  * Runs `fn` and returns the `HakmemError` it throws; fails (naming `clause`) when it
  * returns normally, throws something else, or throws a `HakmemError` with another code.
  */

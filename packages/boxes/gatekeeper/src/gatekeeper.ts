@@ -174,7 +174,11 @@ class GatekeeperBox implements Gatekeeper {
 
   usableSize(ptr: Ptr): number {
     if (ptr === 0) return 0;
-    const d = this.resolve(ptr, 'usableSize');
+    return this.usableAt(ptr, this.resolve(ptr, 'usableSize'));
+  }
+
+  /** Usable bytes of a resolved block: `d` is its slab descriptor, or -1 for a big block. */
+  protected usableAt(ptr: Ptr, d: number): number {
     return d < 0 ? this.big!.usableSize(ptr) : this.v.i32[d + PD_BLOCK_SIZE]!;
   }
 
@@ -334,20 +338,16 @@ class DebugGatekeeperBox extends GatekeeperBox {
   }
 
   override usableSize(ptr: Ptr): number {
-    if (ptr !== 0 && this.isBlockStart(ptr) && !this.isLive(ptr)) {
+    if (ptr === 0) return 0;
+    const d = this.resolve(ptr, 'usableSize'); // throws for anything that is no block start
+    if (!this.isLive(ptr)) {
       throw this.reject(ErrorCode.INVALID_POINTER, `usableSize(0x${ptr.toString(16)}): the block is not allocated (freed, or never handed out)`, ptr);
     }
-    return super.usableSize(ptr);
+    return this.usableAt(ptr, d);
   }
 
   private isLive(ptr: Ptr): boolean {
     return (this.live[ptr >>> 6]! & (1 << ((ptr >>> 3) & 7))) !== 0;
-  }
-
-  /** A valid block start (the base class's checks pass, or it throws naming what is wrong). */
-  private isBlockStart(ptr: Ptr): boolean {
-    this.resolve(ptr, 'usableSize');
-    return true;
   }
 
   /** Throws E_DOUBLE_FREE for a block start that is not live; the base class's errors for anything else. */

@@ -205,9 +205,9 @@ class GatekeeperBox implements Gatekeeper {
       return 0;
     }
     if (this.isBig(ptr)) return this.reallocBig(ptr, size, usable);
-    // In place when it fits and moving would not free much: above a quarter of the
-    // block, or when a fresh block for `size` would come from this very class.
-    if (size <= usable && (size > usable >>> 2 || this.route.classSize(this.route.classOf(size)) === usable)) {
+    // In place when it fits and moving would not free much: the block `size` would get
+    // (its class) is still above a quarter of this one (this very class included).
+    if (size <= usable && this.route.classSize(this.route.classOf(size)) > usable >>> 2) {
       this.reallocsInPlace++;
       return ptr;
     }

@@ -1,5 +1,6 @@
 import type {
-  BigCache, BigCacheOptions, BigCacheStats, BoxContext, Gatekeeper, GatekeeperOptions, GatekeeperStats, MemoryBackend, OsBoundary, OsBoundaryOptions,
+  BigCache, BigCacheOptions, BigCacheStats, BoxContext, L25Pool, L25PoolOptions, L25PoolStats, PoolRefill, PoolRefillOptions,
+  PoolRefillStats, PoolTls, PoolTlsOptions, PoolTlsStats, Gatekeeper, GatekeeperOptions, GatekeeperStats, MemoryBackend, OsBoundary, OsBoundaryOptions,
   OsBoundaryStats, PageBox, PageBoxOptions, PageBoxStats, SharedPool, SharedPoolOptions, SharedPoolStats,
   SuperSlabTier, SuperSlabTierOptions, SuperSlabTierStats, TinyRoute, TinyRouteOptions, TinyRouteStats, UnifiedCache,
   UnifiedCacheOptions, UnifiedCacheStats, WarmPool, WarmPoolOptions, WarmPoolStats,
@@ -18,6 +19,9 @@ export interface BoxFactories {
   unifiedCache(options: UnifiedCacheOptions): UnifiedCache;
   tinyRoute(options: TinyRouteOptions): TinyRoute;
   gatekeeper(ctx: BoxContext, options: GatekeeperOptions): Gatekeeper;
+  poolTls(options: PoolTlsOptions): PoolTls;
+  poolRefill(ctx: BoxContext, options: PoolRefillOptions): PoolRefill;
+  l25Pool(ctx: BoxContext, options: L25PoolOptions): L25Pool;
   bigCache(ctx: BoxContext, options: BigCacheOptions): BigCache;
 }
 
@@ -28,6 +32,9 @@ export interface BoxTuning {
   readonly pageBox?: Pick<PageBoxOptions, 'pooledClasses' | 'pagesPerClass'>;
   readonly warmPool?: Pick<WarmPoolOptions, 'capacity'>;
   readonly superslabTier?: Pick<SuperSlabTierOptions, 'retain'>;
+  readonly poolTls?: Pick<PoolTlsOptions, 'classSizes' | 'capacity'>;
+  readonly poolRefill?: Pick<PoolRefillOptions, 'arenaInitial' | 'arenaMax' | 'prewarm'>;
+  readonly l25Pool?: Pick<L25PoolOptions, 'classSizes' | 'shards' | 'keepPerClass'>;
   readonly bigCache?: Pick<BigCacheOptions, 'budget'>;
 }
 
@@ -44,7 +51,7 @@ export interface ComposeOptions {
 
 /** Options of `createHeap()`: the embedded default composition. */
 export interface HeapOptions extends Omit<ComposeOptions, 'backend'> {
-  /** `'native'` (default: resizable ArrayBuffer / growable SharedArrayBuffer), `'wasm'`, or your own backend. */
+  /** `'native'` (default: one reserved ArrayBuffer, a SharedArrayBuffer when shared), `'wasm'`, or your own backend. */
   readonly backend?: 'native' | 'wasm' | MemoryBackend;
   /** Maximum heap size in bytes (default 256 MiB; at most 2 GiB − 64 KiB). */
   readonly maxBytes?: number;
@@ -79,6 +86,10 @@ export interface HeapStats {
   /** Bytes of the reserved metadata prefix (header, registry, page table, os state). */
   metadataBytes: number;
   tiny: TinyUsage;
+  /** What the mid tier (pool-tls over pool-refill) holds right now. */
+  pool: TierUsage;
+  /** What the L2.5 tier holds right now. */
+  l25: TierUsage;
   /** What the big tier holds right now: live blocks and bytes, cached (freed) blocks and bytes. */
   big: BigUsage;
   boxes: {
@@ -90,8 +101,25 @@ export interface HeapStats {
     unifiedCache: UnifiedCacheStats;
     tinyRoute: TinyRouteStats;
     gatekeeper: GatekeeperStats;
+    poolTls: PoolTlsStats;
+    poolRefill: PoolRefillStats;
+    l25Pool: L25PoolStats;
     bigCache: BigCacheStats;
   };
+}
+
+/**
+ * What a tier holds right now. `bytesCached` is "freed but not yet returned": blocks the
+ * tier keeps for reuse; `trim()` gives back what is not in use.
+ */
+export interface TierUsage {
+  /** Blocks handed out and not freed. */
+  blocksInUse: number;
+  /** Their usable bytes. */
+  bytesInUse: number;
+  /** Freed blocks kept for reuse (per-thread caches, pools). */
+  blocksCached: number;
+  bytesCached: number;
 }
 
 /** What the big tier holds right now (whole pages). */

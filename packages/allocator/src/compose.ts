@@ -8,10 +8,13 @@ import { createPageBox } from '@hakmem/page-box';
 import { createUnifiedCache } from '@hakmem/unified-cache';
 import { createTinyRoute } from '@hakmem/tiny-route';
 import { createGatekeeper } from '@hakmem/gatekeeper';
+import { createPoolTls, DEFAULT_POOL_CLASS_SIZES } from '@hakmem/pool-tls';
+import { createPoolRefill } from '@hakmem/pool-refill';
+import { createL25Pool } from '@hakmem/l25-pool';
 import { createBigCache } from '@hakmem/bigcache';
 import type { BoxFactories, ComposeOptions, HeapOptions } from './api.js';
 import { Heap, ValidatingHeap } from './heap.js';
-import { initHeader, planLayout, SLOT_SHARED_POOL, SLOT_SUPERSLAB_TIER, slotOffset } from './layout.js';
+import { initHeader, planLayout, SLOT_L25_POOL, SLOT_SHARED_POOL, SLOT_SUPERSLAB_TIER, slotOffset } from './layout.js';
 
 /** The default implementation of every box. */
 export const defaultBoxes: Readonly<BoxFactories> = Object.freeze({
@@ -23,13 +26,18 @@ export const defaultBoxes: Readonly<BoxFactories> = Object.freeze({
   unifiedCache: createUnifiedCache,
   tinyRoute: createTinyRoute,
   gatekeeper: createGatekeeper,
+  poolTls: createPoolTls,
+  poolRefill: createPoolRefill,
+  l25Pool: createL25Pool,
   bigCache: createBigCache,
 });
 
 /**
  * Wires boxes into a heap over `options.backend`, explicitly, in the refill order
  * `unified-cache → page-box → warm-pool → shared-pool → superslab-tier → os-boundary`,
- * and the big tier (`bigcache → os-boundary`) beside it for sizes above `l25Max`.
+ * and beside it the mid tier (`pool-tls → pool-refill → os-boundary`, sizes up to
+ * `poolMax`), the L2.5 tier (`l25-pool → os-boundary`, up to `l25Max`) and the big tier
+ * (`bigcache → os-boundary`, above).
  * Any factory in `options.boxes` replaces the default for that box.
  *
  * Pre: the backend is fresh (no heap in it yet) and its maximum holds the metadata plus
@@ -55,11 +63,18 @@ export function compose(options: ComposeOptions): Heap {
   const warmPool = f.warmPool(ctx(-1), { classSizes: tinyRoute.classSizes, lender: sharedPool, ...t.warmPool });
   const pageBox = f.pageBox(ctx(-1), { classSizes: tinyRoute.classSizes, slabs: warmPool, ...t.pageBox });
   const unifiedCache = f.unifiedCache({ numClasses: tinyRoute.numClasses, source: pageBox, ...t.unifiedCache });
+  // One mid class table for both halves of the mid tier (pool-refill carves what pool-tls caches).
+  const poolClasses = t.poolTls?.classSizes ?? DEFAULT_POOL_CLASS_SIZES;
+  const poolRefill = f.poolRefill(ctx(-1), { classSizes: Int32Array.from(poolClasses), regions: osBoundary, ...t.poolRefill });
+  const poolTls = f.poolTls({ ...t.poolTls, classSizes: poolClasses, source: poolRefill });
+  // l25-pool's shard records take consecutive box slots from SLOT_L25_POOL (it checks they fit in page 0).
+  const l25Pool = f.l25Pool(ctx(SLOT_L25_POOL), { regions: osBoundary, ...t.l25Pool });
   const bigCache = f.bigCache(ctx(-1), { regions: osBoundary, ...t.bigCache });
   const gatekeeper = f.gatekeeper(ctx(-1), {
-    route: tinyRoute, cache: unifiedCache, big: bigCache, ...(options.throwOnOutOfMemory === undefined ? {} : { throwOnOutOfMemory: options.throwOnOutOfMemory }),
+    route: tinyRoute, cache: unifiedCache, pool: poolTls, l25: l25Pool, big: bigCache,
+    ...(options.throwOnOutOfMemory === undefined ? {} : { throwOnOutOfMemory: options.throwOnOutOfMemory }),
   });
-  const boxes = { osBoundary, superslabTier, sharedPool, warmPool, pageBox, unifiedCache, tinyRoute, gatekeeper, bigCache };
+  const boxes = { osBoundary, superslabTier, sharedPool, warmPool, pageBox, unifiedCache, tinyRoute, gatekeeper, poolTls, poolRefill, l25Pool, bigCache };
   return debug >= 3 ? new ValidatingHeap(backend, layout, boxes, debug) : new Heap(backend, layout, boxes, debug);
 }
 

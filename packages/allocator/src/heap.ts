@@ -1,10 +1,12 @@
 import {
   ErrorCode, HakmemError, PAGE_SHIFT, PAGE_SIZE, PD_BLOCK_SIZE, PD_CAPACITY, PD_CARVE, PD_FREE_HEAD, PD_REGION_MASK,
   PD_REGION_STATE, PD_USED, PageKind, REG_AUX_MASK, REG_AUX_SHIFT, REG_KIND_MASK, SUPERSLAB_SIZE, SuperSlabState,
-  type BigCache, type Gatekeeper, type HeapLayout, type HeapViews, type MemoryBackend, type OsBoundary, type PageBox, type Ptr,
-  type SharedPool, type SuperSlabTier, type TinyRoute, type UnifiedCache, type WarmPool,
+  REG_CLASS_MASK, REG_CLASS_SHIFT, THREAD_RECORD_BYTES, THREAD_TABLE_OFFSET, TR_POOL_REMOTE_HEAD,
+  type BigCache, type Gatekeeper, type HeapLayout, type HeapViews, type L25Pool, type MemoryBackend, type OsBoundary, type PageBox,
+  type PoolRefill, type PoolTls, type Ptr, type SharedPool, type SuperSlabTier, type TinyRoute, type UnifiedCache,
+  type WarmPool,
 } from '@hakmem/contracts';
-import type { BigUsage, HeapStats, TinyUsage } from './api.js';
+import type { BigUsage, HeapStats, TierUsage, TinyUsage } from './api.js';
 
 /** The boxes of one composed heap (one thread's instances). */
 export interface HeapBoxes {
@@ -16,6 +18,9 @@ export interface HeapBoxes {
   readonly unifiedCache: UnifiedCache;
   readonly tinyRoute: TinyRoute;
   readonly gatekeeper: Gatekeeper;
+  readonly poolTls: PoolTls;
+  readonly poolRefill: PoolRefill;
+  readonly l25Pool: L25Pool;
   readonly bigCache: BigCache;
 }
 
@@ -100,9 +105,10 @@ export class Heap {
 
   /**
    * Gives back to os-boundary what the heap caches but does not use: this thread's
-   * cached blocks go back to their slabs, empty slabs to their SuperSlabs, empty
-   * SuperSlabs to the tier, the tier's retained SuperSlabs and bigcache's cached blocks
-   * are unmapped. Returns the bytes unmapped.
+   * cached blocks go back to their slabs and spans, empty slabs to their SuperSlabs,
+   * empty SuperSlabs to the tier; the tier's retained SuperSlabs, pool-refill's empty
+   * spans and unused arena, l25-pool's and bigcache's cached blocks are unmapped.
+   * Returns the bytes unmapped.
    */
   trim(): number {
     const b = this.boxes;
@@ -111,6 +117,9 @@ export class Heap {
     b.pageBox.flush();
     b.warmPool.flush();
     b.superslabTier.trim();
+    b.poolTls.flush();
+    b.poolRefill.trim();
+    b.l25Pool.trim();
     b.bigCache.trim();
     return before - b.osBoundary.stats().bytesInUse;
   }
@@ -120,7 +129,7 @@ export class Heap {
    * are not live). A model test compares it with its own sum to catch leaks.
    */
   liveBytes(): number {
-    return this.tinyUsage().bytesInUse + this.boxes.bigCache.stats().liveBytes;
+    return this.tinyUsage().bytesInUse + this.poolUsage().bytesInUse + this.boxes.l25Pool.stats().liveBytes + this.boxes.bigCache.stats().liveBytes;
   }
 
   /** Footprint, per-tier usage and every box's counters (allocates: not for hot paths). */
@@ -130,6 +139,8 @@ export class Heap {
       footprint: b.osBoundary.stats().highWater,
       metadataBytes: this.layout.heapStart,
       tiny: this.tinyUsage(),
+      pool: this.poolUsage(),
+      l25: this.l25Usage(),
       big: this.bigUsage(),
       boxes: {
         osBoundary: b.osBoundary.stats(),
@@ -140,9 +151,39 @@ export class Heap {
         unifiedCache: b.unifiedCache.stats(),
         tinyRoute: b.tinyRoute.stats(),
         gatekeeper: b.gatekeeper.stats(),
+        poolTls: b.poolTls.stats(),
+        poolRefill: b.poolRefill.stats(),
+        l25Pool: b.l25Pool.stats(),
         bigCache: b.bigCache.stats(),
       },
     };
+  }
+
+  /**
+   * What the mid tier holds: pool-refill's used blocks (handed out by its spans) minus
+   * those in pool-tls's cache and those waiting on this thread's remote-free list.
+   */
+  private poolUsage(): TierUsage {
+    const r = this.boxes.poolRefill.stats();
+    const t = this.boxes.poolTls.stats();
+    const i32 = this.views.i32;
+    const reg = this.layout.registryOffset >>> 2;
+    let pending = 0;
+    let pendingBytes = 0;
+    for (let p = i32[((THREAD_TABLE_OFFSET + THREAD_RECORD_BYTES) >>> 2) + TR_POOL_REMOTE_HEAD]!; p !== 0; p = i32[p >>> 2]!) {
+      pending++;
+      pendingBytes += this.boxes.poolTls.classSizes[(i32[reg + (p >>> PAGE_SHIFT)]! >>> REG_CLASS_SHIFT) & REG_CLASS_MASK]!;
+    }
+    return {
+      blocksInUse: r.usedBlocks - t.cached - pending, bytesInUse: r.usedBytes - t.cachedBytes - pendingBytes,
+      blocksCached: t.cached, bytesCached: t.cachedBytes,
+    };
+  }
+
+  /** What l25-pool holds (its shard records in the linear memory). */
+  private l25Usage(): TierUsage {
+    const s = this.boxes.l25Pool.stats();
+    return { blocksInUse: s.liveBlocks, bytesInUse: s.liveBytes, blocksCached: s.cachedBlocks, bytesCached: s.cachedBytes };
   }
 
   /** What bigcache holds right now (its counters; `validate()` checks them against the registry). */
@@ -204,6 +245,9 @@ export class Heap {
     b.unifiedCache.checkInvariants();
     b.tinyRoute.checkInvariants();
     b.gatekeeper.checkInvariants();
+    b.poolTls.checkInvariants();
+    b.poolRefill.checkInvariants();
+    b.l25Pool.checkInvariants();
     b.bigCache.checkInvariants();
     const i32 = this.views.i32;
     const pd = this.layout.pageTableOffset >>> 2;

@@ -10,6 +10,8 @@ import { osBoundaryStateBytes } from '@hakmem/os-boundary';
 /** Box state slots in page 0, by owner. */
 export const SLOT_SUPERSLAB_TIER = 0;
 export const SLOT_SHARED_POOL = 1;
+/** l25-pool: its shard records take `l25PoolStateBytes(shards, classes) / 64` slots from here (the last owner: it may take the rest of the slot area). */
+export const SLOT_L25_POOL = 2;
 
 /** Byte offset of box state slot `k`. */
 export function slotOffset(k: number): number {

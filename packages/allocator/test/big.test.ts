@@ -19,8 +19,33 @@ function same(heap: Heap, p: number, n: number, seed: number, limit = n): boolea
   return limit < n || u8[p + n - 1] === (seed & 0xff);
 }
 
+describe('memalign across tiers', () => {
+  test('every power-of-two alignment up to 4 MiB, for sizes in every tier: aligned, usable ≥ size, freed by free', () => {
+    for (const debug of [0, 1]) {
+      const heap = createHeap({ maxBytes: 128 << 20, debug });
+      const got: number[] = [];
+      for (let align = 1; align <= 4 * MiB; align *= 2) {
+        for (const size of [0, 1, 100, 2048, 3000, 40000, 65535, 65536, 300_000, MiB, MiB + 1, 3 * MiB]) {
+          const p = heap.memalign(align, size);
+          expect(p, `memalign(${align}, ${size})`).toBeGreaterThan(0);
+          expect(p % Math.max(align, size >= 16 ? 16 : 8), `memalign(${align}, ${size}) = 0x${p.toString(16)}`).toBe(0);
+          expect(heap.usableSize(p)).toBeGreaterThanOrEqual(size);
+          fill(heap, p, Math.max(size, 1), got.length);
+          got.push(p);
+        }
+        heap.validate();
+        for (const p of got.splice(0)) heap.free(p);
+      }
+      expect(heap.liveBytes()).toBe(0);
+      heap.validate();
+      expect(errorCodeOf(() => heap.memalign(3 * 4096, 10))).toBe(ErrorCode.INVALID_ALIGNMENT);
+      expect(errorCodeOf(() => heap.memalign(2 ** 31, 10))).toBe(ErrorCode.INVALID_ALIGNMENT);
+    }
+  });
+});
+
 describe('createHeap: the big tier (bigcache above l25Max)', () => {
-  test('sizes above 1 MiB are served 64 KiB aligned; sizes between tinyMax and l25Max still throw E_NO_ROUTE', () => {
+  test('sizes above 1 MiB are served 64 KiB aligned by bigcache; sizes between tinyMax and l25Max by the mid and L2.5 tiers', () => {
     const heap = createHeap({ maxBytes: 64 << 20 });
     const p = heap.malloc(MiB + 1);
     expect(p).toBeGreaterThan(0);
@@ -28,7 +53,11 @@ describe('createHeap: the big tier (bigcache above l25Max)', () => {
     expect(heap.usableSize(p)).toBeGreaterThanOrEqual(MiB + 1);
     expect(heap.liveBytes()).toBe(heap.usableSize(p));
     expect(heap.stats().big).toMatchObject({ blocksInUse: 1, bytesInUse: heap.usableSize(p) });
-    for (const s of [2049, 60000, MiB]) expect(errorCodeOf(() => heap.malloc(s))).toBe(ErrorCode.NO_ROUTE);
+    const mid = [2049, 60000, 65536, MiB].map((s) => heap.malloc(s));
+    expect(heap.stats().big.blocksInUse).toBe(1);
+    expect(heap.stats().pool.blocksInUse).toBe(2);
+    expect(heap.stats().l25.blocksInUse).toBe(2);
+    for (const q of mid) heap.free(q);
     heap.free(p);
     expect(heap.liveBytes()).toBe(0);
     heap.validate();
@@ -108,18 +137,31 @@ describe('createHeap: the big tier (bigcache above l25Max)', () => {
       expect(p % PAGE_SIZE).toBe(0);
       expect(same(heap, p, 1000, 3)).toBe(true);
       fill(heap, p, 3 * MiB, 5);
+      // The pages after the block are free (it was mapped last): growth stays in place.
+      const grown = heap.stats().boxes.bigCache.resizedInPlace;
+      expect(heap.realloc(p, 4 * MiB)).toBe(p);
+      expect(heap.stats().boxes.bigCache.resizedInPlace).toBe(grown + 1);
+      expect(same(heap, p, 3 * MiB, 5)).toBe(true);
+      // A block right after it: growth moves.
+      const fence = heap.malloc(2 * MiB);
+      expect(fence).toBe(p + 4 * MiB);
       const moved = heap.stats().boxes.gatekeeper.reallocsMoved;
-      const q = heap.realloc(p, 6 * MiB); // growth moves (grow-in-place waits for an os-boundary API)
+      const q = heap.realloc(p, 6 * MiB);
       expect(q).not.toBe(p);
       expect(heap.stats().boxes.gatekeeper.reallocsMoved).toBe(moved + 1);
       expect(same(heap, q, 3 * MiB, 5)).toBe(true);
+      heap.free(fence);
       const inPlace = heap.stats().boxes.gatekeeper.reallocsInPlace;
       expect(heap.realloc(q, 2 * MiB)).toBe(q); // shrink in place
       expect(heap.stats().boxes.gatekeeper.reallocsInPlace).toBe(inPlace + 1);
       expect(heap.usableSize(q)).toBe(2 * MiB);
       expect(same(heap, q, 3 * MiB, 5, 2 * MiB)).toBe(true);
-      expect(heap.realloc(q, 500 * 1024)).toBe(q); // no mid tier yet: a big block shrinks in place
-      const t = heap.realloc(q, 100);
+      expect(heap.realloc(q, 600 * 1024)).toBe(q); // its L2.5 block (640 KiB) would be above a quarter of 2 MiB: stays
+      const l = heap.realloc(q, 300 * 1024); // moves down to L2.5
+      expect(l).not.toBe(q);
+      expect(heap.stats().l25.blocksInUse).toBe(1);
+      expect(same(heap, l, 3 * MiB, 5, 300 * 1024)).toBe(true);
+      const t = heap.realloc(l, 100);
       expect(heap.usableSize(t)).toBeLessThanOrEqual(2048);
       expect(same(heap, t, 3 * MiB, 5, 100)).toBe(true);
       expect(heap.liveBytes()).toBe(heap.usableSize(t));
@@ -133,7 +175,7 @@ describe('createHeap: the big tier (bigcache above l25Max)', () => {
     const heap = createHeap({ maxBytes: 16 << 20 });
     const p = heap.malloc(2 * MiB);
     fill(heap, p, 2 * MiB, 9);
-    expect(heap.realloc(p, 14 * MiB)).toBe(0);
+    expect(heap.realloc(p, 16 * MiB - 64 * 1024)).toBe(0); // more than the heap has, in place or moved
     expect(same(heap, p, 2 * MiB, 9)).toBe(true);
     expect(heap.usableSize(p)).toBe(2 * MiB);
     expect(heap.malloc(15 * MiB)).toBe(0);
@@ -143,7 +185,7 @@ describe('createHeap: the big tier (bigcache above l25Max)', () => {
     expect(errorCodeOf(() => createHeap({ maxBytes: 16 << 20, throwOnOutOfMemory: true }).malloc(15 * MiB))).toBe(ErrorCode.OUT_OF_MEMORY);
   });
 
-  test('calloc of a big block is zero, also over a reused dirty block; memalign up to 64 KiB serves big sizes', () => {
+  test('calloc of a big block is zero, also over a reused dirty block; memalign serves big sizes at any alignment', () => {
     const heap = createHeap({ maxBytes: 64 << 20 });
     const a = heap.calloc(1, 2 * MiB); // fresh: os-boundary vouches it is zero
     expect(heap.u8(a, 2 * MiB).every((b) => b === 0)).toBe(true);
@@ -153,13 +195,12 @@ describe('createHeap: the big tier (bigcache above l25Max)', () => {
     expect(b).toBe(a);
     expect(heap.u8(b, 2 * MiB).every((x) => x === 0)).toBe(true);
     heap.free(b);
-    for (const align of [32, 4096, PAGE_SIZE]) {
+    for (const align of [32, 4096, PAGE_SIZE, 2 * PAGE_SIZE, MiB, 4 * MiB]) {
       const p = heap.memalign(align, 3 * MiB);
       expect(p % align).toBe(0);
       expect(heap.usableSize(p)).toBeGreaterThanOrEqual(3 * MiB);
       heap.free(p);
     }
-    expect(errorCodeOf(() => heap.memalign(2 * PAGE_SIZE, 3 * MiB))).toBe(ErrorCode.NO_ROUTE);
     heap.validate();
   });
 });

@@ -3,10 +3,12 @@ import { describe, expect, test } from 'vitest';
 import { createHeap, type Heap } from '@hakmem/allocator';
 import { heapOp, randomOps, runModel } from '@hakmem/testkit';
 
-// 128 MiB: with big blocks in the mix, the live set of some seeds peaks above 50 MB.
-const MAX = 128 << 20;
-// Tiny sizes, and now and then a big one (above l25Max = 1 MiB); nothing in between (no mid tier yet).
-const dist = { maxSize: 2048, maxAlign: 2048, bigSizes: { min: (1 << 20) + 1, max: 2 << 20, probability: 1 / 1024 } };
+// 256 MiB: with every tier in the mix, the live set of some seeds peaks near 100 MB.
+const MAX = 256 << 20;
+// Every tier: tiny sizes mostly, and one size in 64 log-uniform in 2 KiB..2.5 MiB (mid, L2.5
+// and big alike; reallocs cross tiers both ways); memalign alignments up to 64 KiB (larger
+// ones: the memalign tests).
+const dist = { maxSize: 2048, maxAlign: 1 << 16, bigSizes: { min: 2049, max: 5 << 19, probability: 1 / 64, logUniform: true } };
 
 function fresh(debug = 0): Heap {
   return createHeap({ maxBytes: MAX, debug });
@@ -27,9 +29,13 @@ describe('model-based property tests of the composed heap', () => {
     const heap = fresh();
     const report = runModel(heap, randomOps(seed, 100_000, dist), { memoryBytes: MAX, validateEvery: 10_000, liveBytesEvery: 5_000 });
     expect(report.ops).toBe(100_000);
-    const big = heap.stats().boxes.bigCache;
-    expect(big.hits + big.misses).toBeGreaterThan(20); // the big tier was exercised
-    expect(big.liveBlocks).toBe(0);
+    // every tier was exercised, and nothing is left live in any
+    const { poolTls, l25Pool, bigCache } = heap.stats().boxes;
+    expect(poolTls.refillBlocks).toBeGreaterThan(100);
+    expect(l25Pool.hits + l25Pool.misses).toBeGreaterThan(100);
+    expect(bigCache.hits + bigCache.misses).toBeGreaterThan(20);
+    expect(bigCache.liveBlocks + l25Pool.liveBlocks).toBe(0);
+    expect(heap.liveBytes()).toBe(0);
     expect(report.mallocs).toBeGreaterThan(40_000);
     expect(report.frees + report.reallocs).toBeGreaterThan(30_000);
     expect(report.failed).toBe(0);

@@ -218,3 +218,44 @@ export type SuperSlabState = (typeof SuperSlabState)[keyof typeof SuperSlabState
  */
 export const BigBlockState = { NONE: 0, LIVE: 1, CACHED: 2 } as const;
 export type BigBlockState = (typeof BigBlockState)[keyof typeof BigBlockState];
+
+/**
+ * L2.5 block state (l25-pool), kept in PD_REGION_STATE of its head page. The registry
+ * stays `PageKind.L25` while the block is cached, so the state word is what tells a live
+ * block from a cached one (a free of a cached block is a double free). NONE once unmapped.
+ */
+export const L25BlockState = { NONE: 0, LIVE: 1, CACHED: 2 } as const;
+export type L25BlockState = (typeof L25BlockState)[keyof typeof L25BlockState];
+
+// ---------------------------------------------------------------------------------------
+// Pool spans (pool-refill): a run of 1..16 pages carved from a thread's arena chunk and
+// assigned to one pool class; its blocks are carved from the span start at multiples of
+// the class size. Registry of each page: kind POOL, class, owning thread, aux = page
+// index in the span (0 = the span's first page). The descriptor of the span's first page
+// uses the slab words: freeHead, carve (bytes carved from the span start), used,
+// capacity, blockSize, slabNext / slabPrev (the owner's queue of spans with free
+// blocks), and regionPages (the span's length in pages), regionOwner (the thread id).
+// ---------------------------------------------------------------------------------------
+
+/** The longest pool span in pages (so the page index fits any registry aux). */
+export const POOL_SPAN_MAX_PAGES = 16;
+
+// ---------------------------------------------------------------------------------------
+// Thread records: page 0 from THREAD_TABLE_OFFSET, THREAD_RECORD_BYTES per thread id
+// (0..MAX_THREADS; record 0 unused). Words of a record:
+//
+//  word  field            written by                           read by
+//  0     poolRemoteHead   any thread: Atomics CAS push of a    the owner drains it
+//                         pool block it frees but does not own (Atomics.exchange)
+//                         (linked through the block's first word)
+//  1..15 reserved (thread registry: the workers issue)
+// ---------------------------------------------------------------------------------------
+
+/** Byte offset of the thread table in page 0 (box slots end below it). */
+export const THREAD_TABLE_OFFSET = 0x8000;
+/** Bytes of one thread record. */
+export const THREAD_RECORD_BYTES = 64;
+/** Word index in a thread record: head of the pool's remote-free list of that thread. */
+export const TR_POOL_REMOTE_HEAD = 0;
+/** The last byte offset box slots may use (exclusive). */
+export const GH_BOX_SLOTS_END = THREAD_TABLE_OFFSET;

@@ -13,8 +13,10 @@ export interface OpDistribution {
    * Also draw big sizes: with probability `probability` (per size drawn, default 1/256)
    * a size in `min..max` instead of one in `0..maxSize`. No size between `maxSize` and
    * `min` is ever drawn (e.g. tiny sizes and big ones, none of the mid tiers in between).
+   * With `logUniform` the size is log-uniform in `min..max` (as many in 2–4 KiB as in
+   * 512 KiB–1 MiB: every tier above the tiny range gets its share).
    */
-  readonly bigSizes?: { readonly min: number; readonly max: number; readonly probability?: number };
+  readonly bigSizes?: { readonly min: number; readonly max: number; readonly probability?: number; readonly logUniform?: boolean };
 }
 
 /** xorshift32: small, fast, seedable; the same generator the bench uses. */
@@ -38,7 +40,11 @@ function isBig(r2: number, dist: OpDistribution): boolean {
 /** A size for `randomOps`: from `r`, or a big one (from `r` and `r2`) when `r2` says so. */
 function drawSizeFrom(r: number, r2: number, dist: OpDistribution): number {
   const big = dist.bigSizes;
-  if (big !== undefined && isBig(r2, dist)) return big.min + ((r2 >>> 16) * 65536 + (r >>> 16)) % (big.max - big.min + 1);
+  if (big !== undefined && isBig(r2, dist)) {
+    const u = ((r2 >>> 16) * 65536 + (r >>> 16)) / 2 ** 32;
+    if (big.logUniform === true) return Math.min(big.max, Math.floor(big.min * (big.max / big.min) ** u));
+    return big.min + Math.floor(u * (big.max - big.min + 1));
+  }
   return drawSize(r, dist.maxSize);
 }
 
@@ -93,7 +99,7 @@ export function heapOp(dist: OpDistribution): fc.Arbitrary<HeapOp> {
   const bigWeight = big === undefined ? 0 : Math.max(1, Math.round((big.probability ?? 1 / 256) * 100));
   const anySize = big === undefined ? size : fc.oneof(
     { weight: 100, arbitrary: size },
-    { weight: bigWeight, arbitrary: fc.integer({ min: big.min, max: big.max }) },
+    { weight: bigWeight, arbitrary: bigArb(big) },
   );
   const calloc = fc.tuple(fc.integer({ min: 0, max: 8 }), size).map(([n, s]): HeapOp => ({ op: 'calloc', n, size: s >>> 3 }));
   return fc.oneof(
@@ -102,11 +108,17 @@ export function heapOp(dist: OpDistribution): fc.Arbitrary<HeapOp> {
       weight: 1,
       arbitrary: big === undefined ? calloc : fc.oneof(
         { weight: 100, arbitrary: calloc },
-        { weight: bigWeight, arbitrary: fc.integer({ min: big.min, max: big.max }).map((s): HeapOp => ({ op: 'calloc', n: 1, size: s })) },
+        { weight: bigWeight, arbitrary: bigArb(big).map((s): HeapOp => ({ op: 'calloc', n: 1, size: s })) },
       ),
     },
     { weight: 1, arbitrary: fc.tuple(align, anySize).map(([a, s]): HeapOp => ({ op: 'memalign', align: a, size: s })) },
     { weight: 5, arbitrary: fc.nat().map((p): HeapOp => ({ op: 'free', pick: p })) },
     { weight: 2, arbitrary: fc.tuple(fc.nat(), anySize).map(([p, s]): HeapOp => ({ op: 'realloc', pick: p, size: s })) },
   );
+}
+
+/** Sizes of `bigSizes` for fast-check: uniform, or log-uniform (a uniform exponent). */
+function bigArb(big: NonNullable<OpDistribution['bigSizes']>): fc.Arbitrary<number> {
+  if (big.logUniform !== true) return fc.integer({ min: big.min, max: big.max });
+  return fc.integer({ min: 0, max: 1 << 20 }).map((k) => Math.min(big.max, Math.floor(big.min * (big.max / big.min) ** (k / (1 << 20)))));
 }

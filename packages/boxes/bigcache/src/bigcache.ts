@@ -56,13 +56,14 @@ class BigCacheBox implements BigCache {
     return this.pd + ((addr >>> PAGE_SHIFT) << 4);
   }
 
-  alloc(size: number): Ptr {
+  alloc(size: number, align: number = PAGE_SIZE): Ptr {
     const need = size <= 0 ? 1 : ((size + PAGE_MASK) >>> PAGE_SHIFT);
     const c = bigClassCeil(need);
     const top = Math.min(BIG_CLASSES - 1, c + LOOKUP_SPAN);
+    const misaligned = align > PAGE_SIZE ? align - 1 : 0;
     for (let k = c; k <= top; k++) {
       const base = this.heads[k]!;
-      if (base === 0) continue;
+      if (base === 0 || (base & misaligned) !== 0) continue;
       const d = this.desc(base);
       const i32 = this.v.i32;
       this.heads[k] = i32[d + PD_REGION_NEXT]!;
@@ -85,11 +86,12 @@ class BigCacheBox implements BigCache {
     this.misses++;
     let pages = bigClassPages(c);
     if (pages > this.maxPages) pages = need;
-    let base = this.regions.map(pages * PAGE_SIZE, PAGE_SIZE);
+    const at = align > PAGE_SIZE ? align : PAGE_SIZE;
+    let base = this.regions.map(pages * PAGE_SIZE, at);
     if (base === 0 && this.cachedBlocks > 0) {
       // Exhausted while holding freed blocks: give them back (os-boundary coalesces them) and retry.
       this.trim();
-      base = this.regions.map(pages * PAGE_SIZE, PAGE_SIZE);
+      base = this.regions.map(pages * PAGE_SIZE, at);
     }
     if (base === 0) return 0;
     this.mapped++;
@@ -186,7 +188,7 @@ class BigCacheBox implements BigCache {
     const need = size <= 0 ? 1 : ((size + PAGE_MASK) >>> PAGE_SHIFT);
     const d = this.desc(ptr);
     const pages = this.v.i32[d + PD_REGION_PAGES]!;
-    if (need > pages) return false; // growing in place waits for an os-boundary API (README)
+    if (need > pages) return this.growInPlace(ptr, pages, need);
     // Shrunk to the request's class, so that the block stays class-sized for the cache.
     const keep = Math.min(pages, bigClassPages(bigClassCeil(need)));
     if (keep < pages) {
@@ -194,6 +196,28 @@ class BigCacheBox implements BigCache {
       this.v.i32[d + PD_REGION_PAGES] = keep;
       this.liveBytes -= (pages - keep) * PAGE_SIZE;
     }
+    this.resized++;
+    return true;
+  }
+
+  /**
+   * Maps the pages right after the block (to the request's class, else just what it
+   * needs) and stamps them into it; false with nothing changed when they are not free.
+   */
+  private growInPlace(ptr: Ptr, pages: number, need: number): boolean {
+    const mapAt = this.regions.mapAt;
+    if (mapAt === undefined) return false;
+    let want = bigClassPages(bigClassCeil(need));
+    if (want > this.maxPages) want = need;
+    const after = ptr + pages * PAGE_SIZE;
+    if (!mapAt.call(this.regions, after, (want - pages) * PAGE_SIZE)) {
+      if (want === need || !mapAt.call(this.regions, after, (need - pages) * PAGE_SIZE)) return false;
+      want = need;
+    }
+    this.stamp(ptr, pages, want, PageKind.BIG); // views re-read there: mapAt may have grown the memory
+    this.v.i32[this.desc(ptr) + PD_REGION_PAGES] = want;
+    this.liveBytes += (want - pages) * PAGE_SIZE;
+    this.mapped++;
     this.resized++;
     return true;
   }

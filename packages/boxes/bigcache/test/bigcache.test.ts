@@ -140,7 +140,7 @@ describe('bigcache', () => {
     expect(f.big.trim()).toBe(0);
   });
 
-  test('resizeInPlace shrinks (tail back to os-boundary); growth beyond the block returns false, nothing changed', () => {
+  test('resizeInPlace shrinks (tail back to os-boundary), grows into the free pages after the block, and returns false (nothing changed) when they are taken', () => {
     const f = fixture();
     const p = f.big.alloc(4 * MiB); // 64 pages
     expect(f.big.resizeInPlace(p, 4 * MiB - 100)).toBe(true); // same pages
@@ -151,14 +151,25 @@ describe('bigcache', () => {
     expect(f.os.stats().bytesInUse).toBe(20 * PAGE_SIZE);
     expect(f.big.stats()).toMatchObject({ resizedInPlace: 2, liveBytes: 20 * PAGE_SIZE, unmapped: 1 });
     f.big.checkInvariants();
+    // The 44 pages after it went back to os-boundary: growth takes them again, to the request's class (24 pages).
+    expect(f.big.resizeInPlace(p, 20 * PAGE_SIZE + 1)).toBe(true);
+    expect(f.big.usableSize(p)).toBe(24 * PAGE_SIZE);
+    expect(f.reg(p + 23 * PAGE_SIZE)).toBe(PageKind.BIG | (23 << REG_AUX_SHIFT));
+    expect(f.os.stats().bytesInUse).toBe(24 * PAGE_SIZE);
+    expect(f.big.stats()).toMatchObject({ resizedInPlace: 3, liveBytes: 24 * PAGE_SIZE });
+    f.big.checkInvariants();
+    // A block right after it: growth cannot happen in place.
+    const fence = f.big.alloc(MiB + 1);
+    expect(fence).toBe(p + 24 * PAGE_SIZE);
     const before = f.big.stats();
-    expect(f.big.resizeInPlace(p, 20 * PAGE_SIZE + 1)).toBe(false);
-    expect(f.big.usableSize(p)).toBe(20 * PAGE_SIZE);
+    expect(f.big.resizeInPlace(p, 24 * PAGE_SIZE + 1)).toBe(false);
+    expect(f.big.usableSize(p)).toBe(24 * PAGE_SIZE);
     expect(f.big.stats()).toEqual(before);
-    // The shrunk block is filed in its class and serves the next request of that class.
+    f.big.free(fence);
+    // The resized block is filed in its class and serves the next request of that class.
     f.big.free(p);
     f.big.checkInvariants();
-    expect(f.big.alloc(MiB + 1)).toBe(p);
+    expect(f.big.alloc(20 * PAGE_SIZE + 1)).toBe(p);
   });
 
   test('exhaustion returns 0 with the state intact; cached blocks are given back before giving up', () => {

@@ -1,8 +1,8 @@
 import {
-  BigBlockState, ErrorCode, HakmemError, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PD_BLOCK_SIZE, PD_CARVE, PD_REGION_STATE, PageKind, REG_AUX_MASK, REG_AUX_SHIFT,
-  REG_CLASS_MASK, REG_CLASS_SHIFT, REG_KIND_MASK, Route,
-  type BigCache, type BoxContext, type Gatekeeper, type GatekeeperOptions, type GatekeeperStats, type HeapViews, type Ptr,
-  type TinyRoute, type UnifiedCache,
+  BigBlockState, ErrorCode, HakmemError, L25BlockState, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PD_BLOCK_SIZE, PD_CARVE, PD_REGION_STATE, PageKind,
+  REG_AUX_MASK, REG_AUX_SHIFT, REG_CLASS_MASK, REG_CLASS_SHIFT, REG_KIND_MASK, Route,
+  type BigCache, type BoxContext, type Gatekeeper, type GatekeeperOptions, type GatekeeperStats, type HeapViews, type L25Pool,
+  type PoolTls, type Ptr, type TinyRoute, type UnifiedCache,
 } from '@hakmem/contracts';
 import { isPow2 } from '@hakmem/primitives';
 
@@ -34,12 +34,29 @@ export function divisibilityTable(sizes: Int32Array): Int32Array {
 }
 const ROUTE_NAMES = ['tiny', 'pool (pool-tls)', 'L2.5 (l25-pool)', 'big (bigcache)'];
 
+/** Why the tiers' class tables do not cover the route's thresholds, or undefined when they do. */
+function tierProblem(route: TinyRoute, pool: PoolTls | undefined, l25: L25Pool | undefined): string | undefined {
+  if (pool !== undefined) {
+    const top = pool.classSizes[pool.numClasses - 1]!;
+    if (top < route.poolMax) return `pool-tls's largest class (${top} B) does not hold the route's poolMax (${route.poolMax} B)`;
+    if (pool.classSizes[0]! <= route.tinyMax) return `pool-tls's smallest class (${pool.classSizes[0]} B) is not above the route's tinyMax (${route.tinyMax} B)`;
+  }
+  if (l25 !== undefined) {
+    const top = l25.classSizes[l25.numClasses - 1]!;
+    if (top < route.l25Max) return `l25-pool's largest class (${top} B) does not hold the route's l25Max (${route.l25Max} B)`;
+  }
+  return undefined;
+}
+
 /**
  * The entry. Hot paths:
  * - `malloc(size ≤ tinyMax)`: one integer check, a class lookup, a cache pop.
  * - `free(ptr)`: a range check, one registry load, a block-boundary check against the
  *   slab descriptor, a cache push.
- * Everything else (bad input, misses, other routes) goes to a named slow path.
+ * The mid tier's are one step aside: `malloc(size ≤ poolMax)` in `mallocSlow` (a class
+ * lookup and a pool-tls pop), `free` of a pool block in `freePool` (the span start from
+ * the registry's page index, the same block-boundary check, a pool-tls push).
+ * Everything else (bad input, misses, L2.5 and big blocks) goes to a named slow path.
  */
 class GatekeeperBox implements Gatekeeper {
   readonly name = BOX;
@@ -52,7 +69,13 @@ class GatekeeperBox implements Gatekeeper {
   private readonly cache: UnifiedCache;
   private readonly throwOnOom: boolean;
   private readonly div: Int32Array;
-  /** The big tier (slow paths only); declared after the hot paths' fields. */
+  private readonly poolMax: number;
+  private readonly pool: PoolTls | undefined;
+  /** `divisibilityTable` of the pool classes (empty without a pool). */
+  private readonly poolDiv: Int32Array;
+  /** The L2.5 and big tiers (slow paths only); declared after the hot paths' fields. */
+  private readonly l25: L25Pool | undefined;
+  private readonly l25Max: number;
   private readonly big: BigCache | undefined;
   private callocs = 0;
   private reallocsInPlace = 0;
@@ -71,6 +94,11 @@ class GatekeeperBox implements Gatekeeper {
     this.cache = options.cache;
     this.throwOnOom = options.throwOnOutOfMemory ?? false;
     this.div = divisibilityTable(options.route.classSizes);
+    this.poolMax = options.route.poolMax;
+    this.pool = options.pool;
+    this.poolDiv = divisibilityTable(options.pool?.classSizes ?? new Int32Array(0));
+    this.l25 = options.l25;
+    this.l25Max = options.route.l25Max;
     this.big = options.big;
   }
 
@@ -89,15 +117,27 @@ class GatekeeperBox implements Gatekeeper {
     return p !== 0 ? p : this.outOfMemory(size);
   }
 
-  /** Sizes above the tiny range (the big tier when composed), and bad sizes. */
+  /** Sizes above the tiny range: the mid tier first (its own hot path), then L2.5 and big; and bad sizes. */
   private mallocSlow(size: number): Ptr {
+    if ((size >>> 0) === size && size <= this.poolMax && this.pool !== undefined) {
+      const p = this.pool.alloc(this.pool.classOf(size));
+      return p !== 0 ? p : this.outOfMemory(size);
+    }
     this.checkSize(size);
     const route = this.route.route(size);
+    if (route === Route.L25 && this.l25 !== undefined) {
+      const p = this.l25.alloc(this.l25.classOf(size));
+      return p !== 0 ? p : this.outOfMemory(size);
+    }
     if (route === Route.BIG && this.big !== undefined) {
       const p = this.big.alloc(size);
       return p !== 0 ? p : this.outOfMemory(size);
     }
-    throw this.reject(ErrorCode.NO_ROUTE, `size ${size} needs the ${ROUTE_NAMES[route]} route, which this heap does not compose yet`);
+    throw this.noRoute(route, `size ${size}`);
+  }
+
+  private noRoute(route: Route, what: string): HakmemError {
+    return this.reject(ErrorCode.NO_ROUTE, `${what} needs the ${ROUTE_NAMES[route]} route, which this heap does not compose`);
   }
 
   /**
@@ -123,27 +163,53 @@ class GatekeeperBox implements Gatekeeper {
           if (!this.cache.push(cls, ptr)) this.cache.spill(cls, ptr);
           return;
         }
+      } else if ((e & 0xf) === 3 && this.freePool(ptr, e)) {
+        return;
       }
     }
     this.freeSlow(ptr);
   }
 
-  /** free(0), big blocks, and every pointer the tiny fast path did not accept. */
+  /**
+   * A pointer on a pool page (`e` its registry entry, kind 3 = PageKind.POOL): the span
+   * starts `aux` pages before the pointer's page (20 = REG_AUX_SHIFT, 0xfff = its mask);
+   * a block start is a multiple of the class size from there, below the span's carve
+   * offset. True when it was one and went to pool-tls.
+   */
+  private freePool(ptr: Ptr, e: number): boolean {
+    const pool = this.pool;
+    if (pool === undefined) return false;
+    const head = (ptr >>> 16) - ((e >>> 20) & 0xfff);
+    const off = ptr - (head << 16);
+    const cls = (e >>> 4) & 0xff;
+    const q = cls << 2;
+    const div = this.poolDiv;
+    const m = Math.imul(off, div[q + 1]!);
+    const sh = div[q]!;
+    if ((((m >>> sh) | (m << (32 - sh))) ^ -0x8000_0000) <= div[q + 2]! && off < this.v.i32[this.pd + (head << 4) + 1]!) {
+      pool.free(cls, ptr);
+      return true;
+    }
+    return false;
+  }
+
+  /** free(0), L2.5 and big blocks, and every pointer the fast paths did not accept. */
   private freeSlow(ptr: Ptr): void {
     if (ptr === 0) return;
-    if (this.resolve(ptr, 'free') < 0) {
-      this.big!.free(ptr);
-      return;
-    }
-    // A valid block the fast path did not take (e.g. a non-Smi number that is an integer).
+    const kind = this.resolve(ptr, 'free');
     const cls = (this.v.i32[this.reg + (ptr >>> PAGE_SHIFT)]! >>> REG_CLASS_SHIFT) & REG_CLASS_MASK;
-    if (!this.cache.push(cls, ptr)) this.cache.spill(cls, ptr);
+    if (kind === PageKind.BIG) this.big!.free(ptr);
+    else if (kind === PageKind.L25) this.l25!.free(ptr);
+    else if (kind === PageKind.POOL) this.pool!.free(cls, ptr);
+    // A valid tiny block the fast path did not take (e.g. a non-Smi number that is an integer).
+    else if (!this.cache.push(cls, ptr)) this.cache.spill(cls, ptr);
   }
 
   /**
-   * Checks that `ptr` is the start of a carved tiny block and returns its slab
-   * descriptor index, or that it is the head of a live big block (when the big tier is
-   * composed) and returns -1; throws a typed error naming what is wrong otherwise.
+   * Checks that `ptr` is the start of a block handed out by a composed tier and returns
+   * its registry kind (`PageKind.TINY | POOL | L25 | BIG`); throws a typed error naming
+   * what is wrong otherwise (a free of a cached L2.5 block is E_DOUBLE_FREE: its state
+   * word tells, at no cost).
    */
   protected resolve(ptr: Ptr, op: string): number {
     if (!Number.isInteger(ptr) || ptr < 0 || ptr >= this.maxBytes) {
@@ -152,24 +218,40 @@ class GatekeeperBox implements Gatekeeper {
     const i32 = this.v.i32;
     const e = i32[this.reg + (ptr >>> PAGE_SHIFT)] ?? 0;
     const kind = e & REG_KIND_MASK;
-    if (kind === PageKind.BIG && this.big !== undefined) {
+    const at = `${op}(0x${ptr.toString(16)})`;
+    if ((kind === PageKind.BIG && this.big !== undefined) || (kind === PageKind.L25 && this.l25 !== undefined)) {
+      const tier = kind === PageKind.BIG ? 'big' : 'L2.5';
       if ((ptr & PAGE_MASK) !== 0 || ((e >>> REG_AUX_SHIFT) & REG_AUX_MASK) !== 0) {
-        throw this.reject(ErrorCode.INTERIOR_POINTER, `${op}(0x${ptr.toString(16)}): points into a big block, not at its start`, ptr);
+        throw this.reject(ErrorCode.INTERIOR_POINTER, `${at}: points into a ${tier} block, not at its start`, ptr);
       }
-      return -1;
+      if (kind === PageKind.L25 && i32[this.pd + ((ptr >>> PAGE_SHIFT) << 4) + PD_REGION_STATE] !== L25BlockState.LIVE) {
+        throw this.reject(ErrorCode.DOUBLE_FREE, `${at}: the L2.5 block is not allocated (freed already: it sits in l25-pool's cache)`, ptr);
+      }
+      return kind;
     }
-    if (kind !== PageKind.TINY) {
-      throw this.reject(ErrorCode.INVALID_POINTER, `${op}(0x${ptr.toString(16)}): the page holds no allocated block (owner kind ${kind})`, ptr);
+    let d: number;
+    let off: number;
+    let where: string;
+    if (kind === PageKind.TINY) {
+      d = this.pd + ((ptr >>> PAGE_SHIFT) << 4);
+      off = ptr & PAGE_MASK;
+      where = 'slab';
+    } else if (kind === PageKind.POOL && this.pool !== undefined) {
+      const head = (ptr >>> PAGE_SHIFT) - ((e >>> REG_AUX_SHIFT) & REG_AUX_MASK);
+      d = this.pd + (head << 4);
+      off = ptr - (head << PAGE_SHIFT);
+      where = 'span';
+    } else {
+      throw this.reject(ErrorCode.INVALID_POINTER, `${at}: the page holds no allocated block (owner kind ${kind})`, ptr);
     }
-    const d = this.pd + ((ptr >>> PAGE_SHIFT) << 4);
-    const off = ptr & PAGE_MASK;
     if (off >= i32[d + PD_CARVE]!) {
-      throw this.reject(ErrorCode.INVALID_POINTER, `${op}(0x${ptr.toString(16)}): beyond the blocks handed out in its slab`, ptr);
+      throw this.reject(ErrorCode.INVALID_POINTER, `${at}: beyond the blocks handed out in its ${where}`, ptr);
     }
-    if (off % i32[d + PD_BLOCK_SIZE]! !== 0) {
-      throw this.reject(ErrorCode.INTERIOR_POINTER, `${op}(0x${ptr.toString(16)}): points ${off % i32[d + PD_BLOCK_SIZE]!} bytes into a ${i32[d + PD_BLOCK_SIZE]}-byte block`, ptr);
+    const size = i32[d + PD_BLOCK_SIZE]!;
+    if (off % size !== 0) {
+      throw this.reject(ErrorCode.INTERIOR_POINTER, `${at}: points ${off % size} bytes into a ${size}-byte block`, ptr);
     }
-    return d;
+    return kind;
   }
 
   usableSize(ptr: Ptr): number {
@@ -177,9 +259,13 @@ class GatekeeperBox implements Gatekeeper {
     return this.usableAt(ptr, this.resolve(ptr, 'usableSize'));
   }
 
-  /** Usable bytes of a resolved block: `d` is its slab descriptor, or -1 for a big block. */
-  protected usableAt(ptr: Ptr, d: number): number {
-    return d < 0 ? this.big!.usableSize(ptr) : this.v.i32[d + PD_BLOCK_SIZE]!;
+  /** Usable bytes of a block `resolve` accepted as `kind`. */
+  protected usableAt(ptr: Ptr, kind: number): number {
+    if (kind === PageKind.BIG) return this.big!.usableSize(ptr);
+    if (kind === PageKind.L25) return this.l25!.usableSize(ptr);
+    const page = ptr >>> PAGE_SHIFT;
+    const head = kind === PageKind.POOL ? page - ((this.v.i32[this.reg + page]! >>> REG_AUX_SHIFT) & REG_AUX_MASK) : page;
+    return this.v.i32[this.pd + (head << 4) + PD_BLOCK_SIZE]!;
   }
 
   calloc(n: number, size: number): Ptr {
@@ -189,29 +275,46 @@ class GatekeeperBox implements Gatekeeper {
     const total = n * size;
     if (total > this.maxBytes) throw this.reject(ErrorCode.INVALID_SIZE, `calloc(${n}, ${size}): ${n} × ${size} overflows the heap's maximum (${this.maxBytes} bytes)`);
     const p = this.malloc(total);
-    // Fresh big blocks may already be zero (os-boundary vouches for fresh growth).
-    if (p !== 0 && !(total > this.tinyMax && this.big !== undefined && this.isBig(p) && this.big.lastAllocZeroed())) {
-      this.v.u8.fill(0, p, p + total);
-    }
+    if (p !== 0 && !this.freshZero(p)) this.v.u8.fill(0, p, p + total);
     return p;
+  }
+
+  /** True when the block `malloc` just returned is fresh memory its tier vouches is zero (L2.5 and big blocks). */
+  private freshZero(p: Ptr): boolean {
+    const kind = this.v.i32[this.reg + (p >>> PAGE_SHIFT)]! & REG_KIND_MASK;
+    if (kind === PageKind.BIG) return this.big!.lastAllocZeroed();
+    return kind === PageKind.L25 && this.l25!.lastAllocZeroed();
   }
 
   realloc(ptr: Ptr, size: number): Ptr {
     if (ptr === 0) return this.malloc(size);
     this.checkSize(size);
-    const usable = this.usableSize(ptr);
+    const kind = this.resolve(ptr, 'realloc');
+    const usable = this.usableAt(ptr, kind);
     if (size === 0) {
       this.free(ptr);
       return 0;
     }
-    if (this.isBig(ptr)) return this.reallocBig(ptr, size, usable);
+    // A big block resized to a big size: shrink in place (or grow, when bigcache can).
+    if (kind === PageKind.BIG && size > this.l25Max && this.big!.resizeInPlace(ptr, size)) {
+      this.reallocsInPlace++;
+      return ptr;
+    }
     // In place when it fits and moving would not free much: the block `size` would get
-    // (its class) is still above a quarter of this one (this very class included).
-    if (size <= usable && this.route.classSize(this.route.classOf(size)) > usable >>> 2) {
+    // is still above a quarter of this one (this very class included), in any tier.
+    if (size <= usable && this.blockFor(size) > usable >>> 2) {
       this.reallocsInPlace++;
       return ptr;
     }
     return this.reallocMove(ptr, size, usable);
+  }
+
+  /** Usable bytes of the block `malloc(size)` would return (size validated, ≥ 1). */
+  private blockFor(size: number): number {
+    if (size <= this.tinyMax) return this.route.classSize(this.route.classOf(size));
+    if (size <= this.poolMax && this.pool !== undefined) return this.pool.classSizes[this.pool.classOf(size)]!;
+    if (size <= this.l25Max && this.l25 !== undefined) return this.l25.classSizes[this.l25.classOf(size)]!;
+    return (size + PAGE_MASK) & ~PAGE_MASK;
   }
 
   /** realloc that moves: a new block, min(usable, size) bytes copied, the old one freed; 0 (old intact) on exhaustion. */
@@ -225,19 +328,6 @@ class GatekeeperBox implements Gatekeeper {
   }
 
   /**
-   * realloc of a big block: shrink in place for any size above the tiny range (there is
-   * no mid tier yet to move it to), otherwise (growth, or a tiny size) move, copying
-   * min(usable, size) bytes; on exhaustion 0 and the old block intact.
-   */
-  private reallocBig(ptr: Ptr, size: number, usable: number): Ptr {
-    if (size > this.tinyMax && this.big!.resizeInPlace(ptr, size)) {
-      this.reallocsInPlace++;
-      return ptr;
-    }
-    return this.reallocMove(ptr, size, usable);
-  }
-
-  /**
    * True when `ptr` is the head of a big block sitting in bigcache's cache (freed: its
    * pages MAPPED, aux 0 at the head, the head descriptor CACHED). Debug checks only.
    */
@@ -248,11 +338,6 @@ class GatekeeperBox implements Gatekeeper {
       && this.v.i32[this.pd + ((ptr >>> PAGE_SHIFT) << 4) + PD_REGION_STATE] === BigBlockState.CACHED;
   }
 
-  /** True when `ptr` (a validated block start) is a big block. */
-  private isBig(ptr: Ptr): boolean {
-    return (this.v.i32[this.reg + (ptr >>> PAGE_SHIFT)]! & REG_KIND_MASK) === PageKind.BIG;
-  }
-
   memalign(align: number, size: number): Ptr {
     this.memaligns++;
     if (!Number.isInteger(align) || align <= 0 || !isPow2(align) || align > 1 << 30) {
@@ -260,14 +345,24 @@ class GatekeeperBox implements Gatekeeper {
     }
     this.checkSize(size);
     if (align <= 16) return this.malloc(size < align ? align : size);
-    // Big blocks are page (64 KiB) aligned.
-    if (align <= PAGE_SIZE && this.big !== undefined && this.route.route(size) === Route.BIG) return this.malloc(size);
-    // Power-of-two tiny classes are carved at multiples of their size from a 64 KiB
-    // aligned slab, so they are aligned to their size.
-    let s = align;
-    while (s < size) s *= 2;
-    if (s <= this.tinyMax && this.route.classSize(this.route.classOf(s)) === s) return this.malloc(s);
-    throw this.reject(ErrorCode.NO_ROUTE, `memalign(${align}, ${size}) needs a block aligned to ${align} beyond the tiny classes (and, for big sizes, beyond the 64 KiB of big blocks), which this heap does not compose yet`);
+    let s = size > align ? size : align;
+    if (align <= PAGE_SIZE) {
+      // Blocks of a power-of-two tiny or pool class are carved at multiples of their size
+      // from a 64 KiB aligned slab or span, so they are aligned to their size.
+      let p2 = align;
+      while (p2 < s) p2 *= 2;
+      if (p2 <= this.tinyMax && this.route.classSize(this.route.classOf(p2)) === p2) return this.malloc(p2);
+      if (p2 <= this.poolMax && this.pool !== undefined && this.pool.classSizes[this.pool.classOf(p2)] === p2) return this.malloc(p2);
+      // L2.5 and big blocks are 64 KiB aligned.
+      if (s <= this.poolMax) s = this.poolMax + 1;
+      if (s <= this.l25Max ? this.l25 !== undefined : this.big !== undefined) return this.malloc(s);
+    }
+    // Above 64 KiB: a big block mapped at that alignment.
+    if (this.big !== undefined) {
+      const p = this.big.alloc(s, align);
+      return p !== 0 ? p : this.outOfMemory(s);
+    }
+    throw this.noRoute(Route.BIG, `memalign(${align}, ${size})`);
   }
 
   /** Exhaustion: 0 like C, or a throw when the heap was created so. */
@@ -299,6 +394,8 @@ class GatekeeperBox implements Gatekeeper {
     if (this.route.route(this.tinyMax) !== Route.TINY) {
       throw new HakmemError(ErrorCode.CORRUPTION, 'the route table does not send tinyMax to the tiny route', { box: BOX });
     }
+    const problem = tierProblem(this.route, this.pool, this.l25);
+    if (problem !== undefined) throw new HakmemError(ErrorCode.CORRUPTION, problem, { box: BOX });
   }
 }
 
@@ -320,7 +417,14 @@ class DebugGatekeeperBox extends GatekeeperBox {
   }
 
   override malloc(size: number): Ptr {
-    const p = super.malloc(size);
+    return this.markLive(super.malloc(size));
+  }
+
+  override memalign(align: number, size: number): Ptr {
+    return this.markLive(super.memalign(align, size));
+  }
+
+  private markLive(p: Ptr): Ptr {
     if (p !== 0) this.live[p >>> 6]! |= 1 << ((p >>> 3) & 7);
     return p;
   }
@@ -339,11 +443,11 @@ class DebugGatekeeperBox extends GatekeeperBox {
 
   override usableSize(ptr: Ptr): number {
     if (ptr === 0) return 0;
-    const d = this.resolve(ptr, 'usableSize'); // throws for anything that is no block start
+    const kind = this.resolve(ptr, 'usableSize'); // throws for anything that is no block start
     if (!this.isLive(ptr)) {
       throw this.reject(ErrorCode.INVALID_POINTER, `usableSize(0x${ptr.toString(16)}): the block is not allocated (freed, or never handed out)`, ptr);
     }
-    return this.usableAt(ptr, d);
+    return this.usableAt(ptr, kind);
   }
 
   private isLive(ptr: Ptr): boolean {
@@ -364,5 +468,7 @@ class DebugGatekeeperBox extends GatekeeperBox {
  * also detects double frees (see `DebugGatekeeperBox`).
  */
 export function createGatekeeper(ctx: BoxContext, options: GatekeeperOptions): Gatekeeper {
+  const problem = tierProblem(options.route, options.pool, options.l25);
+  if (problem !== undefined) throw new HakmemError(ErrorCode.INVALID_OPTION, problem, { box: BOX });
   return ctx.debug >= 1 ? new DebugGatekeeperBox(ctx, options) : new GatekeeperBox(ctx, options);
 }

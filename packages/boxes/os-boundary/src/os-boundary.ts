@@ -77,6 +77,53 @@ class OsBoundaryBox implements OsBoundary {
     return this.zeroed;
   }
 
+  mapAt(addr: Ptr, bytes: number): boolean {
+    const pages = sizeToPages(bytes);
+    if (!Number.isInteger(addr) || addr <= 0 || (addr & PAGE_MASK) !== 0) {
+      throw invalidRange(0, `mapAt(${addr}): the address is not a page of the heap`);
+    }
+    const page = addr >>> PAGE_SHIFT;
+    if (page < this.heapStartPage || page + pages > MAX_HEAP_PAGES) return false;
+    this.enter();
+    try {
+      if (!this.mapAtLocked(page, pages)) return false;
+      this.bump(STATE_MAPS, 1);
+      this.bump(STATE_PAGES_MAPPED, pages);
+      return true;
+    } finally {
+      this.leave();
+    }
+  }
+
+  /**
+   * Maps exactly `[page, page + pages)` when it is free: inside one free range, or at the
+   * end of the managed area (possibly starting in the free range that touches it), grown.
+   * False with nothing changed otherwise.
+   */
+  private mapAtLocked(page: number, pages: number): boolean {
+    const end = this.word(STATE_END);
+    if (page >= end) {
+      if (page !== end || !this.growTo(page + pages)) return false;
+      this.setWord(STATE_END, page + pages);
+      this.bump(STATE_GROWS, 1);
+      this.zeroed = true;
+      return true;
+    }
+    const i = this.firstRangeEndingAfter(page);
+    if (i >= this.word(STATE_COUNT) || this.rangeStart(i) > page) return false; // the page is mapped
+    const rangeEnd = this.rangeStart(i) + this.rangePages(i);
+    if (page + pages <= rangeEnd) {
+      this.carveAt(i, page, pages);
+      return true;
+    }
+    if (rangeEnd !== end || !this.growTo(page + pages)) return false;
+    // The free tail range keeps [start, page); the block takes the rest and the growth.
+    this.carveAt(i, page, rangeEnd - page);
+    this.setWord(STATE_END, page + pages);
+    this.bump(STATE_GROWS, 1);
+    return true;
+  }
+
   unmap(addr: Ptr, bytes: number): void {
     const pages = rangeToPages(addr, bytes);
     const page = addr >>> PAGE_SHIFT;
@@ -192,12 +239,18 @@ class OsBoundaryBox implements OsBoundary {
    * trailing remainder stay free with the range's dirty bit. Returns the first page.
    */
   private takeFromRange(i: number, pages: number, alignPages: number): number {
+    const page = alignUp(this.rangeStart(i), alignPages);
+    this.carveAt(i, page, pages);
+    return page;
+  }
+
+  /** Takes `[page, page + pages)`, which lies inside free range `i`; padding and remainder stay free with its dirty bit. */
+  private carveAt(i: number, page: number, pages: number): void {
     const m = this.views.i32;
     const at = this.t + i * RANGE_WORDS;
     const start = m[at + RANGE_START]!;
     const word = m[at + RANGE_PAGES]!;
     const dirty = word & RANGE_DIRTY;
-    const page = alignUp(start, alignPages);
     const pad = page - start;
     const rest = start + (word & RANGE_PAGES_MASK) - page - pages;
     if (pad > 0) {
@@ -211,7 +264,6 @@ class OsBoundaryBox implements OsBoundary {
     }
     this.bump(STATE_FREE_PAGES, -pages);
     this.zeroed = dirty === 0;
-    return page;
   }
 
   /**

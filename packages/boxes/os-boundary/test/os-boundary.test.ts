@@ -319,3 +319,43 @@ describe('os-boundary: state, options, attach, checks', () => {
     }
   });
 });
+
+describe('os-boundary: mapAt', () => {
+  test('maps exactly the range asked for: inside a free range, at the end (growing), or across the free tail and the end; false with nothing changed when a page is taken', () => {
+    const r = rig({ maxPages: 64 });
+    const a = r.os.map(4 * P, P);
+    const b = r.os.map(4 * P, P);
+    r.os.unmap(a, 4 * P); // a free range [a, a + 4P) below b
+    // Inside the free range, not at its start: the padding stays free.
+    expect(r.os.mapAt(a + P, 2 * P)).toBe(true);
+    expect(r.os.freeRanges()).toEqual([[a, P], [a + 3 * P, P]]);
+    expect(r.os.lastMapZeroed()).toBe(false); // those pages were mapped before
+    r.os.checkInvariants();
+    // Overlapping a mapped page: refused, nothing changed.
+    for (const [at, n] of [[a + 3 * P, 2 * P], [a, 2 * P], [b, P], [b + 3 * P, 2 * P]] as const) {
+      const before = snapshot(r);
+      expect(r.os.mapAt(at, n)).toBe(false);
+      expect(snapshot(r)).toEqual(before);
+    }
+    // At the end: grows, zeroed.
+    const end = r.os.end();
+    expect(end).toBe(b + 4 * P);
+    expect(r.os.mapAt(end, 3 * P)).toBe(true);
+    expect(r.os.end()).toBe(end + 3 * P);
+    expect(r.os.lastMapZeroed()).toBe(true);
+    // Across a free tail range and the end: the tail is taken and the rest grown.
+    r.os.unmap(end + P, 2 * P);
+    expect(r.os.mapAt(end + 2 * P, 4 * P)).toBe(true);
+    expect(r.os.end()).toBe(end + 6 * P);
+    expect(r.os.freeRanges()).toEqual([[a, P], [a + 3 * P, P], [end + P, P]]);
+    r.os.checkInvariants();
+    // Beyond the end (a gap) or the backend's maximum: refused.
+    expect(r.os.mapAt(r.os.end() + P, P)).toBe(false);
+    expect(r.os.mapAt(r.os.end(), 64 * P)).toBe(false);
+    expect(r.os.stats().maps).toBe(5);
+    r.os.checkInvariants();
+    // Bad arguments: typed errors.
+    expectRejected(r, () => r.os.mapAt(a + 8, P), ErrorCode.INVALID_RANGE);
+    expectRejected(r, () => r.os.mapAt(a, 0), ErrorCode.INVALID_SIZE);
+  });
+});

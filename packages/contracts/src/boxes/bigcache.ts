@@ -4,7 +4,7 @@ import type { Box } from './common.js';
 
 export interface BigCacheOptions {
   /** Where big blocks come from and go back to (os-boundary). */
-  readonly regions: RegionSource & { unmap(addr: Ptr, bytes: number): void; end(): number };
+  readonly regions: RegionSource & { end(): number; mapAt?(addr: Ptr, bytes: number): boolean };
   /**
    * Bytes of freed big blocks kept for reuse: a free that would take the cache above it
    * unmaps blocks instead (see the box's README for the eviction order). A non-negative
@@ -47,15 +47,16 @@ export interface BigCacheStats {
  */
 export interface BigCache extends Box<BigCacheStats> {
   /**
-   * Pre: `size` an integer in `1..maxBytes` (the gatekeeper validated it).
-   * Post: the head of a live block of at least `size` usable bytes, 64 KiB aligned,
-   * taken from the cache first, else mapped; its registry entries are BIG. When
+   * Pre: `size` an integer in `1..maxBytes` (the gatekeeper validated it); `align` a
+   * power of two `<= 2^30` (default and minimum 64 KiB).
+   * Post: the head of a live block of at least `size` usable bytes, aligned to `align`,
+   * taken from the cache first (a cached block whose head is so aligned), else mapped; its registry entries are BIG. When
    * `regions.map` returns 0 while blocks are cached, the cache is emptied (its blocks
    * unmapped, so that os-boundary can coalesce them) and the map retried once. Returns 0
    * when that fails too (exhaustion): live blocks are untouched and nothing else changes
    * but `misses` (and the emptied cache). Never throws for exhaustion.
    */
-  alloc(size: number): Ptr;
+  alloc(size: number, align?: number): Ptr;
   /**
    * True when every byte of the block returned by the last successful `alloc` reads as
    * zero (fresh memory that `regions.lastMapZeroed()` vouched for; a block from the
@@ -70,7 +71,8 @@ export interface BigCache extends Box<BigCacheStats> {
   free(ptr: Ptr): void;
   /**
    * Resizes in place: shrinks (the tail pages go back to `regions.unmap`), or grows into
-   * the free range that follows. Pre: `ptr` is the head of a live block, `size` an
+   * the free range that follows (`regions.mapAt` of the pages right after the block,
+   * when the region source has it). Pre: `ptr` is the head of a live block, `size` an
    * integer in `1..maxBytes`. Returns true when the block now holds `size` bytes
    * (`usableSize(ptr) >= size`); false with nothing changed otherwise. Never throws.
    */

@@ -1,6 +1,8 @@
 import type { Ptr } from '../pointer.js';
 import type { BigCache } from './bigcache.js';
 import type { Box } from './common.js';
+import type { L25Pool } from './l25-pool.js';
+import type { PoolTls } from './pool-tls.js';
 import type { TinyRoute } from './tiny-route.js';
 import type { UnifiedCache } from './unified-cache.js';
 
@@ -24,8 +26,19 @@ export interface GatekeeperOptions {
   readonly route: TinyRoute;
   readonly cache: UnifiedCache;
   /**
-   * The big tier: sizes the route sends to `Route.BIG` (above `l25Max`). Without it those
-   * sizes throw `E_NO_ROUTE`.
+   * The mid tier: sizes the route sends to `Route.POOL` (above `tinyMax`, up to
+   * `poolMax`). Its last class must hold `poolMax`. Without it those sizes throw
+   * `E_NO_ROUTE`.
+   */
+  readonly pool?: PoolTls;
+  /**
+   * The L2.5 tier: sizes the route sends to `Route.L25` (above `poolMax`, up to
+   * `l25Max`). Its last class must hold `l25Max`. Without it those sizes throw `E_NO_ROUTE`.
+   */
+  readonly l25?: L25Pool;
+  /**
+   * The big tier: sizes the route sends to `Route.BIG` (above `l25Max`), and memalign
+   * with alignments above 64 KiB. Without it those throw `E_NO_ROUTE`.
    */
   readonly big?: BigCache;
   /** Throw `E_OUT_OF_MEMORY` instead of returning 0. Default false. */

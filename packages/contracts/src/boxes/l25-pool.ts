@@ -3,44 +3,80 @@ import type { RegionSource } from './os-boundary.js';
 import type { Box } from './common.js';
 
 export interface L25PoolOptions {
-  /** Class sizes in bytes, multiples of 64 KiB, ascending, from above poolMax to l25Max. Default: the built-in table. */
+  /** Where blocks come from and go back to (os-boundary). */
+  readonly regions: RegionSource & { unmap(addr: Ptr, bytes: number): void; end(): number };
+  /**
+   * Class sizes in bytes: multiples of 64 KiB, ascending, at most 32 classes; the last one
+   * must hold the route's `l25Max`. Default: every page count 1..16 (64 KiB … 1 MiB).
+   */
   readonly classSizes?: readonly number[];
-  /** Number of shards (threads map to shards by thread id). Default 8. */
+  /** Number of shards, 1..64 (a thread uses shard `(tid - 1) % shards`). Default 8. */
   readonly shards?: number;
-  /** Free blocks kept per class and shard before unmapping. Default per class. */
+  /** Free blocks kept per class and shard before unmapping. Default 8. */
   readonly keepPerClass?: number;
-  /** Where bundles come from (os-boundary). */
-  readonly regions: RegionSource & { unmap(addr: Ptr, bytes: number): void };
 }
 
 export interface L25PoolStats {
+  /** `alloc` calls served from a shard's cache (this thread's counter). */
   hits: number;
+  /** `alloc` calls that went to `regions.map` (this thread's counter). */
   misses: number;
-  /** Blocks mapped from os-boundary. */
+  /** Cached blocks split to serve a smaller class (this thread's counter). */
+  splits: number;
+  /** Successful `regions.map` calls (this thread's counter). */
   mapped: number;
-  /** Blocks unmapped (over the keep limit, or trim). */
+  /** Blocks (or split tails) given back through `regions.unmap` (this thread's counter). */
   unmapped: number;
-  /** Free blocks cached now, and their bytes. */
+  /** Free blocks cached now in all shards, and their bytes (from the linear memory). */
   cachedBlocks: number;
   cachedBytes: number;
+  /** Live blocks now in all shards, and their bytes (from the linear memory). */
+  liveBlocks: number;
+  liveBytes: number;
+  /** Shard-lock acquisitions that found the lock held (shared heaps; all shards). */
   lockContended: number;
 }
 
 /**
  * 64 KiB – 1 MiB in page-granular classes, sharded so threads rarely meet; each shard
  * keeps a non-empty bitmap so an empty class is skipped in O(1).
+ *
+ * A block is a run of whole 64 KiB pages mapped through `regions`. Every page of a block
+ * (live or cached) is stamped `PageKind.L25` in the registry (class = the block's class,
+ * thread = the tid that last allocated it, aux = page index in the block, 0 = head);
+ * the head page's descriptor holds `PD_REGION_STATE` (`L25BlockState`),
+ * `PD_REGION_PAGES` and, while cached, `PD_REGION_NEXT` (the class list link). Shard
+ * state (lock, bitmap, list heads and counts, counters) lives in the box's state slots
+ * in page 0 (`ctx.slotOffset`, `l25PoolStateBytes(...)` bytes), so any thread can free
+ * into its own shard under that shard's lock.
+ *
+ * Common failure contract: exhaustion returns 0 with nothing changed; the methods that
+ * take a pointer have the precondition that the gatekeeper validated it.
  */
 export interface L25Pool extends Box<L25PoolStats> {
   readonly numClasses: number;
+  /** Block size of each class in bytes (index = class). */
   readonly classSizes: Int32Array;
-  /** Pre: `size` within this box's range. Post: its class. */
+  /** Pre: `1 <= size <= classSizes[numClasses - 1]`. Post: the smallest class that holds it. */
   classOf(size: number): number;
-  /** A block of class `cls`; 0 on exhaustion. */
+  /**
+   * A live block of class `cls` (64 KiB aligned): from this thread's shard, the class's
+   * list first, else the smallest larger non-empty class (split: the tail pages are
+   * cached in their own class, or unmapped over the keep limit), else mapped.
+   * Returns 0 on exhaustion (after unmapping this shard's cached blocks and retrying the
+   * map once); never throws.
+   */
   alloc(cls: number): Ptr;
-  /** Takes back a validated block. */
+  /** True when every byte of the block returned by the last successful `alloc` reads as zero. */
+  lastAllocZeroed(): boolean;
+  /**
+   * Pre: `ptr` is the head of a live block (the gatekeeper checked registry and state).
+   * Post: cached in this thread's shard (state CACHED), or unmapped when its class there
+   * already holds `keepPerClass` blocks (registry cleared first). Never throws.
+   */
   free(ptr: Ptr): void;
-  /** Usable bytes of a live block. */
+  /** Pre: `ptr` is the head of a live block. Post: its usable bytes (its pages × 64 KiB). */
   usableSize(ptr: Ptr): number;
-  /** Unmaps every cached free block; returns bytes unmapped. */
+  /** Unmaps every cached block of every shard; returns bytes unmapped. Never throws. */
   trim(): number;
 }

@@ -110,6 +110,16 @@ export interface OsBoundary extends RegionSource, Box<OsBoundaryStats> {
    * valid range.
    */
   decommit(addr: Ptr, bytes: number): void;
+  /**
+   * Maps exactly `[addr, addr + bytes)` (bytes rounded up to pages) when every page of it
+   * is free: inside one free range, or at the end of the managed area (starting at the
+   * end, or in the free range that touches it), the memory grown as needed. Returns true
+   * then (`lastMapZeroed` says whether the range reads as zero); false with nothing
+   * changed when a page is mapped or the memory cannot grow. What lets a big block grow
+   * in place. Throws `HakmemError(E_INVALID_RANGE)` when `addr` is not a page address
+   * above 0, `E_INVALID_SIZE` for a bad `bytes`.
+   */
+  mapAt(addr: Ptr, bytes: number): boolean;
   /** End of the managed area: everything in `[heapStart, end)` is mapped or free. */
   end(): number;
   /** Free ranges in address order, `[start, bytes]` pairs (a fresh array: debugging). */

@@ -1,36 +1,67 @@
+import type { Ptr } from '../pointer.js';
 import type { BlockSink, BlockSource } from '../chain.js';
 import type { RegionSource } from './os-boundary.js';
 import type { Box } from './common.js';
 
 export interface PoolRefillOptions {
-  /** Block size of each mid class (from pool-tls). */
+  /** Block size of each mid class (from pool-tls): multiples of 512 up to 65536. */
   readonly classSizes: Int32Array;
-  /** Where arena chunks come from (os-boundary). */
-  readonly regions: RegionSource;
-  /** First arena chunk in bytes. Default 1 MiB. */
+  /** Where arena chunks come from and empty spans go back to (os-boundary). */
+  readonly regions: RegionSource & { unmap(addr: Ptr, bytes: number): void; end(): number };
+  /** First arena chunk in bytes: a multiple of 64 KiB. Default 1 MiB. */
   readonly arenaInitial?: number;
-  /** Largest arena chunk in bytes (growth 1 → 2 → 4 → 8 MiB). Default 8 MiB. */
+  /** Largest arena chunk in bytes (each new chunk doubles, 1 → 2 → 4 → 8 MiB): a multiple of 64 KiB, ≥ arenaInitial. Default 8 MiB. */
   readonly arenaMax?: number;
-  /** Blocks carved per class at start (pre-warm), or none. Default none (decided by measurement). */
+  /** Blocks carved per class when the box is created (pre-warm), or none. Default none (see the README's measurement). */
   readonly prewarm?: readonly number[];
 }
 
 export interface PoolRefillStats {
-  /** Arena chunks mapped. */
+  /** Arena chunks mapped (cumulative). */
   chunks: number;
-  /** Bytes of arena mapped. */
+  /** Bytes of arena chunks mapped (cumulative). */
   arenaBytes: number;
-  /** Blocks carved. */
+  /** Spans assigned to a class (cumulative). */
+  spansCreated: number;
+  /** Empty spans given back to os-boundary (cumulative). */
+  spansReleased: number;
+  /** Spans this thread owns now. */
+  spans: number;
+  /** Blocks handed out by carving fresh span space (cumulative). */
   carved: number;
-  /** Blocks reused from the per-class free lists. */
+  /** Blocks handed out from span free lists (cumulative). */
   reused: number;
-  /** Remote frees drained. */
+  /** Blocks of another thread's spans pushed onto that thread's remote-free list (cumulative). */
+  remoteFreed: number;
+  /** Remote frees drained into this thread's spans (cumulative). */
   remoteDrained: number;
+  /** Blocks of this thread's spans not in a span free list now (handed out, cached upstream, or pending as remote frees). */
+  usedBlocks: number;
+  /** Their bytes (class sizes). */
+  usedBytes: number;
 }
 
 /**
- * Batch carving for pool-tls from a per-thread arena that grows 1 → 2 → 4 → 8 MiB, plus
- * per-class free lists for what pool-tls spills. Stamps registry entries (kind POOL,
- * class, owner thread) for the pages it carves from.
+ * Batch carving for pool-tls. A thread's arena is a sequence of chunks mapped from
+ * os-boundary (1 → 2 → 4 → 8 MiB); it is cut into **spans** of 1..16 pages, each
+ * assigned to one class, whose blocks are carved from the span start at multiples of the
+ * class size (so a block's class and start are found from the registry in O(1); see
+ * "Pool spans" in layout). Freed blocks go onto their span's free list (in the linear
+ * memory, linked through the block's first word); a span that becomes empty goes back to
+ * os-boundary unless it is its class's only span.
+ *
+ * A block whose span another thread owns is pushed onto the owner's remote-free list
+ * (thread record word TR_POOL_REMOTE_HEAD, lock-free CAS in a shared heap); the owner
+ * drains it at the start of its next `allocBatch`, and in `trim()`.
  */
-export interface PoolRefill extends Box<PoolRefillStats>, BlockSource, BlockSink {}
+export interface PoolRefill extends Box<PoolRefillStats>, BlockSource, BlockSink {
+  /** Pages of a span of class `cls` (chosen so the span's tail waste is at most 1/32). */
+  spanPages(cls: number): number;
+  /** Drains this thread's remote-free list into its spans now; returns the blocks drained. Never throws. */
+  drainRemote(): number;
+  /**
+   * Drains remote frees, gives every empty span back to os-boundary and unmaps the
+   * unused rest of the current arena chunk; returns bytes unmapped. Never throws.
+   */
+  trim(): number;
+}

@@ -3,34 +3,53 @@ import type { BlockSink, BlockSource } from '../chain.js';
 import type { Box, FlushableBox } from './common.js';
 
 export interface PoolTlsOptions {
-  /** Block sizes of the mid classes, ascending. Default: the built-in table covering tinyMax+1 .. poolMax. */
+  /**
+   * Block sizes of the mid classes, ascending multiples of 512 up to 65536; the first
+   * above the route's tinyMax, the last at least its poolMax. Default: the built-in table
+   * (four classes per doubling, 2560 … 65536).
+   */
   readonly classSizes?: readonly number[];
-  /** Blocks kept per class before spilling to the refill box. Default per class. */
+  /** Blocks kept per class before spilling to the refill box: one number or one per class, 1..4096. Default per class (see the box's README). */
   readonly capacity?: number | readonly number[];
   /** Where blocks come from and overflow goes (pool-refill). */
   readonly source: BlockSource & BlockSink;
 }
 
 export interface PoolTlsStats {
+  /** Misses that called the source (cumulative). */
   refills: number;
+  /** Blocks received from refills. */
   refillBlocks: number;
+  /** Overflows that spilled to the sink. */
   spills: number;
+  /** Blocks spilled. */
   spillBlocks: number;
+  /** Blocks cached now, all classes. */
   cached: number;
+  /** Bytes of the blocks cached now. */
+  cachedBytes: number;
 }
 
 /**
- * Per-thread free lists for every size between the tiny range and the L2.5 range.
- * No locks or atomics on the hot path. Bounded per class (Contract C).
+ * Per-thread free lists for every size between the tiny range and the L2.5 range: the
+ * mid tier's HOT layer. Thread-local JS typed arrays, no locks or atomics. Bounded per
+ * class (Contract C: refill and spill batches never exceed MAX_BATCH).
+ *
+ * Invariants: `0 <= count(c) <= capacity(c)`; every cached block is free, of class c,
+ * and in no other list.
  */
 export interface PoolTls extends Box<PoolTlsStats>, FlushableBox {
   readonly numClasses: number;
   /** Block size of each class (index = class). */
   readonly classSizes: Int32Array;
-  /** Pre: `size` within this box's range. Post: the smallest class that holds it. */
+  /** Pre: `0 <= size <= classSizes[numClasses - 1]`, an integer. Post: the smallest class that holds it. One table read. */
   classOf(size: number): number;
-  /** Hot path: a free block of class `cls`, refilling from the source on a miss; 0 on exhaustion. */
+  /** Hot path: a free block of class `cls`, refilling one bounded batch from the source on a miss; 0 on exhaustion. Never throws. */
   alloc(cls: number): Ptr;
-  /** Hot path: takes back a validated block of class `cls`, spilling on overflow. */
+  /** Hot path: takes back a validated block of class `cls`, spilling half the class on overflow. Never throws. */
   free(cls: number, ptr: Ptr): void;
+  /** Blocks cached in class `cls` now. */
+  count(cls: number): number;
+  /** Capacity of class `cls`. */
+  capacity(cls: number): number;
 }

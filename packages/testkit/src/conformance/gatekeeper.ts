@@ -129,8 +129,8 @@ function exhaust(heap: HeapUnderTest, size: number, limit: number, clause: strin
  * realloc / memalign / usableSize, alignment (8, 16 from 16 up, memalign's), the common
  * failure contract (bad input throws `HakmemError` with the documented code, leaves the
  * heap exactly as it was — same memory, same live bytes, still valid — and counts in
- * `stats.rejected`), `E_NO_ROUTE` above the tiny range up to `l25Max` (no pool / L2.5
- * box yet; sizes above it may be served by the big tier), out of memory (0 and `stats.failed`, or `E_OUT_OF_MEMORY`), the
+ * `stats.rejected`), sizes above the tiny range served by the tiers composed for them
+ * (or `E_NO_ROUTE` without), out of memory (0 and `stats.failed`, or `E_OUT_OF_MEMORY`), the
  * stats counters, and double-free detection at debug ≥ 1.
  *
  * `makeHeap` is called once or twice per case and must return a fresh heap each time.
@@ -314,22 +314,42 @@ export function gatekeeperConformance(makeHeap: GatekeeperHeapFactory): Conforma
       },
     },
     {
-      name: `${C}: a size above the tiny range, up to l25Max, throws E_NO_ROUTE (no pool / L2.5 box composed yet); heap as it was`,
+      name: `${C}: a size above the tiny range, up to l25Max, is served by the composed mid / L2.5 tiers (16-byte aligned, interior pointers rejected, contents kept across tiers), or throws E_NO_ROUTE without them (heap as it was)`,
       run() {
         const heap = fresh();
-        const tinyMax = heap.boxes.tinyRoute.tinyMax;
-        const l25Max = heap.boxes.tinyRoute.l25Max;
+        const { tinyMax, poolMax, l25Max } = heap.boxes.tinyRoute;
         const p = heap.malloc(tinyMax);
         stamp(heap, p, tinyMax, 11);
-        for (const s of [tinyMax + 1, tinyMax + 8, 60000, l25Max]) {
-          rejects(heap, () => heap.malloc(s), ErrorCode.NO_ROUTE, `${C} malloc(${s}) above tinyMax ${tinyMax}`);
-          rejects(heap, () => heap.realloc(p, s), ErrorCode.NO_ROUTE, `${C} realloc(p, ${s}) above tinyMax ${tinyMax}`);
-          rejects(heap, () => heap.realloc(0, s), ErrorCode.NO_ROUTE, `${C} realloc(0, ${s}) above tinyMax ${tinyMax}`);
+        let cur = p;
+        let curSize = tinyMax;
+        for (const s of [tinyMax + 1, tinyMax + 8, 5000, 60000, poolMax, poolMax + 1, 200_000, l25Max]) {
+          if (s + (2 << 20) > heap.layout.maxBytes) continue;
+          let q: Ptr;
+          try {
+            q = heap.malloc(s);
+          } catch (e) {
+            expectHakmemError(() => { throw e; }, ErrorCode.NO_ROUTE, `${C} malloc(${s}) above tinyMax ${tinyMax} without its tier`);
+            rejects(heap, () => heap.realloc(cur, s), ErrorCode.NO_ROUTE, `${C} realloc(p, ${s}) without its tier`);
+            checkStamp(heap, cur, Math.min(curSize, tinyMax), 11, `${C} E_NO_ROUTE: "the old block is intact"`);
+            continue;
+          }
+          checkBlock(heap, q, s, 16, `${C} malloc(${s})`);
+          stamp(heap, q, s, 31);
+          rejects(heap, () => heap.free(q + 16), ErrorCode.INTERIOR_POINTER, `${C} free(p + 16) of malloc(${s})`);
+          checkStamp(heap, q, s, 31, `${C} a rejected interior free of malloc(${s}): "the block is intact"`);
+          heap.free(q);
+          // realloc up through the tiers keeps the first tinyMax bytes
+          const r = heap.realloc(cur, s);
+          check(r !== 0, `${C} realloc(p, ${s}) returned 0 on a heap with room`);
+          checkBlock(heap, r, s, 16, `${C} realloc(p, ${s})`);
+          checkStamp(heap, r, tinyMax, 11, `${C} realloc(p, ${s}) keeps min(old usable, size) bytes`);
+          cur = r;
+          curSize = s;
         }
-        rejects(heap, () => heap.calloc(1, tinyMax + 1), ErrorCode.NO_ROUTE, `${C} calloc(1, ${tinyMax + 1})`);
-        rejects(heap, () => heap.calloc(tinyMax + 1, 1), ErrorCode.NO_ROUTE, `${C} calloc(${tinyMax + 1}, 1)`);
-        checkStamp(heap, p, tinyMax, 11, `${C} E_NO_ROUTE: "the old block is intact"`);
-        heap.free(p);
+        const back = heap.realloc(cur, tinyMax);
+        checkStamp(heap, back, tinyMax, 11, `${C} realloc back to ${tinyMax} keeps the bytes`);
+        heap.free(back);
+        heap.validate();
       },
     },
     {

@@ -1,0 +1,16 @@
+import { PAGE_SIZE } from '@hakmem/contracts';
+
+/** Default classes: every page count 1..16, i.e. 64 KiB, 128 KiB, … 1 MiB. */
+export const DEFAULT_L25_CLASS_SIZES: readonly number[] = Object.freeze(Array.from({ length: 16 }, (_, i) => (i + 1) * PAGE_SIZE));
+
+/** Default number of shards (a thread uses shard `(tid - 1) % shards`). */
+export const DEFAULT_SHARDS = 8;
+
+/** Default number of free blocks kept per class and shard before unmapping. */
+export const DEFAULT_KEEP_PER_CLASS = 8;
+
+/** The most classes a pool may have (the non-empty bitmap is one 32-bit word). */
+export const L25_MAX_CLASSES = 32;
+
+/** The most shards a pool may have. */
+export const L25_MAX_SHARDS = 64;

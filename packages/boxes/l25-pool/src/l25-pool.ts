@@ -1,0 +1,432 @@
+import {
+  ErrorCode, GH_BOX_SLOT_BYTES, GH_BOX_SLOTS_END, GH_BOX_SLOTS_OFFSET, HakmemError, L25BlockState, MAX_HEAP_BYTES, PAGE_MASK,
+  PAGE_SHIFT, PAGE_SIZE, PD_REGION_NEXT, PD_REGION_PAGES, PD_REGION_STATE, PageKind, REG_AUX_MASK, REG_AUX_SHIFT,
+  REG_CLASS_MASK, REG_CLASS_SHIFT, REG_KIND_MASK, REG_THREAD_MASK, REG_THREAD_SHIFT,
+  type BoxContext, type HeapViews, type L25Pool, type L25PoolOptions, type L25PoolStats, type Ptr,
+} from '@hakmem/contracts';
+import { canBlockHere, lockAcquire, lockRelease } from '@hakmem/primitives';
+import { DEFAULT_KEEP_PER_CLASS, DEFAULT_L25_CLASS_SIZES, DEFAULT_SHARDS, L25_MAX_CLASSES, L25_MAX_SHARDS } from './api.js';
+import {
+  L25_BITMAP, L25_CACHED_BLOCKS, L25_CACHED_PAGES, L25_HEADS, L25_LIVE_BLOCKS, L25_LIVE_PAGES, L25_LOCK, L25_LOCK_CONTENDED,
+  l25PoolStateBytes, l25ShardWords,
+} from './layout.js';
+
+const BOX = 'l25-pool';
+/** First word of the head descriptor's region words (PD_REGION_STATE … PD_REGION_AUX). */
+const PD_REGION_FIRST = PD_REGION_STATE;
+const PD_REGION_END = 16;
+
+/**
+ * The L2.5 pool. Shared state (shard records, registry entries, head descriptors) lives
+ * in the linear memory; this object holds one thread's view of it: the class tables,
+ * its shard's word index and its own counters. Lock order: shard → os-boundary (the
+ * region source never calls back).
+ */
+class L25PoolBox implements L25Pool {
+  readonly name = BOX;
+  readonly numClasses: number;
+  readonly classSizes: Int32Array;
+  private readonly v: HeapViews;
+  private readonly regions: L25PoolOptions['regions'];
+  private readonly reg: number;
+  private readonly pd: number;
+  private readonly heapStart: number;
+  private readonly shared: boolean;
+  private readonly canBlock: boolean;
+  private readonly keep: number;
+  private readonly numShards: number;
+  /** Word index of shard 0's record. */
+  private readonly state: number;
+  /** Words of one shard record. */
+  private readonly shardWords: number;
+  /** Word index of this thread's shard record. */
+  private readonly shard: number;
+  /** counts[c] is at `shard + counts + c`. */
+  private readonly counts: number;
+  /** Pages of each class. */
+  private readonly classPages: Int32Array;
+  /** By page count p (0..maxPages): the smallest class of at least p pages. */
+  private readonly ceilClass: Int32Array;
+  /** By page count p: the largest class of at most p pages (-1: none). */
+  private readonly floorClass: Int32Array;
+  /** Registry entry of a head page of class c for this thread (aux 0). */
+  private readonly headEntry: Int32Array;
+  private readonly maxPages: number;
+  private zeroed: boolean;
+  private hits: number;
+  private misses: number;
+  private splits: number;
+  private mapped: number;
+  private unmapped: number;
+
+  constructor(ctx: BoxContext, options: L25PoolOptions, sizes: readonly number[], shards: number, keep: number) {
+    const n = sizes.length;
+    this.numClasses = n;
+    this.classSizes = Int32Array.from(sizes);
+    this.v = ctx.backend.views;
+    this.regions = options.regions;
+    this.reg = ctx.layout.registryOffset >>> 2;
+    this.pd = ctx.layout.pageTableOffset >>> 2;
+    this.heapStart = ctx.layout.heapStart;
+    this.shared = ctx.shared;
+    this.canBlock = ctx.shared && canBlockHere();
+    this.keep = keep;
+    this.numShards = shards;
+    this.state = ctx.slotOffset >>> 2;
+    this.shardWords = l25ShardWords(n);
+    this.shard = this.state + ((ctx.tid - 1) % shards) * this.shardWords;
+    this.counts = L25_HEADS + n;
+    this.classPages = new Int32Array(n);
+    this.headEntry = new Int32Array(n);
+    for (let c = 0; c < n; c++) {
+      this.classPages[c] = sizes[c]! >>> PAGE_SHIFT;
+      this.headEntry[c] = PageKind.L25 | (c << REG_CLASS_SHIFT) | ((ctx.tid & REG_THREAD_MASK) << REG_THREAD_SHIFT);
+    }
+    this.maxPages = this.classPages[n - 1]!;
+    this.ceilClass = new Int32Array(this.maxPages + 1);
+    this.floorClass = new Int32Array(this.maxPages + 1);
+    for (let p = 0, c = 0, f = -1; p <= this.maxPages; p++) {
+      while (this.classPages[c]! < p) c++;
+      while (f + 1 < n && this.classPages[f + 1]! <= p) f++;
+      this.ceilClass[p] = c;
+      this.floorClass[p] = f;
+    }
+    this.zeroed = false;
+    this.hits = 0;
+    this.misses = 0;
+    this.splits = 0;
+    this.mapped = 0;
+    this.unmapped = 0;
+  }
+
+  /** Word index of the descriptor of the page at `addr`. */
+  private desc(addr: Ptr): number {
+    return this.pd + ((addr >>> PAGE_SHIFT) << 4);
+  }
+
+  private lock(s: number): void {
+    if (this.shared && lockAcquire(this.v.i32, s + L25_LOCK, this.canBlock) !== 0) this.v.i32[s + L25_LOCK_CONTENDED]!++;
+  }
+
+  private unlock(s: number): void {
+    if (this.shared) lockRelease(this.v.i32, s + L25_LOCK);
+  }
+
+  classOf(size: number): number {
+    return this.ceilClass[(size + PAGE_MASK) >>> PAGE_SHIFT]!;
+  }
+
+  alloc(cls: number): Ptr {
+    const s = this.shard;
+    this.lock(s);
+    let i32 = this.v.i32;
+    const want = this.classPages[cls]!;
+    const avail = (i32[s + L25_BITMAP]! >>> cls) << cls;
+    let base: Ptr;
+    if (avail !== 0) {
+      const k = 31 - Math.clz32(avail & -avail);
+      base = i32[s + L25_HEADS + k]!;
+      const d = this.desc(base);
+      const next = i32[d + PD_REGION_NEXT]!;
+      i32[s + L25_HEADS + k] = next;
+      if (next === 0) i32[s + L25_BITMAP] = i32[s + L25_BITMAP]! & ~(1 << k);
+      i32[s + this.counts + k]!--;
+      i32[d + PD_REGION_NEXT] = 0;
+      i32[d + PD_REGION_STATE] = L25BlockState.LIVE;
+      const pages = this.classPages[k]!;
+      i32[s + L25_CACHED_BLOCKS]!--;
+      i32[s + L25_CACHED_PAGES]! -= pages;
+      this.hits++;
+      this.zeroed = false;
+      if (k !== cls) {
+        i32[d + PD_REGION_PAGES] = want;
+        this.splitTail(s, base, pages, want);
+        this.splits++;
+      }
+      // Every page of a block carries the same class and thread: one compare tells
+      // whether the block must be restamped (another class, or last allocated by another thread).
+      const head = this.headEntry[cls]!;
+      if (i32[this.reg + (base >>> PAGE_SHIFT)] !== head) this.stamp(base, want, head);
+    } else {
+      this.misses++;
+      base = this.regions.map(want << PAGE_SHIFT, PAGE_SIZE);
+      if (base === 0 && i32[s + L25_CACHED_BLOCKS] !== 0) {
+        // Exhausted while this shard holds blocks too small to serve: give them back
+        // (os-boundary coalesces adjacent ranges) and retry once.
+        this.drainShard(s);
+        base = this.regions.map(want << PAGE_SHIFT, PAGE_SIZE);
+      }
+      if (base === 0) {
+        this.unlock(s);
+        return 0;
+      }
+      this.zeroed = this.regions.lastMapZeroed();
+      this.mapped++;
+      i32 = this.v.i32; // map may have grown the memory (wasm replaces the buffer)
+      const d = this.desc(base);
+      i32[d + PD_REGION_STATE] = L25BlockState.LIVE;
+      i32[d + PD_REGION_PAGES] = want;
+      i32[d + PD_REGION_NEXT] = 0;
+      this.stamp(base, want, this.headEntry[cls]!);
+    }
+    i32[s + L25_LIVE_BLOCKS]!++;
+    i32[s + L25_LIVE_PAGES]! += want;
+    this.unlock(s);
+    return base;
+  }
+
+  /**
+   * Under the lock: pages `want..pages-1` of the block at `base` become a cached block of
+   * the class of exactly that many pages, unless there is no such class or that class
+   * is at the keep limit in this shard: then they are unmapped.
+   */
+  private splitTail(s: number, base: Ptr, pages: number, want: number): void {
+    const tail = pages - want;
+    const at = base + (want << PAGE_SHIFT);
+    const f = this.floorClass[tail]!;
+    if (f >= 0 && this.classPages[f] === tail && this.v.i32[s + this.counts + f]! < this.keep) {
+      this.stamp(at, tail, this.headEntry[f]!);
+      this.push(s, at, f, tail);
+    } else {
+      this.v.i32.fill(0, this.reg + (at >>> PAGE_SHIFT), this.reg + (at >>> PAGE_SHIFT) + tail);
+      this.regions.unmap(at, tail << PAGE_SHIFT);
+      this.unmapped++;
+    }
+  }
+
+  /** Under the lock: files the block at `base` (`pages` pages, class `c`) in shard `s`'s list. */
+  private push(s: number, base: Ptr, c: number, pages: number): void {
+    const i32 = this.v.i32;
+    const d = this.desc(base);
+    i32[d + PD_REGION_STATE] = L25BlockState.CACHED;
+    i32[d + PD_REGION_PAGES] = pages;
+    i32[d + PD_REGION_NEXT] = i32[s + L25_HEADS + c]!;
+    i32[s + L25_HEADS + c] = base;
+    i32[s + this.counts + c]!++;
+    i32[s + L25_BITMAP] = i32[s + L25_BITMAP]! | (1 << c);
+    i32[s + L25_CACHED_BLOCKS]!++;
+    i32[s + L25_CACHED_PAGES]! += pages;
+  }
+
+  /** Registry entries of the `pages` pages from `base`: `head` with the page index as aux (saturating). */
+  private stamp(base: Ptr, pages: number, head: number): void {
+    const i32 = this.v.i32;
+    const r = this.reg + (base >>> PAGE_SHIFT);
+    for (let i = 0; i < pages; i++) i32[r + i] = head | ((i < REG_AUX_MASK ? i : REG_AUX_MASK) << REG_AUX_SHIFT);
+  }
+
+  /** Clears the block's registry entries and head descriptor words, then unmaps it. */
+  private unmapBlock(base: Ptr, pages: number): void {
+    const i32 = this.v.i32;
+    const d = this.desc(base);
+    const r = this.reg + (base >>> PAGE_SHIFT);
+    i32.fill(0, d + PD_REGION_FIRST, d + PD_REGION_END);
+    i32.fill(0, r, r + pages);
+    this.regions.unmap(base, pages << PAGE_SHIFT);
+    this.unmapped++;
+  }
+
+  lastAllocZeroed(): boolean {
+    return this.zeroed;
+  }
+
+  free(ptr: Ptr): void {
+    const s = this.shard;
+    this.lock(s);
+    const i32 = this.v.i32;
+    const pages = i32[this.desc(ptr) + PD_REGION_PAGES]!;
+    // Blocks are always exactly class-sized: the floor class is the block's class.
+    const c = this.floorClass[pages]!;
+    i32[s + L25_LIVE_BLOCKS]!--;
+    i32[s + L25_LIVE_PAGES]! -= pages;
+    if (i32[s + this.counts + c]! < this.keep) this.push(s, ptr, c, pages);
+    else this.unmapBlock(ptr, pages);
+    this.unlock(s);
+  }
+
+  usableSize(ptr: Ptr): number {
+    return this.v.i32[this.desc(ptr) + PD_REGION_PAGES]! << PAGE_SHIFT;
+  }
+
+  /** Under shard `s`'s lock: unmaps every block cached there; returns the bytes. */
+  private drainShard(s: number): number {
+    let pages = 0;
+    for (let c = 0; c < this.numClasses; c++) {
+      const p = this.classPages[c]!;
+      for (let base = this.v.i32[s + L25_HEADS + c]!; base !== 0;) {
+        const next = this.v.i32[this.desc(base) + PD_REGION_NEXT]!;
+        this.unmapBlock(base, p);
+        pages += p;
+        base = next;
+      }
+      this.v.i32[s + L25_HEADS + c] = 0;
+      this.v.i32[s + this.counts + c] = 0;
+    }
+    const i32 = this.v.i32;
+    i32[s + L25_BITMAP] = 0;
+    i32[s + L25_CACHED_BLOCKS] = 0;
+    i32[s + L25_CACHED_PAGES] = 0;
+    return pages * PAGE_SIZE;
+  }
+
+  trim(): number {
+    let bytes = 0;
+    for (let k = 0; k < this.numShards; k++) {
+      const s = this.state + k * this.shardWords;
+      this.lock(s);
+      bytes += this.drainShard(s);
+      this.unlock(s);
+    }
+    return bytes;
+  }
+
+  stats(): L25PoolStats {
+    const i32 = this.v.i32;
+    let cachedBlocks = 0;
+    let cachedPages = 0;
+    let liveBlocks = 0;
+    let livePages = 0;
+    let lockContended = 0;
+    for (let k = 0; k < this.numShards; k++) {
+      const s = this.state + k * this.shardWords;
+      cachedBlocks += i32[s + L25_CACHED_BLOCKS]!;
+      cachedPages += i32[s + L25_CACHED_PAGES]!;
+      liveBlocks += i32[s + L25_LIVE_BLOCKS]!;
+      livePages += i32[s + L25_LIVE_PAGES]!;
+      lockContended += i32[s + L25_LOCK_CONTENDED]!;
+    }
+    return {
+      hits: this.hits, misses: this.misses, splits: this.splits, mapped: this.mapped, unmapped: this.unmapped,
+      cachedBlocks, cachedBytes: cachedPages * PAGE_SIZE, liveBlocks, liveBytes: livePages * PAGE_SIZE, lockContended,
+    };
+  }
+
+  checkInvariants(): void {
+    const i32 = this.v.i32;
+    const n = this.numClasses;
+    const end = this.regions.end();
+    const hex = (x: number): string => `0x${(x >>> 0).toString(16)}`;
+    const seen = new Set<number>();
+    let liveBlocksSaid = 0;
+    let livePagesSaid = 0;
+    for (let k = 0; k < this.numShards; k++) {
+      const s = this.state + k * this.shardWords;
+      const bitmap = i32[s + L25_BITMAP]!;
+      if (n < 32 && (bitmap >>> n) !== 0) this.corrupt(`shard ${k}: bitmap ${hex(bitmap)} has bits beyond class ${n - 1}`);
+      let blocks = 0;
+      let pages = 0;
+      for (let c = 0; c < n; c++) {
+        const want = this.classPages[c]!;
+        let count = 0;
+        for (let base = i32[s + L25_HEADS + c]!; base !== 0; base = i32[this.desc(base) + PD_REGION_NEXT]!) {
+          const at = `shard ${k}, class ${c}: cached block ${hex(base)}`;
+          if (seen.has(base)) this.corrupt(`${at} is cached twice (or its class list has a cycle)`);
+          seen.add(base);
+          if ((base & PAGE_MASK) !== 0 || base < this.heapStart || base >= end) this.corrupt(`${at} is not a page of the heap`);
+          const d = this.desc(base);
+          if (i32[d + PD_REGION_STATE] !== L25BlockState.CACHED) this.corrupt(`${at} has state ${i32[d + PD_REGION_STATE]}, not CACHED`);
+          if (i32[d + PD_REGION_PAGES] !== want) this.corrupt(`${at} has ${i32[d + PD_REGION_PAGES]} pages, class ${c} has ${want}`);
+          if (base + want * PAGE_SIZE > end) this.corrupt(`${at} runs beyond the managed area`);
+          this.checkEntries(base, want, c, at);
+          count++;
+        }
+        if (count !== i32[s + this.counts + c]) this.corrupt(`shard ${k}, class ${c}: the list holds ${count} blocks, the count says ${i32[s + this.counts + c]}`);
+        if (count > this.keep) this.corrupt(`shard ${k}, class ${c}: ${count} blocks cached, more than keepPerClass (${this.keep})`);
+        if (((bitmap >>> c) & 1) !== (count > 0 ? 1 : 0)) this.corrupt(`shard ${k}, class ${c}: bitmap bit is ${(bitmap >>> c) & 1} but the list holds ${count} blocks`);
+        blocks += count;
+        pages += count * want;
+      }
+      if (blocks !== i32[s + L25_CACHED_BLOCKS] || pages !== i32[s + L25_CACHED_PAGES]) {
+        this.corrupt(`shard ${k}: the lists hold ${blocks} blocks / ${pages} pages, the counters say ${i32[s + L25_CACHED_BLOCKS]} / ${i32[s + L25_CACHED_PAGES]}`);
+      }
+      liveBlocksSaid += i32[s + L25_LIVE_BLOCKS]!;
+      livePagesSaid += i32[s + L25_LIVE_PAGES]!;
+    }
+    // Every L25 run in the registry starts at a head (aux 0) whose descriptor is LIVE or
+    // CACHED (then listed) and covers exactly its pages.
+    let live = 0;
+    let livePages = 0;
+    const last = end >>> PAGE_SHIFT;
+    for (let p = this.heapStart >>> PAGE_SHIFT; p < last;) {
+      const e = i32[this.reg + p]!;
+      if ((e & REG_KIND_MASK) !== PageKind.L25) {
+        p++;
+        continue;
+      }
+      const base = p << PAGE_SHIFT;
+      const at = `block ${hex(base)}`;
+      if (((e >>> REG_AUX_SHIFT) & REG_AUX_MASK) !== 0) this.corrupt(`page ${hex(base)} is an L25 continuation page with no block head before it`);
+      const d = this.desc(base);
+      const state = i32[d + PD_REGION_STATE]!;
+      const pages = i32[d + PD_REGION_PAGES]!;
+      const c = (e >>> REG_CLASS_SHIFT) & REG_CLASS_MASK;
+      if (c >= n || this.classPages[c] !== pages) this.corrupt(`${at} has ${pages} pages, which is not the size of its registry class ${c}`);
+      if (p + pages > last) this.corrupt(`${at} has ${pages} pages, beyond the managed area`);
+      this.checkEntries(base, pages, c, at);
+      if (state === L25BlockState.LIVE) {
+        if (i32[d + PD_REGION_NEXT] !== 0) this.corrupt(`${at} is LIVE with a list link ${hex(i32[d + PD_REGION_NEXT]!)}`);
+        live++;
+        livePages += pages;
+      } else if (state === L25BlockState.CACHED) {
+        if (!seen.has(base)) this.corrupt(`${at} is CACHED but in no shard's list`);
+      } else {
+        this.corrupt(`${at} has state ${state}, neither LIVE nor CACHED`);
+      }
+      p += pages;
+    }
+    if (live !== liveBlocksSaid || livePages !== livePagesSaid) {
+      this.corrupt(`the registry holds ${live} live blocks / ${livePages} pages, the shards' counters say ${liveBlocksSaid} / ${livePagesSaid}`);
+    }
+  }
+
+  /** Every page of the block: kind L25, class `c`, aux = page index (saturating), the head's thread. */
+  private checkEntries(base: Ptr, pages: number, c: number, at: string): void {
+    const i32 = this.v.i32;
+    const r = this.reg + (base >>> PAGE_SHIFT);
+    const head = PageKind.L25 | (c << REG_CLASS_SHIFT) | (i32[r]! & (REG_THREAD_MASK << REG_THREAD_SHIFT));
+    for (let i = 0; i < pages; i++) {
+      const want = head | ((i < REG_AUX_MASK ? i : REG_AUX_MASK) << REG_AUX_SHIFT);
+      const e = i32[r + i]!;
+      if (e !== want) this.corrupt(`${at}: registry entry of page ${i} is 0x${(e >>> 0).toString(16)}, want 0x${(want >>> 0).toString(16)}`);
+    }
+  }
+
+  private corrupt(message: string): never {
+    throw new HakmemError(ErrorCode.CORRUPTION, message, { box: BOX });
+  }
+}
+
+function invalid(message: string): never {
+  throw new HakmemError(ErrorCode.INVALID_OPTION, message, { box: BOX });
+}
+
+/**
+ * Creates one thread's handle on the L2.5 pool. Its state lives at `ctx.slotOffset`
+ * (`l25PoolStateBytes(shards, classes)` bytes of box slots); all-zero state (fresh
+ * memory) is the empty pool, so every thread may create its handle at any time.
+ * Throws `E_INVALID_OPTION` for bad class sizes, shards or keepPerClass, or when the
+ * state does not fit the box slots.
+ */
+export function createL25Pool(ctx: BoxContext, options: L25PoolOptions): L25Pool {
+  const sizes = options.classSizes ?? DEFAULT_L25_CLASS_SIZES;
+  const shards = options.shards ?? DEFAULT_SHARDS;
+  const keep = options.keepPerClass ?? DEFAULT_KEEP_PER_CLASS;
+  if (!Array.isArray(sizes) || sizes.length === 0 || sizes.length > L25_MAX_CLASSES) {
+    invalid(`classSizes must hold 1..${L25_MAX_CLASSES} sizes, got ${Array.isArray(sizes) ? sizes.length : String(sizes)}`);
+  }
+  for (let c = 0; c < sizes.length; c++) {
+    const size = sizes[c];
+    if (typeof size !== 'number' || !Number.isInteger(size) || size <= 0 || size > MAX_HEAP_BYTES || (size & PAGE_MASK) !== 0) {
+      invalid(`classSizes[${c}] must be a positive multiple of ${PAGE_SIZE} (at most ${MAX_HEAP_BYTES}), got ${String(size)}`);
+    }
+    if (c > 0 && size <= sizes[c - 1]!) invalid(`classSizes must be strictly ascending, got ${sizes[c - 1]} then ${size}`);
+  }
+  if (!Number.isInteger(shards) || shards < 1 || shards > L25_MAX_SHARDS) invalid(`shards must be an integer in 1..${L25_MAX_SHARDS}, got ${shards}`);
+  if (!Number.isInteger(keep) || keep < 0) invalid(`keepPerClass must be a non-negative integer, got ${keep}`);
+  const bytes = l25PoolStateBytes(shards, sizes.length);
+  const at = ctx.slotOffset;
+  if (at < GH_BOX_SLOTS_OFFSET || (at - GH_BOX_SLOTS_OFFSET) % GH_BOX_SLOT_BYTES !== 0 || at + bytes > GH_BOX_SLOTS_END) {
+    invalid(`l25-pool needs ${bytes} bytes of box slots at a slot offset in [${GH_BOX_SLOTS_OFFSET}, ${GH_BOX_SLOTS_END - bytes}], got ${at}`);
+  }
+  return new L25PoolBox(ctx, options, sizes, shards, keep);
+}

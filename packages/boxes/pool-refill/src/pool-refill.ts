@@ -1,0 +1,469 @@
+import {
+  ErrorCode, HakmemError, PAGE_SHIFT, PAGE_SIZE, PD_BLOCK_SIZE, PD_CAPACITY, PD_CARVE, PD_FREE_HEAD, PD_REGION_OWNER,
+  PD_REGION_PAGES, PD_REMOTE_HEAD, PD_SLAB_NEXT, PD_SLAB_PREV, PD_USED, PageKind, POOL_SPAN_MAX_PAGES, REG_AUX_MASK,
+  REG_AUX_SHIFT, REG_CLASS_MASK, REG_CLASS_SHIFT, REG_KIND_MASK, REG_THREAD_MASK, REG_THREAD_SHIFT, THREAD_RECORD_BYTES,
+  THREAD_TABLE_OFFSET, TR_POOL_REMOTE_HEAD,
+  type BoxContext, type HeapViews, type PoolRefill, type PoolRefillOptions, type PoolRefillStats, type Ptr,
+} from '@hakmem/contracts';
+import { DEFAULT_ARENA_INITIAL, DEFAULT_ARENA_MAX, EMPTY_SPAN_BUDGET, spanPagesFor } from './api.js';
+
+const BOX = 'pool-refill';
+
+/**
+ * One thread's mid-size carving. Every method is a slow path of pool-tls (a miss or an
+ * overflow moves a batch), so the cost that matters is per block: a free-list pop or a
+ * bump of the carve offset, and on free one registry load and a push.
+ *
+ * Shared metadata lives in the linear memory: registry entries, span descriptors, span
+ * free lists (through the blocks' first words), the remote-free list head in the thread
+ * record. The span queues, the empty-span pool, the arena window and the counters are
+ * this thread's, JS-side.
+ */
+class PoolRefillBox implements PoolRefill {
+  readonly name = BOX;
+  private readonly v: HeapViews;
+  private readonly reg: number;
+  private readonly pd: number;
+  private readonly tid: number;
+  private readonly shared: boolean;
+  private readonly heapStart: number;
+  private readonly sizes: Int32Array;
+  private readonly pages: Int32Array;
+  private readonly caps: Int32Array;
+  private readonly regions: PoolRefillOptions['regions'];
+  private readonly arenaMax: number;
+  /** Word index of this thread's remote-free list head. */
+  private readonly remote: number;
+  /** Per class, the first span with a free or uncarved block (0 = none); linked through PD_SLAB_NEXT / PD_SLAB_PREV. */
+  private readonly heads: Int32Array;
+  /** Empty spans kept for reuse: per page count p, a stack at `empty[(p - 1) * EMPTY_STACK ...]`, sizes in `emptyCount`. */
+  private readonly empty: Int32Array;
+  private readonly emptyCount: Int32Array;
+  private emptyBytes = 0;
+  private arenaNext = 0;
+  private arenaEnd = 0;
+  private nextChunk: number;
+  private chunks = 0;
+  private arenaBytes = 0;
+  private spansCreated = 0;
+  private spansReleased = 0;
+  private spans = 0;
+  private carved = 0;
+  private reused = 0;
+  private remoteFreed = 0;
+  private remoteDrained = 0;
+  private usedBlocks = 0;
+  private usedBytes = 0;
+
+  constructor(ctx: BoxContext, options: PoolRefillOptions, arenaInitial: number, arenaMax: number) {
+    this.v = ctx.backend.views;
+    this.reg = ctx.layout.registryOffset >>> 2;
+    this.pd = ctx.layout.pageTableOffset >>> 2;
+    this.tid = ctx.tid;
+    this.shared = ctx.shared;
+    this.heapStart = ctx.layout.heapStart;
+    this.sizes = options.classSizes;
+    this.regions = options.regions;
+    this.arenaMax = arenaMax;
+    this.nextChunk = arenaInitial;
+    this.remote = ((THREAD_TABLE_OFFSET + ctx.tid * THREAD_RECORD_BYTES) >>> 2) + TR_POOL_REMOTE_HEAD;
+    const n = this.sizes.length;
+    this.pages = new Int32Array(n);
+    this.caps = new Int32Array(n);
+    for (let c = 0; c < n; c++) {
+      this.pages[c] = spanPagesFor(this.sizes[c]!);
+      this.caps[c] = Math.floor((this.pages[c]! * PAGE_SIZE) / this.sizes[c]!);
+    }
+    this.heads = new Int32Array(n);
+    this.empty = new Int32Array(POOL_SPAN_MAX_PAGES * EMPTY_STACK);
+    this.emptyCount = new Int32Array(POOL_SPAN_MAX_PAGES);
+  }
+
+  spanPages(cls: number): number {
+    return this.pages[cls]!;
+  }
+
+  private desc(addr: Ptr): number {
+    return this.pd + ((addr >>> PAGE_SHIFT) << 4);
+  }
+
+  allocBatch(cls: number, out: Int32Array, offset: number, max: number): number {
+    if (this.v.i32[this.remote] !== 0) this.drainRemote();
+    const size = this.sizes[cls]!;
+    let n = 0;
+    while (n < max) {
+      let s = this.heads[cls]!;
+      if (s === 0) {
+        s = this.newSpan(cls);
+        if (s === 0) break;
+      }
+      const i32 = this.v.i32;
+      const d = this.desc(s);
+      const before = n;
+      let f = i32[d + PD_FREE_HEAD]!;
+      while (f !== 0 && n < max) {
+        out[offset + n++] = f;
+        f = i32[f >>> 2]!;
+      }
+      i32[d + PD_FREE_HEAD] = f;
+      this.reused += n - before;
+      const fromList = n;
+      let carve = i32[d + PD_CARVE]!;
+      const limit = this.caps[cls]! * size;
+      while (n < max && carve < limit) {
+        out[offset + n++] = s + carve;
+        carve += size;
+      }
+      i32[d + PD_CARVE] = carve;
+      this.carved += n - fromList;
+      const used = i32[d + PD_USED]! + (n - before);
+      i32[d + PD_USED] = used;
+      if (used === this.caps[cls]) this.dequeue(cls, s);
+    }
+    this.usedBlocks += n;
+    this.usedBytes += n * size;
+    return n;
+  }
+
+  /** A span for class `cls`: an empty one of the same length, else carved from the arena; 0 when exhausted. */
+  private newSpan(cls: number): Ptr {
+    const pages = this.pages[cls]!;
+    let s: Ptr;
+    const k = this.emptyCount[pages - 1]!;
+    if (k > 0) {
+      s = this.empty[(pages - 1) * EMPTY_STACK + k - 1]!;
+      this.emptyCount[pages - 1] = k - 1;
+      this.emptyBytes -= pages * PAGE_SIZE;
+    } else {
+      const bytes = pages * PAGE_SIZE;
+      if (this.arenaEnd - this.arenaNext < bytes && !this.newChunk(bytes)) return 0;
+      s = this.arenaNext;
+      this.arenaNext += bytes;
+    }
+    const i32 = this.v.i32;
+    const r = this.reg + (s >>> PAGE_SHIFT);
+    const e = PageKind.POOL | (cls << REG_CLASS_SHIFT) | (this.tid << REG_THREAD_SHIFT);
+    for (let i = 0; i < pages; i++) i32[r + i] = e | (i << REG_AUX_SHIFT);
+    const d = this.desc(s);
+    i32[d + PD_FREE_HEAD] = 0;
+    i32[d + PD_CARVE] = 0;
+    i32[d + PD_USED] = 0;
+    i32[d + PD_CAPACITY] = this.caps[cls]!;
+    i32[d + PD_BLOCK_SIZE] = this.sizes[cls]!;
+    i32[d + PD_REMOTE_HEAD] = 0;
+    i32[d + PD_REGION_PAGES] = pages;
+    i32[d + PD_REGION_OWNER] = this.tid;
+    this.enqueue(cls, s);
+    this.spans++;
+    this.spansCreated++;
+    return s;
+  }
+
+  /**
+   * Maps the next arena chunk (doubling up to arenaMax, at least `min` bytes) and gives
+   * the unused rest of the current one back. False when os-boundary is exhausted (the
+   * current chunk is kept then).
+   */
+  private newChunk(min: number): boolean {
+    let bytes = this.nextChunk > min ? this.nextChunk : min;
+    let base = this.regions.map(bytes, PAGE_SIZE);
+    if (base === 0 && bytes > min) {
+      bytes = min;
+      base = this.regions.map(bytes, PAGE_SIZE);
+    }
+    if (base === 0) return false;
+    this.releaseArenaRest();
+    const r = this.reg + (base >>> PAGE_SHIFT);
+    this.v.i32.fill(PageKind.MAPPED, r, r + (bytes >>> PAGE_SHIFT));
+    this.arenaNext = base;
+    this.arenaEnd = base + bytes;
+    this.chunks++;
+    this.arenaBytes += bytes;
+    this.nextChunk = Math.min(this.nextChunk * 2, this.arenaMax);
+    return true;
+  }
+
+  /** Unmaps the uncarved rest of the current chunk; returns its bytes. */
+  private releaseArenaRest(): number {
+    const bytes = this.arenaEnd - this.arenaNext;
+    if (bytes > 0) {
+      const r = this.reg + (this.arenaNext >>> PAGE_SHIFT);
+      this.v.i32.fill(PageKind.NONE, r, r + (bytes >>> PAGE_SHIFT));
+      this.regions.unmap(this.arenaNext, bytes);
+    }
+    this.arenaNext = 0;
+    this.arenaEnd = 0;
+    return bytes;
+  }
+
+  private enqueue(cls: number, s: Ptr): void {
+    const i32 = this.v.i32;
+    const d = this.desc(s);
+    const h = this.heads[cls]!;
+    i32[d + PD_SLAB_PREV] = 0;
+    i32[d + PD_SLAB_NEXT] = h;
+    if (h !== 0) i32[this.desc(h) + PD_SLAB_PREV] = s;
+    this.heads[cls] = s;
+  }
+
+  private dequeue(cls: number, s: Ptr): void {
+    const i32 = this.v.i32;
+    const d = this.desc(s);
+    const next = i32[d + PD_SLAB_NEXT]!;
+    const prev = i32[d + PD_SLAB_PREV]!;
+    if (prev !== 0) i32[this.desc(prev) + PD_SLAB_NEXT] = next;
+    else this.heads[cls] = next;
+    if (next !== 0) i32[this.desc(next) + PD_SLAB_PREV] = prev;
+    i32[d + PD_SLAB_NEXT] = 0;
+    i32[d + PD_SLAB_PREV] = 0;
+  }
+
+  freeBatch(cls: number, blocks: Int32Array, offset: number, n: number): void {
+    const i32 = this.v.i32;
+    for (let i = 0; i < n; i++) {
+      const p = blocks[offset + i]!;
+      const e = i32[this.reg + (p >>> PAGE_SHIFT)]!;
+      if (((e >>> REG_THREAD_SHIFT) & REG_THREAD_MASK) === this.tid) this.freeLocal(p, e);
+      else this.pushRemote(p, (e >>> REG_THREAD_SHIFT) & REG_THREAD_MASK);
+    }
+    void cls;
+  }
+
+  /** A block of one of this thread's spans (`e` its registry entry) back onto its span's free list. */
+  private freeLocal(p: Ptr, e: number): void {
+    const i32 = this.v.i32;
+    const head = (p >>> PAGE_SHIFT) - ((e >>> REG_AUX_SHIFT) & REG_AUX_MASK);
+    const s = head << PAGE_SHIFT;
+    const d = this.pd + (head << 4);
+    const cls = (e >>> REG_CLASS_SHIFT) & REG_CLASS_MASK;
+    i32[p >>> 2] = i32[d + PD_FREE_HEAD]!;
+    i32[d + PD_FREE_HEAD] = p;
+    const used = i32[d + PD_USED]! - 1;
+    i32[d + PD_USED] = used;
+    this.usedBlocks--;
+    this.usedBytes -= this.sizes[cls]!;
+    if (used === this.caps[cls]! - 1) this.enqueue(cls, s);
+    if (used === 0) this.spanEmptied(cls, s);
+  }
+
+  /**
+   * A span whose last block came back: kept when it is its class's only span with room
+   * (a class oscillating around one span does not thrash), else pooled for reuse by any
+   * class of the same span length, or unmapped beyond the pool's budget.
+   */
+  private spanEmptied(cls: number, s: Ptr): void {
+    const i32 = this.v.i32;
+    if (this.heads[cls] === s && i32[this.desc(s) + PD_SLAB_NEXT] === 0) return;
+    this.retireSpan(cls, s, this.emptyBytes + this.pages[cls]! * PAGE_SIZE <= EMPTY_SPAN_BUDGET);
+  }
+
+  /** Takes an empty span out of its class: into the empty pool (registry MAPPED) or back to os-boundary (NONE). */
+  private retireSpan(cls: number, s: Ptr, pool: boolean): number {
+    this.dequeue(cls, s);
+    const i32 = this.v.i32;
+    const pages = this.pages[cls]!;
+    const d = this.desc(s);
+    for (let w = 0; w < 16; w++) i32[d + w] = 0;
+    const r = this.reg + (s >>> PAGE_SHIFT);
+    this.spans--;
+    const k = this.emptyCount[pages - 1]!;
+    if (pool && k < EMPTY_STACK) {
+      i32.fill(PageKind.MAPPED, r, r + pages);
+      this.empty[(pages - 1) * EMPTY_STACK + k] = s;
+      this.emptyCount[pages - 1] = k + 1;
+      this.emptyBytes += pages * PAGE_SIZE;
+      return 0;
+    }
+    i32.fill(PageKind.NONE, r, r + pages);
+    this.regions.unmap(s, pages * PAGE_SIZE);
+    this.spansReleased++;
+    return pages * PAGE_SIZE;
+  }
+
+  /** A block of thread `owner`'s span onto that thread's remote-free list (lock-free push in a shared heap). */
+  private pushRemote(p: Ptr, owner: number): void {
+    const i32 = this.v.i32;
+    const h = ((THREAD_TABLE_OFFSET + owner * THREAD_RECORD_BYTES) >>> 2) + TR_POOL_REMOTE_HEAD;
+    if (this.shared) {
+      let old: number;
+      do {
+        old = Atomics.load(i32, h);
+        i32[p >>> 2] = old;
+      } while (Atomics.compareExchange(i32, h, old, p) !== old);
+    } else {
+      i32[p >>> 2] = i32[h]!;
+      i32[h] = p;
+    }
+    this.remoteFreed++;
+  }
+
+  drainRemote(): number {
+    const i32 = this.v.i32;
+    let p: number;
+    if (this.shared) p = Atomics.exchange(i32, this.remote, 0);
+    else {
+      p = i32[this.remote]!;
+      i32[this.remote] = 0;
+    }
+    let n = 0;
+    while (p !== 0) {
+      const next = i32[p >>> 2]!;
+      this.freeLocal(p, i32[this.reg + (p >>> PAGE_SHIFT)]!);
+      p = next;
+      n++;
+    }
+    this.remoteDrained += n;
+    return n;
+  }
+
+  trim(): number {
+    this.drainRemote();
+    let bytes = 0;
+    const i32 = this.v.i32;
+    for (let c = 0; c < this.sizes.length; c++) {
+      for (let s = this.heads[c]!; s !== 0; ) {
+        const next = i32[this.desc(s) + PD_SLAB_NEXT]!;
+        if (i32[this.desc(s) + PD_USED] === 0) bytes += this.retireSpan(c, s, false);
+        s = next;
+      }
+    }
+    for (let p = 1; p <= POOL_SPAN_MAX_PAGES; p++) {
+      for (let k = this.emptyCount[p - 1]!; k > 0; k--) {
+        const s = this.empty[(p - 1) * EMPTY_STACK + k - 1]!;
+        const r = this.reg + (s >>> PAGE_SHIFT);
+        i32.fill(PageKind.NONE, r, r + p);
+        this.regions.unmap(s, p * PAGE_SIZE);
+        this.spansReleased++;
+        bytes += p * PAGE_SIZE;
+      }
+      this.emptyCount[p - 1] = 0;
+    }
+    this.emptyBytes = 0;
+    return bytes + this.releaseArenaRest();
+  }
+
+  stats(): PoolRefillStats {
+    return {
+      chunks: this.chunks, arenaBytes: this.arenaBytes, spansCreated: this.spansCreated, spansReleased: this.spansReleased,
+      spans: this.spans, carved: this.carved, reused: this.reused, remoteFreed: this.remoteFreed, remoteDrained: this.remoteDrained,
+      usedBlocks: this.usedBlocks, usedBytes: this.usedBytes,
+    };
+  }
+
+  checkInvariants(): void {
+    const i32 = this.v.i32;
+    const queued = new Set<number>();
+    for (let c = 0; c < this.sizes.length; c++) {
+      let prev = 0;
+      for (let s = this.heads[c]!; s !== 0; s = i32[this.desc(s) + PD_SLAB_NEXT]!) {
+        if (queued.has(s)) this.corrupt(`span 0x${s.toString(16)} is queued twice (or class ${c}'s queue has a cycle)`);
+        queued.add(s);
+        const e = i32[this.reg + (s >>> PAGE_SHIFT)]!;
+        if ((e & REG_KIND_MASK) !== PageKind.POOL || ((e >>> REG_CLASS_SHIFT) & REG_CLASS_MASK) !== c) this.corrupt(`span 0x${s.toString(16)} in class ${c}'s queue has registry entry 0x${(e >>> 0).toString(16)}`);
+        if (i32[this.desc(s) + PD_SLAB_PREV] !== prev) this.corrupt(`span 0x${s.toString(16)}: its prev link is not the span before it`);
+        prev = s;
+      }
+    }
+    let spans = 0;
+    let used = 0;
+    let usedBytes = 0;
+    const end = this.regions.end() >>> PAGE_SHIFT;
+    for (let page = this.heapStart >>> PAGE_SHIFT; page < end; page++) {
+      const e = i32[this.reg + page]!;
+      if ((e & REG_KIND_MASK) !== PageKind.POOL || ((e >>> REG_THREAD_SHIFT) & REG_THREAD_MASK) !== this.tid) continue;
+      const s = page << PAGE_SHIFT;
+      const at = `span 0x${s.toString(16)}`;
+      if (((e >>> REG_AUX_SHIFT) & REG_AUX_MASK) !== 0) this.corrupt(`page 0x${s.toString(16)} continues a span that does not start before it`);
+      const c = (e >>> REG_CLASS_SHIFT) & REG_CLASS_MASK;
+      if (c >= this.sizes.length) this.corrupt(`${at} has class ${c}, beyond the ${this.sizes.length} classes`);
+      const d = this.desc(s);
+      const size = this.sizes[c]!;
+      const pages = this.pages[c]!;
+      const cap = this.caps[c]!;
+      if (i32[d + PD_BLOCK_SIZE] !== size || i32[d + PD_CAPACITY] !== cap || i32[d + PD_REGION_PAGES] !== pages || i32[d + PD_REGION_OWNER] !== this.tid) {
+        this.corrupt(`${at}: descriptor says size ${i32[d + PD_BLOCK_SIZE]}, capacity ${i32[d + PD_CAPACITY]}, ${i32[d + PD_REGION_PAGES]} pages, owner ${i32[d + PD_REGION_OWNER]}; class ${c} wants ${size}, ${cap}, ${pages}, ${this.tid}`);
+      }
+      for (let i = 1; i < pages; i++) {
+        if (i32[this.reg + page + i] !== (e | (i << REG_AUX_SHIFT))) this.corrupt(`${at}: registry entry of its page ${i} is wrong`);
+      }
+      const carve = i32[d + PD_CARVE]!;
+      const u = i32[d + PD_USED]!;
+      if (carve % size !== 0 || carve > cap * size || u < 0 || u > carve / size) this.corrupt(`${at}: carved ${carve}, used ${u} are inconsistent with ${cap} blocks of ${size}`);
+      let free = 0;
+      for (let f = i32[d + PD_FREE_HEAD]!; f !== 0; f = i32[f >>> 2]!) {
+        if (f < s || f >= s + carve || (f - s) % size !== 0) this.corrupt(`${at}: free-list entry 0x${f.toString(16)} is not one of its carved blocks`);
+        if (++free > cap) this.corrupt(`${at}: cycle in the free list`);
+      }
+      if (free + u !== carve / size) this.corrupt(`${at}: ${free} free + ${u} used ≠ ${carve / size} carved`);
+      if ((u < cap) !== queued.has(s)) this.corrupt(`${at}: ${u < cap ? 'has room but is not queued' : 'is full but queued'}`);
+      spans++;
+      used += u;
+      usedBytes += u * size;
+      page += pages - 1;
+    }
+    if (spans !== this.spans || used !== this.usedBlocks || usedBytes !== this.usedBytes) {
+      this.corrupt(`the registry holds ${spans} spans with ${used} used blocks (${usedBytes} B); the counters say ${this.spans}, ${this.usedBlocks} (${this.usedBytes} B)`);
+    }
+    let emptyBytes = 0;
+    for (let p = 1; p <= POOL_SPAN_MAX_PAGES; p++) {
+      for (let k = 0; k < this.emptyCount[p - 1]!; k++) {
+        const s = this.empty[(p - 1) * EMPTY_STACK + k]!;
+        for (let i = 0; i < p; i++) {
+          if (i32[this.reg + (s >>> PAGE_SHIFT) + i] !== PageKind.MAPPED) this.corrupt(`pooled empty span 0x${s.toString(16)}: page ${i} is not MAPPED`);
+        }
+        emptyBytes += p * PAGE_SIZE;
+      }
+    }
+    if (emptyBytes !== this.emptyBytes) this.corrupt(`the empty-span pool holds ${emptyBytes} bytes, the counter says ${this.emptyBytes}`);
+  }
+
+  private corrupt(message: string): never {
+    throw new HakmemError(ErrorCode.CORRUPTION, message, { box: BOX });
+  }
+}
+
+/** Empty spans kept per span length (bounded also by EMPTY_SPAN_BUDGET). */
+const EMPTY_STACK = 64;
+
+function invalid(message: string): HakmemError {
+  return new HakmemError(ErrorCode.INVALID_OPTION, message, { box: BOX });
+}
+
+/**
+ * Creates one thread's mid-size carving over `options.regions`. Throws
+ * `HakmemError(E_INVALID_OPTION)` when a class size is not a multiple of 512 in
+ * 512..65536, when `arenaInitial` / `arenaMax` are not positive multiples of 64 KiB with
+ * `arenaInitial <= arenaMax`, or when `prewarm` has a count that is not a non-negative
+ * integer (at most 4096).
+ */
+export function createPoolRefill(ctx: BoxContext, options: PoolRefillOptions): PoolRefill {
+  const initial = options.arenaInitial ?? DEFAULT_ARENA_INITIAL;
+  const max = options.arenaMax ?? DEFAULT_ARENA_MAX;
+  const pageMultiple = (x: number): boolean => Number.isInteger(x) && x > 0 && x % PAGE_SIZE === 0 && x <= 1 << 30;
+  if (!pageMultiple(initial) || !pageMultiple(max) || initial > max) {
+    throw invalid(`arenaInitial (${initial}) and arenaMax (${max}) must be multiples of 64 KiB up to 1 GiB with arenaInitial <= arenaMax`);
+  }
+  for (const s of options.classSizes) {
+    if (!Number.isInteger(s) || s < 512 || s % 512 !== 0 || s > 65536) throw invalid(`class size ${s} must be a multiple of 512 in 512..65536`);
+  }
+  const box = new PoolRefillBox(ctx, options, initial, max);
+  const prewarm = options.prewarm;
+  if (prewarm !== undefined) {
+    for (let c = 0; c < prewarm.length; c++) {
+      const k = prewarm[c]!;
+      if (!Number.isInteger(k) || k < 0 || k > 4096) throw invalid(`prewarm count of class ${c} must be an integer in 0..4096, got ${k}`);
+    }
+    // All blocks of a class are carved first and then freed, so they end on span free lists.
+    for (let c = 0; c < Math.min(prewarm.length, options.classSizes.length); c++) {
+      const tmp = new Int32Array(prewarm[c]!);
+      let got = 0;
+      while (got < tmp.length) {
+        const n = box.allocBatch(c, tmp, got, Math.min(tmp.length - got, 256));
+        if (n === 0) break;
+        got += n;
+      }
+      for (let i = 0; i < got; i += 256) box.freeBatch(c, tmp, i, Math.min(256, got - i));
+    }
+  }
+  return box;
+}

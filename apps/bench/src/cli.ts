@@ -22,14 +22,16 @@ usage:
   hakmem-bench measure --subject S --workload W --cycles N --seed N [--run I]
                    (one measurement in this process; \`run\` starts one per child)
 
-defaults: --subjects hakmem,thing,seglist,null --workloads default,tiny,mid,default-ws8192
+defaults: --subjects hakmem,thing,seglist,null
+          --workloads default,tiny,mid,default-ws8192,pool,large,json,mir,vm
           --runs 5 --seed 42 (cycles: each workload's own); compare: --a hakmem,
           --workloads default
 a SUBJECT is a name from \`list\`, hakmem:PRESET (default, wasm, growable, debug1), or
 the path of a module exporting a heap (\`export const heap = compose({...})\`)`;
 
 const DEFAULT_SUBJECTS = 'hakmem,thing,seglist,null';
-const DEFAULT_WORKLOADS = 'default,tiny,mid,default-ws8192';
+/** Every band of random-mixed and the single-block scenarios (the ring forms and tiny-hot by name). */
+const DEFAULT_WORKLOADS = 'default,tiny,mid,default-ws8192,pool,large,json,mir,vm';
 
 function positiveInt(value: string | undefined, what: string, fallback?: number): number {
   if (value === undefined && fallback !== undefined) return fallback;
@@ -56,8 +58,9 @@ function workloadChoice(item: string, cycles: number | undefined): WorkloadChoic
 
 /** Prints a workload's table and its problems; returns how many problems. */
 function printWorkload(w: WorkloadRuns): number {
-  console.log(`\n## ${w.workload} (${findWorkload(w.workload).description}; ${w.cycles} cycles)\n`);
-  if (w.records.length > 0) console.log(formatTable(w));
+  const workload = findWorkload(w.workload);
+  console.log(`\n## ${w.workload} (${workload.description}; ${w.cycles} cycles)\n`);
+  if (w.records.length > 0) console.log(formatTable(w, { blockBytes: workload.blockBytes }));
   const found = problems(w);
   for (const problem of found) console.log(`!!! ${problem}`);
   if (found.length === 0 && w.records.length > 0) {
@@ -142,8 +145,9 @@ async function compare(args: string[]): Promise<number> {
   });
   let trouble = 0;
   for (const c of results) {
-    console.log(`\n## ${c.workload} (${findWorkload(c.workload).description}; ${c.cycles} cycles)\n`);
-    console.log(formatComparison(c, a, b));
+    const workload = findWorkload(c.workload);
+    console.log(`\n## ${c.workload} (${workload.description}; ${c.cycles} cycles)\n`);
+    console.log(formatComparison(c, a, b, undefined, { blockBytes: workload.blockBytes }));
     trouble += c.failures.length + [...c.a, ...c.b].filter((r) => r.verify === 'FAILED').length;
   }
   if (values.json !== undefined) {

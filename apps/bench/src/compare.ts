@@ -1,5 +1,5 @@
 import type { MeasureSpec, RunRecord } from './measure.js';
-import { median } from './report.js';
+import { median, nsPerPair, significant, type TableOptions } from './report.js';
 import { spawnMeasure } from './runner.js';
 import { errorMessage } from './util.js';
 import { findWorkload } from './workloads/index.js';
@@ -106,19 +106,31 @@ export function verdict(c: WorkloadComparison): string {
   return `no clear difference: ${below} of ${p.length} pairs have B slower, the others B faster (median ratio ${c.ratio.toFixed(3)})`;
 }
 
-/** The markdown block `compare` prints for one workload. */
-export function formatComparison(c: WorkloadComparison, a: string, b: string, maxStats = 8): string {
+/**
+ * The markdown block `compare` prints for one workload; with `blockBytes` (the scenarios)
+ * also ns per malloc+free pair, median and min–max, and ns per KiB of block.
+ */
+export function formatComparison(c: WorkloadComparison, a: string, b: string, maxStats = 8, options: TableOptions = {}): string {
+  const { blockBytes } = options;
+  const pairCells = (rs: readonly RunRecord[]): string => {
+    if (blockBytes === undefined) return '';
+    if (rs.length === 0) return ' – | – | – |';
+    const ns = rs.map(nsPerPair);
+    const mid = median(ns);
+    return ` ${significant(mid)} | ${significant(Math.min(...ns))}–${significant(Math.max(...ns))} | ${significant(mid / (blockBytes / 1024))} |`;
+  };
   const row = (side: string, spec: string, rs: readonly RunRecord[]): string => {
     const rates = rs.map((r) => r.opsPerSec / 1e6);
     const peak = Math.max(0, ...rs.map((r) => r.footprint)) / (1 << 20);
     const verify = rs.length === 0 ? '–' : rs.every((r) => r.verify === 'ok') ? 'ok' : rs.some((r) => r.verify === 'FAILED') ? 'FAILED' : 'n/a';
     const range = rates.length > 0 ? `${Math.min(...rates).toFixed(1)}–${Math.max(...rates).toFixed(1)}` : '–';
     const med = rates.length > 0 ? median(rates).toFixed(1) : '–';
-    return `| ${side} | ${spec} | ${med} | ${range} | ${peak.toFixed(2)} | ${rs.length} | ${verify} |`;
+    return `| ${side} | ${spec} | ${med} | ${range} |${pairCells(rs)} ${peak.toFixed(2)} | ${rs.length} | ${verify} |`;
   };
+  const perPair = blockBytes === undefined ? ['', ''] : [' ns/pair | ns min–max | ns/KiB |', ' ---: | ---: | ---: |'];
   const lines = [
-    '| | subject | M ops/s | min–max | peak MiB | runs | verify |',
-    '| --- | --- | ---: | ---: | ---: | ---: | :---: |',
+    `| | subject | M ops/s | min–max |${perPair[0]} peak MiB | runs | verify |`,
+    `| --- | --- | ---: | ---: |${perPair[1]} ---: | ---: | :---: |`,
     row('A', a, c.a),
     row('B', b, c.b),
     '',

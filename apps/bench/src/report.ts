@@ -83,22 +83,40 @@ export function significant(x: number, digits = 3): string {
 }
 
 export const mops = (opsPerSec: number): string => significant(opsPerSec / 1e6);
+
+/** Nanoseconds per malloc+free pair of a run (two operations). */
+export const nsPerPair = (record: RunRecord): number => (record.elapsedMs * 1e6) / (record.ops / 2);
+
+/** What `formatTable` adds for workloads of one block size (Workload.blockBytes). */
+export interface TableOptions {
+  /** When set, the columns ns/pair (median, min–max over the runs) and ns/KiB of block. */
+  readonly blockBytes?: number | undefined;
+}
 const ratio = (value: number, base: SubjectSummary | undefined): string =>
   base ? `${significant(value / base.median)}×` : '–';
 
 /** The workload's table as markdown (aligned, so it reads as plain text too). */
-export function formatTable(runs: WorkloadRuns): string {
+export function formatTable(runs: WorkloadRuns, options: TableOptions = {}): string {
   const summaries = summarize(runs.records);
   const ceiling = summaries.find((s) => s.subject === 'null');
   const peer = summaries.find((s) => s.subject === 'thing');
+  const { blockBytes } = options;
+  const perPair = blockBytes === undefined ? [] : ['ns/pair', 'ns min–max', 'ns/KiB'];
   const header = [
-    'subject', 'M ops/s', 'min–max', '× null', '× thing', 'peak MiB',
+    'subject', 'M ops/s', 'min–max', ...perPair, '× null', '× thing', 'peak MiB',
     'mallocs', 'frees', 'failed', 'bytes', 'final s', 'checksum', 'verify',
   ];
+  const pairCells = (s: SubjectSummary): string[] => {
+    if (blockBytes === undefined) return [];
+    const ns = runs.records.filter((r) => r.subject === s.subject).map(nsPerPair);
+    const mid = median(ns);
+    return [significant(mid), `${significant(Math.min(...ns))}–${significant(Math.max(...ns))}`, significant(mid / (blockBytes / 1024))];
+  };
   const rows = summaries.map((s) => [
     s.subject,
     mops(s.median),
     `${mops(s.min)}–${mops(s.max)}`,
+    ...pairCells(s),
     ratio(s.median, ceiling),
     ratio(s.median, peer),
     significant(s.peakFootprint / MiB),

@@ -34,7 +34,7 @@ export interface BoxTuning {
   readonly superslabTier?: Pick<SuperSlabTierOptions, 'retain'>;
   readonly poolTls?: Pick<PoolTlsOptions, 'classSizes' | 'capacity'>;
   readonly poolRefill?: Pick<PoolRefillOptions, 'arenaInitial' | 'arenaMax' | 'prewarm'>;
-  readonly l25Pool?: Pick<L25PoolOptions, 'classSizes' | 'shards' | 'keepPerClass'>;
+  readonly l25Pool?: Pick<L25PoolOptions, 'classSizes' | 'shards' | 'keepPerClass' | 'budget' | 'splitSpan'>;
   readonly bigCache?: Pick<BigCacheOptions, 'budget'>;
 }
 

@@ -110,10 +110,10 @@ describe('createHeap: the big tier (bigcache above l25Max)', () => {
       expect(heap.realloc(p, MiB + 1)).toBe(p);
       expect(errorCodeOf(() => heap.free(p + 30 * PAGE_SIZE))).toBe(ErrorCode.INVALID_POINTER);
       heap.free(p);
-      // Freed (cached): neither free nor usableSize accepts it any more.
-      // debug ≥ 1 tells a freed big block still in the cache (a double free); release sees no block there.
-      expect(errorCodeOf(() => heap.free(p))).toBe(debug >= 1 ? ErrorCode.DOUBLE_FREE : ErrorCode.INVALID_POINTER);
-      expect(errorCodeOf(() => heap.realloc(p, 10))).toBe(debug >= 1 ? ErrorCode.DOUBLE_FREE : ErrorCode.INVALID_POINTER);
+      // Freed (cached): neither free nor usableSize accepts it any more; its head's state
+      // tells a double free at every debug level.
+      expect(errorCodeOf(() => heap.free(p))).toBe(ErrorCode.DOUBLE_FREE);
+      expect(errorCodeOf(() => heap.realloc(p, 10))).toBe(ErrorCode.DOUBLE_FREE);
       expect(errorCodeOf(() => heap.usableSize(p))).toBe(ErrorCode.INVALID_POINTER);
       expect(heap.stats().big.blocksCached).toBe(1);
       heap.validate();

@@ -93,7 +93,7 @@ export const GH_FLAG_SHARED = 1;
 //  1      heap metadata (header...)  -                -                -
 //  2      tiny slab (superslab-tier) tiny class       owning thread    slab index in SuperSlab
 //  3      pool arena (pool-refill)   pool class       owning thread    page index in arena chunk (saturating)
-//  4      L2.5 bundle (l25-pool)     l25 class        shard            page index in bundle (saturating)
+//  4      L2.5 block (l25-pool)      l25 class        allocating tid   page index in block (0 = head)
 //  5      big block (bigcache)       -                -                page index in block (saturating)
 //  6      mapped, not yet owned       -               -                -
 //
@@ -101,8 +101,9 @@ export const GH_FLAG_SHARED = 1;
 // the block, saturating at REG_AUX_MASK (4095), so aux 0 marks the block's head page and
 // aux > 0 a continuation page (the head is not found from a continuation page in O(1):
 // a pointer into one is an interior pointer). While a block sits in bigcache's cache
-// (freed, kept for reuse) its pages are MAPPED with the same aux, so a free or
-// usableSize of a cached block finds no allocated block.
+// (freed, kept for reuse) its entries stay BIG: the head descriptor's state (CACHED, not
+// LIVE) tells a cached block from a live one, so a free of it is a double free. The same
+// holds for L2.5 blocks (L25BlockState). Neither restamps its pages on reuse.
 //
 // The box that takes pages from os-boundary stamps their entries, and clears them
 // (kind 0) before it unmaps them. Entries change only while the page is not in use
@@ -213,8 +214,8 @@ export const SuperSlabState = { FREE: 0, HOT: 1, DRAINING: 2 } as const;
 export type SuperSlabState = (typeof SuperSlabState)[keyof typeof SuperSlabState];
 
 /**
- * Big block state (bigcache), kept in PD_REGION_STATE of its head page. LIVE: handed out
- * (registry kind BIG). CACHED: freed and kept for reuse (registry kind MAPPED).
+ * Big block state (bigcache), kept in PD_REGION_STATE of its head page. LIVE: handed out.
+ * CACHED: freed and kept for reuse. The registry says BIG in both states.
  */
 export const BigBlockState = { NONE: 0, LIVE: 1, CACHED: 2 } as const;
 export type BigBlockState = (typeof BigBlockState)[keyof typeof BigBlockState];

@@ -4,6 +4,14 @@ import type { Subject, SubjectOptions } from '../subject.js';
 const ADDRESS = 8;
 
 /**
+ * Bytes behind ADDRESS: the largest block a workload touches beyond its first byte (vm's
+ * 2 MiB, one byte per 4 KiB). Past the end of a typed array a write is dropped and a read
+ * gives undefined, through V8's slow out-of-bounds path: with 64 bytes, null ran vm
+ * slower than thing, and every block failed its read-back.
+ */
+const BLOCK_BYTES = 2 * 1024 * 1024;
+
+/**
  * A do-nothing allocator: malloc returns a fixed address and free does nothing. Driving
  * it measures the harness itself (PRNG, slot bookkeeping, touch and verify), i.e. the
  * ceiling no real allocator can pass.
@@ -11,7 +19,7 @@ const ADDRESS = 8;
 export class NullSubject implements Subject {
   readonly name = 'null';
   readonly sharesAddresses = true;
-  private readonly u8 = new Uint8Array(64);
+  private readonly u8 = new Uint8Array(ADDRESS + BLOCK_BYTES);
 
   malloc(_size: number): number {
     return ADDRESS;

@@ -4,6 +4,15 @@ import type { Subject, SubjectOptions } from '../subject.js';
 const PAGE = 65536;
 
 /**
+ * Classes: one per 16 bytes up to 2 MiB (the largest block of any workload, vm's), so the
+ * class tables are indexed in bounds for every size the harness asks for. (With 4096
+ * classes, sizes from 64 KiB up indexed past the tables and malloc returned undefined,
+ * which random-mixed's slots stored as 0: `large` posted a figure for no work, and the
+ * scenarios failed their read-back.)
+ */
+const CLASSES = (2 * 1024 * 1024) / 16 + 1;
+
+/**
  * A reference point, not an allocator to use: the minimal segregated free list in plain
  * JS that the tiny-path issue names as the thing to approach. 16-byte classes, one 64 KiB
  * page per class at a time carved by a bump pointer, a page → class table for free, and
@@ -33,9 +42,9 @@ export class SeglistSubject implements Subject {
     const buffer = new ArrayBuffer(bytes);
     this.u8 = new Uint8Array(buffer);
     this.i32 = new Int32Array(buffer);
-    this.heads = new Int32Array(4096);
-    this.bump = new Int32Array(4096);
-    this.end = new Int32Array(4096);
+    this.heads = new Int32Array(CLASSES);
+    this.bump = new Int32Array(CLASSES);
+    this.end = new Int32Array(CLASSES);
     this.pageClass = new Int32Array(bytes / PAGE);
     this.top = PAGE;
   }

@@ -16,9 +16,9 @@ export interface Counters {
   bytes: number;
   /** PRNG state after the last cycle (0 for workloads without a PRNG). */
   finalSeed: number;
-  /** Sum of the bytes written into blocks (one per block). */
+  /** Sum of the bytes written into blocks (one per block; one per 4 KiB for the scenarios). */
   checksum: number;
-  /** Blocks whose byte read back before free differed from the one written. */
+  /** Blocks with a byte read back before free that differed from the one written. */
   mismatches: number;
 }
 
@@ -34,9 +34,15 @@ export interface Workload {
   readonly cycles: number;
   /** Size of a fixed pool big enough for this workload (see SubjectOptions). */
   readonly arenaBytes: number;
+  /**
+   * Set by workloads that malloc one block size only (the scenarios json, mir, vm): the
+   * report then also gives ns per malloc+free pair and ns per KiB of block.
+   */
+  readonly blockBytes?: number;
   run(subject: Subject, cycles: number, seed: number): WorkloadResult;
 }
 
+export const KiB = 1024;
 export const MiB = 1024 * 1024;
 
 /** Operations of a run: each malloc and each free is one. */

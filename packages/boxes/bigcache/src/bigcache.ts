@@ -80,7 +80,7 @@ class BigCacheBox implements BigCache {
       }
       this.hits++;
       this.zeroed = false;
-      this.makeLive(base, pages);
+      this.makeLive(base, pages, false); // its registry entries stayed BIG while cached
       return base;
     }
     this.misses++;
@@ -96,7 +96,7 @@ class BigCacheBox implements BigCache {
     if (base === 0) return 0;
     this.mapped++;
     this.zeroed = this.regions.lastMapZeroed();
-    this.makeLive(base, pages); // views re-read there: map may have grown (wasm replaces the buffer)
+    this.makeLive(base, pages, true); // views re-read there: map may have grown (wasm replaces the buffer)
     return base;
   }
 
@@ -104,15 +104,15 @@ class BigCacheBox implements BigCache {
     return this.zeroed;
   }
 
-  /** Stamps a block LIVE: registry BIG (aux = page index, saturating), head descriptor. */
-  private makeLive(base: Ptr, pages: number): void {
+  /** Marks a block LIVE in its head descriptor; a `fresh` one also gets its registry entries (BIG, aux = page index, saturating). */
+  private makeLive(base: Ptr, pages: number, fresh: boolean): void {
     const i32 = this.v.i32;
     const d = this.desc(base);
     i32[d + PD_REGION_STATE] = BigBlockState.LIVE;
     i32[d + PD_REGION_PAGES] = pages;
     i32[d + PD_REGION_NEXT] = 0;
     i32[d + PD_REGION_PREV] = 0;
-    this.stamp(base, 0, pages, PageKind.BIG);
+    if (fresh) this.stamp(base, 0, pages, PageKind.BIG);
     this.liveBlocks++;
     this.liveBytes += pages * PAGE_SIZE;
   }
@@ -143,7 +143,6 @@ class BigCacheBox implements BigCache {
     i32[d + PD_REGION_STATE] = BigBlockState.CACHED;
     i32[d + PD_REGION_NEXT] = this.heads[c]!;
     this.heads[c] = ptr;
-    this.stamp(ptr, 0, pages, PageKind.MAPPED);
     this.cachedBlocks++;
     this.cachedBytes += bytes;
     // Over budget: evict largest-first (the fewest unmaps to get back within it).
@@ -256,7 +255,7 @@ class BigCacheBox implements BigCache {
         const pages = i32[d + PD_REGION_PAGES]!;
         if (i32[d + PD_REGION_STATE] !== BigBlockState.CACHED) this.corrupt(`${at} has state ${i32[d + PD_REGION_STATE]}, not CACHED`);
         if (pages < 1 || bigClassFloor(pages) !== k) this.corrupt(`${at} has ${pages} pages, which do not belong to class ${k}`);
-        this.checkEntries(base, pages, PageKind.MAPPED, at);
+        this.checkEntries(base, pages, PageKind.BIG, at);
         blocks++;
         bytes += pages * PAGE_SIZE;
       }
@@ -265,8 +264,8 @@ class BigCacheBox implements BigCache {
       this.corrupt(`the cache lists hold ${blocks} blocks / ${bytes} bytes, the counters say ${this.cachedBlocks} / ${this.cachedBytes}`);
     }
     if (bytes > this.budget) this.corrupt(`${bytes} cached bytes exceed the budget of ${this.budget}`);
-    // Live blocks, from the registry: every BIG run starts at a head (aux 0) whose
-    // descriptor is LIVE and covers the run.
+    // Blocks, from the registry: every BIG run starts at a head (aux 0) whose descriptor
+    // is LIVE (counted here) or CACHED (listed above) and covers the run.
     let live = 0;
     let liveBytes = 0;
     const end = this.regions.end() >>> PAGE_SHIFT;
@@ -277,15 +276,19 @@ class BigCacheBox implements BigCache {
         continue;
       }
       const base = p << PAGE_SHIFT;
-      const at = `live block 0x${base.toString(16)}`;
+      const at = `block 0x${base.toString(16)}`;
       if (((e >>> REG_AUX_SHIFT) & REG_AUX_MASK) !== 0) this.corrupt(`page 0x${base.toString(16)} is a BIG continuation page with no block head before it`);
       const d = this.desc(base);
       const pages = i32[d + PD_REGION_PAGES]!;
-      if (i32[d + PD_REGION_STATE] !== BigBlockState.LIVE) this.corrupt(`${at} has state ${i32[d + PD_REGION_STATE]}, not LIVE`);
+      const state = i32[d + PD_REGION_STATE];
+      if (state === BigBlockState.CACHED && !seen.has(base)) this.corrupt(`${at} is CACHED but in no cache list`);
+      if (state !== BigBlockState.LIVE && state !== BigBlockState.CACHED) this.corrupt(`${at} has state ${state}, neither LIVE nor CACHED`);
       if (pages < 1 || p + pages > end) this.corrupt(`${at} has ${pages} pages, beyond the managed area`);
       this.checkEntries(base, pages, PageKind.BIG, at);
-      live++;
-      liveBytes += pages * PAGE_SIZE;
+      if (state === BigBlockState.LIVE) {
+        live++;
+        liveBytes += pages * PAGE_SIZE;
+      }
       p += pages;
     }
     if (live !== this.liveBlocks || liveBytes !== this.liveBytes) {

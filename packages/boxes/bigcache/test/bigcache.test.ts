@@ -73,11 +73,12 @@ describe('bigcache', () => {
     f.big.checkInvariants();
   });
 
-  test('free caches the block (registry MAPPED); the next alloc of its class reuses it, dirty', () => {
+  test('free caches the block (registry stays BIG, state CACHED); the next alloc of its class reuses it, dirty, without restamping', () => {
     const f = fixture();
     const p = f.big.alloc(2 * MiB);
     f.big.free(p);
-    expect(f.reg(p) & REG_KIND_MASK).toBe(PageKind.MAPPED);
+    expect(f.reg(p) & REG_KIND_MASK).toBe(PageKind.BIG);
+    expect(f.reg(p + 31 * PAGE_SIZE)).toBe(PageKind.BIG | (31 << REG_AUX_SHIFT));
     expect(f.i32()[f.desc(p) + PD_REGION_STATE]).toBe(BigBlockState.CACHED);
     expect(f.big.stats()).toMatchObject({ cachedBlocks: 1, cachedBytes: 2 * MiB, liveBlocks: 0, liveBytes: 0 });
     f.big.checkInvariants();
@@ -212,7 +213,9 @@ describe('bigcache', () => {
     const regIdx = (f: Fixture, addr: number): number => (f.ctx.layout.registryOffset >>> 2) + (addr >>> PAGE_SHIFT);
     expect(corrupted((f, live) => { f.i32()[regIdx(f, live + 3 * PAGE_SIZE)] = PageKind.BIG | (7 << REG_AUX_SHIFT); })).toMatch(/registry entry of page 3/);
     expect(corrupted((f, _l, cached) => { f.i32()[f.desc(cached) + PD_REGION_NEXT] = cached; })).toMatch(/cached twice/);
-    expect(corrupted((f, live) => { f.i32()[f.desc(live) + PD_REGION_STATE] = BigBlockState.CACHED; })).toMatch(/not LIVE/);
+    expect(corrupted((f, live) => { f.i32()[f.desc(live) + PD_REGION_STATE] = BigBlockState.CACHED; })).toMatch(/CACHED but in no cache list/);
+    expect(corrupted((f, live) => { f.i32()[f.desc(live) + PD_REGION_STATE] = 7; })).toMatch(/neither LIVE nor CACHED/);
+    expect(corrupted((f, _l, cached) => { f.i32()[f.desc(cached) + PD_REGION_STATE] = BigBlockState.LIVE; })).toMatch(/state 1, not CACHED/);
     expect(corrupted((f, _l, cached) => { f.i32()[f.desc(cached) + PD_REGION_PAGES] = 100; })).toMatch(/class/);
     expect(corrupted((f, live) => { f.i32()[regIdx(f, live)] = PageKind.MAPPED; })).toMatch(/continuation page with no block head/);
     // Split the live block in two behind the counters' back: the registry walk counts 2.

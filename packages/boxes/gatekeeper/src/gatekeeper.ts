@@ -1,5 +1,5 @@
 import {
-  BigBlockState, ErrorCode, HakmemError, L25BlockState, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PD_BLOCK_SIZE, PD_CARVE, PD_REGION_STATE, PageKind,
+  ErrorCode, HakmemError, L25BlockState, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PD_BLOCK_SIZE, PD_CARVE, PD_REGION_STATE, PageKind,
   REG_AUX_MASK, REG_AUX_SHIFT, REG_CLASS_MASK, REG_CLASS_SHIFT, REG_KIND_MASK, Route,
   type BigCache, type BoxContext, type Gatekeeper, type GatekeeperOptions, type GatekeeperStats, type HeapViews, type L25Pool,
   type PoolTls, type Ptr, type TinyRoute, type UnifiedCache,
@@ -218,14 +218,14 @@ class GatekeeperBox implements Gatekeeper {
     const i32 = this.v.i32;
     const e = i32[this.reg + (ptr >>> PAGE_SHIFT)] ?? 0;
     const kind = e & REG_KIND_MASK;
-    const at = `${op}(0x${ptr.toString(16)})`;
     if ((kind === PageKind.BIG && this.big !== undefined) || (kind === PageKind.L25 && this.l25 !== undefined)) {
       const tier = kind === PageKind.BIG ? 'big' : 'L2.5';
       if ((ptr & PAGE_MASK) !== 0 || ((e >>> REG_AUX_SHIFT) & REG_AUX_MASK) !== 0) {
-        throw this.reject(ErrorCode.INTERIOR_POINTER, `${at}: points into a ${tier} block, not at its start`, ptr);
+        throw this.reject(ErrorCode.INTERIOR_POINTER, `${op}(0x${ptr.toString(16)}): points into a ${tier} block, not at its start`, ptr);
       }
-      if (kind === PageKind.L25 && i32[this.pd + ((ptr >>> PAGE_SHIFT) << 4) + PD_REGION_STATE] !== L25BlockState.LIVE) {
-        throw this.reject(ErrorCode.DOUBLE_FREE, `${at}: the L2.5 block is not allocated (freed already: it sits in l25-pool's cache)`, ptr);
+      // A freed block stays in its tier's registry entries; its head's state word tells (LIVE = 1 for both tiers).
+      if (i32[this.pd + ((ptr >>> PAGE_SHIFT) << 4) + PD_REGION_STATE] !== L25BlockState.LIVE) {
+        throw this.reject(op === 'usableSize' ? ErrorCode.INVALID_POINTER : ErrorCode.DOUBLE_FREE, `${op}(0x${ptr.toString(16)}): the ${tier} block is not allocated (freed already: it sits in ${kind === PageKind.BIG ? 'bigcache' : 'l25-pool'}'s cache)`, ptr);
       }
       return kind;
     }
@@ -242,14 +242,14 @@ class GatekeeperBox implements Gatekeeper {
       off = ptr - (head << PAGE_SHIFT);
       where = 'span';
     } else {
-      throw this.reject(ErrorCode.INVALID_POINTER, `${at}: the page holds no allocated block (owner kind ${kind})`, ptr);
+      throw this.reject(ErrorCode.INVALID_POINTER, `${op}(0x${ptr.toString(16)}): the page holds no allocated block (owner kind ${kind})`, ptr);
     }
     if (off >= i32[d + PD_CARVE]!) {
-      throw this.reject(ErrorCode.INVALID_POINTER, `${at}: beyond the blocks handed out in its ${where}`, ptr);
+      throw this.reject(ErrorCode.INVALID_POINTER, `${op}(0x${ptr.toString(16)}): beyond the blocks handed out in its ${where}`, ptr);
     }
     const size = i32[d + PD_BLOCK_SIZE]!;
     if (off % size !== 0) {
-      throw this.reject(ErrorCode.INTERIOR_POINTER, `${at}: points ${off % size} bytes into a ${size}-byte block`, ptr);
+      throw this.reject(ErrorCode.INTERIOR_POINTER, `${op}(0x${ptr.toString(16)}): points ${off % size} bytes into a ${size}-byte block`, ptr);
     }
     return kind;
   }
@@ -325,17 +325,6 @@ class GatekeeperBox implements Gatekeeper {
     this.free(ptr);
     this.reallocsMoved++;
     return p;
-  }
-
-  /**
-   * True when `ptr` is the head of a big block sitting in bigcache's cache (freed: its
-   * pages MAPPED, aux 0 at the head, the head descriptor CACHED). Debug checks only.
-   */
-  protected isCachedBigHead(ptr: Ptr): boolean {
-    if (this.big === undefined || !Number.isInteger(ptr) || ptr <= 0 || ptr >= this.maxBytes || (ptr & PAGE_MASK) !== 0) return false;
-    const e = this.v.i32[this.reg + (ptr >>> PAGE_SHIFT)]!;
-    return (e & REG_KIND_MASK) === PageKind.MAPPED && ((e >>> REG_AUX_SHIFT) & REG_AUX_MASK) === 0
-      && this.v.i32[this.pd + ((ptr >>> PAGE_SHIFT) << 4) + PD_REGION_STATE] === BigBlockState.CACHED;
   }
 
   memalign(align: number, size: number): Ptr {
@@ -457,8 +446,7 @@ class DebugGatekeeperBox extends GatekeeperBox {
   /** Throws E_DOUBLE_FREE for a block start that is not live; the base class's errors for anything else. */
   private checkLive(ptr: Ptr, op: string): void {
     if (Number.isInteger(ptr) && ptr > 0 && ptr < this.maxBytes && this.isLive(ptr)) return;
-    // A freed big block still cached is no longer BIG in the registry; say what it is.
-    if (!this.isCachedBigHead(ptr)) this.resolve(ptr, op);
+    this.resolve(ptr, op); // its own error for anything that is no block start (and for a cached big / L2.5 block)
     throw this.reject(ErrorCode.DOUBLE_FREE, `${op}(0x${ptr.toString(16)}): the block is not allocated (freed already, or never handed out)`, ptr);
   }
 }

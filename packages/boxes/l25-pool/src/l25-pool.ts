@@ -5,7 +5,7 @@ import {
   type BoxContext, type HeapViews, type L25Pool, type L25PoolOptions, type L25PoolStats, type Ptr,
 } from '@hakmem/contracts';
 import { canBlockHere, lockAcquire, lockRelease } from '@hakmem/primitives';
-import { DEFAULT_KEEP_PER_CLASS, DEFAULT_L25_CLASS_SIZES, DEFAULT_SHARDS, L25_MAX_CLASSES, L25_MAX_SHARDS } from './api.js';
+import { DEFAULT_KEEP_PER_CLASS, DEFAULT_L25_BUDGET, DEFAULT_L25_CLASS_SIZES, DEFAULT_SPLIT_SPAN, DEFAULT_SHARDS, L25_MAX_CLASSES, L25_MAX_SHARDS } from './api.js';
 import {
   L25_BITMAP, L25_CACHED_BLOCKS, L25_CACHED_PAGES, L25_HEADS, L25_LIVE_BLOCKS, L25_LIVE_PAGES, L25_LOCK, L25_LOCK_CONTENDED,
   l25PoolStateBytes, l25ShardWords,
@@ -34,6 +34,8 @@ class L25PoolBox implements L25Pool {
   private readonly shared: boolean;
   private readonly canBlock: boolean;
   private readonly keep: number;
+  /** Cached pages a shard may hold (the byte budget in pages). */
+  private readonly budgetPages: number;
   private readonly numShards: number;
   /** Word index of shard 0's record. */
   private readonly state: number;
@@ -49,6 +51,8 @@ class L25PoolBox implements L25Pool {
   private readonly ceilClass: Int32Array;
   /** By page count p: the largest class of at most p pages (-1: none). */
   private readonly floorClass: Int32Array;
+  /** By class c: the bitmap bits of the classes an alloc of c may take a block from (up to `splitSpan` × its pages). */
+  private readonly spanMask: Int32Array;
   /** Registry entry of a head page of class c for this thread (aux 0). */
   private readonly headEntry: Int32Array;
   private readonly maxPages: number;
@@ -59,7 +63,7 @@ class L25PoolBox implements L25Pool {
   private mapped: number;
   private unmapped: number;
 
-  constructor(ctx: BoxContext, options: L25PoolOptions, sizes: readonly number[], shards: number, keep: number) {
+  constructor(ctx: BoxContext, options: L25PoolOptions, sizes: readonly number[], shards: number, keep: number, budget: number, span: number) {
     const n = sizes.length;
     this.numClasses = n;
     this.classSizes = Int32Array.from(sizes);
@@ -71,6 +75,7 @@ class L25PoolBox implements L25Pool {
     this.shared = ctx.shared;
     this.canBlock = ctx.shared && canBlockHere();
     this.keep = keep;
+    this.budgetPages = Math.floor(budget / PAGE_SIZE);
     this.numShards = shards;
     this.state = ctx.slotOffset >>> 2;
     this.shardWords = l25ShardWords(n);
@@ -90,6 +95,11 @@ class L25PoolBox implements L25Pool {
       while (f + 1 < n && this.classPages[f + 1]! <= p) f++;
       this.ceilClass[p] = c;
       this.floorClass[p] = f;
+    }
+    this.spanMask = new Int32Array(n);
+    for (let c = 0; c < n; c++) {
+      const top = this.floorClass[Math.min(this.maxPages, this.classPages[c]! * span)]!;
+      this.spanMask[c] = top >= 31 ? -1 : (1 << (top + 1)) - 1;
     }
     this.zeroed = false;
     this.hits = 0;
@@ -121,7 +131,7 @@ class L25PoolBox implements L25Pool {
     this.lock(s);
     let i32 = this.v.i32;
     const want = this.classPages[cls]!;
-    const avail = (i32[s + L25_BITMAP]! >>> cls) << cls;
+    const avail = ((i32[s + L25_BITMAP]! >>> cls) << cls) & this.spanMask[cls]!;
     let base: Ptr;
     if (avail !== 0) {
       const k = 31 - Math.clz32(avail & -avail);
@@ -184,7 +194,7 @@ class L25PoolBox implements L25Pool {
     const tail = pages - want;
     const at = base + (want << PAGE_SHIFT);
     const f = this.floorClass[tail]!;
-    if (f >= 0 && this.classPages[f] === tail && this.v.i32[s + this.counts + f]! < this.keep) {
+    if (f >= 0 && this.classPages[f] === tail && this.fits(s, f, tail)) {
       this.stamp(at, tail, this.headEntry[f]!);
       this.push(s, at, f, tail);
     } else {
@@ -192,6 +202,12 @@ class L25PoolBox implements L25Pool {
       this.regions.unmap(at, tail << PAGE_SHIFT);
       this.unmapped++;
     }
+  }
+
+  /** Under the lock: whether shard `s` may cache one more block of class `c` (`pages` pages): the keep limit and the byte budget. */
+  private fits(s: number, c: number, pages: number): boolean {
+    const i32 = this.v.i32;
+    return i32[s + this.counts + c]! < this.keep && i32[s + L25_CACHED_PAGES]! + pages <= this.budgetPages;
   }
 
   /** Under the lock: files the block at `base` (`pages` pages, class `c`) in shard `s`'s list. */
@@ -239,7 +255,7 @@ class L25PoolBox implements L25Pool {
     const c = this.floorClass[pages]!;
     i32[s + L25_LIVE_BLOCKS]!--;
     i32[s + L25_LIVE_PAGES]! -= pages;
-    if (i32[s + this.counts + c]! < this.keep) this.push(s, ptr, c, pages);
+    if (this.fits(s, c, pages)) this.push(s, ptr, c, pages);
     else this.unmapBlock(ptr, pages);
     this.unlock(s);
   }
@@ -411,6 +427,8 @@ export function createL25Pool(ctx: BoxContext, options: L25PoolOptions): L25Pool
   const sizes = options.classSizes ?? DEFAULT_L25_CLASS_SIZES;
   const shards = options.shards ?? DEFAULT_SHARDS;
   const keep = options.keepPerClass ?? DEFAULT_KEEP_PER_CLASS;
+  const budget = options.budget ?? DEFAULT_L25_BUDGET;
+  const span = options.splitSpan ?? DEFAULT_SPLIT_SPAN;
   if (!Array.isArray(sizes) || sizes.length === 0 || sizes.length > L25_MAX_CLASSES) {
     invalid(`classSizes must hold 1..${L25_MAX_CLASSES} sizes, got ${Array.isArray(sizes) ? sizes.length : String(sizes)}`);
   }
@@ -423,10 +441,12 @@ export function createL25Pool(ctx: BoxContext, options: L25PoolOptions): L25Pool
   }
   if (!Number.isInteger(shards) || shards < 1 || shards > L25_MAX_SHARDS) invalid(`shards must be an integer in 1..${L25_MAX_SHARDS}, got ${shards}`);
   if (!Number.isInteger(keep) || keep < 0) invalid(`keepPerClass must be a non-negative integer, got ${keep}`);
+  if (!Number.isInteger(budget) || budget < 0) invalid(`budget must be a non-negative integer, got ${budget}`);
+  if (!Number.isInteger(span) || span < 1 || span > 1 << 16) invalid(`splitSpan must be an integer in 1..65536, got ${span}`);
   const bytes = l25PoolStateBytes(shards, sizes.length);
   const at = ctx.slotOffset;
   if (at < GH_BOX_SLOTS_OFFSET || (at - GH_BOX_SLOTS_OFFSET) % GH_BOX_SLOT_BYTES !== 0 || at + bytes > GH_BOX_SLOTS_END) {
     invalid(`l25-pool needs ${bytes} bytes of box slots at a slot offset in [${GH_BOX_SLOTS_OFFSET}, ${GH_BOX_SLOTS_END - bytes}], got ${at}`);
   }
-  return new L25PoolBox(ctx, options, sizes, shards, keep);
+  return new L25PoolBox(ctx, options, sizes, shards, keep, budget, span);
 }

@@ -9,7 +9,7 @@ import {
 } from '@hakmem/contracts';
 import { createHeap, type HeapOptions } from '@hakmem/allocator';
 import {
-  createL25Pool, DEFAULT_KEEP_PER_CLASS, DEFAULT_L25_CLASS_SIZES, DEFAULT_SHARDS, l25PoolStateBytes,
+  createL25Pool, DEFAULT_KEEP_PER_CLASS, DEFAULT_L25_BUDGET, DEFAULT_SPLIT_SPAN, DEFAULT_L25_CLASS_SIZES, DEFAULT_SHARDS, l25PoolStateBytes,
 } from '@hakmem/l25-pool';
 
 const MiB = 1 << 20;
@@ -57,8 +57,9 @@ function fixture(options: PoolOptions = {}, heapOptions: HeapOptions = {}): Fixt
   const n = (options.classSizes ?? DEFAULT_L25_CLASS_SIZES).length;
   return {
     ctx, os,
-    pool: createL25Pool(ctx, { regions: os, ...options }),
-    thread: (tid = 2) => createL25Pool({ ...ctx, tid }, { regions: os, ...options }),
+    // Unbounded splitting and no byte budget unless a test asks: the tests of keepPerClass and splits see only those rules.
+    pool: createL25Pool(ctx, { regions: os, splitSpan: 64, budget: 1 << 30, ...options }),
+    thread: (tid = 2) => createL25Pool({ ...ctx, tid }, { regions: os, splitSpan: 64, budget: 1 << 30, ...options }),
     i32: () => backend.views.i32,
     reg: (addr) => backend.views.i32[(layout.registryOffset >>> 2) + (addr >>> PAGE_SHIFT)]!,
     regIdx: (addr) => (layout.registryOffset >>> 2) + (addr >>> PAGE_SHIFT),
@@ -176,6 +177,41 @@ describe('l25-pool', () => {
     expect(f.pool.alloc(1)).toBe(tail + P);
     expect(f.os.stats()).toMatchObject({ maps, bytesInUse: 5 * P });
     f.pool.checkInvariants();
+  });
+
+  test('splitSpan bounds the blocks an alloc may split: at most that many times its pages (default 2)', () => {
+    const f = fixture({ splitSpan: DEFAULT_SPLIT_SPAN });
+    expect(DEFAULT_SPLIT_SPAN).toBe(2);
+    const big = f.pool.alloc(7); // 8 pages
+    f.pool.free(big);
+    const maps = f.os.stats().maps;
+    const a = f.pool.alloc(2); // 3 pages: 8 > 2 × 3, so the 8-page block stays whole
+    expect(a).not.toBe(big);
+    expect(f.os.stats().maps).toBe(maps + 1);
+    const b = f.pool.alloc(3); // 4 pages: 8 ≤ 2 × 4, split
+    expect(b).toBe(big);
+    expect(f.pool.stats()).toMatchObject({ splits: 1, cachedBlocks: 1, cachedBytes: 4 * P });
+    expect(f.os.stats().maps).toBe(maps + 1);
+    f.pool.checkInvariants();
+    const never = fixture({ splitSpan: 1 });
+    const q = never.pool.alloc(1);
+    never.pool.free(q);
+    expect(never.pool.alloc(0)).not.toBe(q);
+    expect(never.pool.stats().splits).toBe(0);
+  });
+
+  test('the byte budget: a free that would take the shard\'s cached bytes above it unmaps the block (default 32 MiB)', () => {
+    expect(DEFAULT_L25_BUDGET).toBe(32 * MiB);
+    const f = fixture({ budget: 10 * P });
+    const blocks = [7, 7, 3].map((c) => f.pool.alloc(c)); // 8 + 8 + 4 pages
+    for (const p of blocks) f.pool.free(p);
+    // the first 8 pages fit; the second would make 16 > 10 and the 4-page block 12 > 10: both unmapped
+    expect(f.pool.stats()).toMatchObject({ cachedBlocks: 1, cachedBytes: 8 * P, unmapped: 2 });
+    expect(f.os.stats().bytesInUse).toBe(8 * P);
+    f.pool.checkInvariants();
+    const zero = fixture({ budget: 0 });
+    zero.pool.free(zero.pool.alloc(0));
+    expect(zero.pool.stats()).toMatchObject({ cachedBlocks: 0, unmapped: 1 });
   });
 
   test('a split tail whose class is at keepPerClass is unmapped', () => {
@@ -408,7 +444,7 @@ describe('l25-pool', () => {
 
   test('options are validated', () => {
     const f = fixture();
-    const make = (options: PoolOptions, ctx: Partial<BoxContext> = {}) => () => createL25Pool({ ...f.ctx, ...ctx }, { regions: f.os, ...options });
+    const make = (options: PoolOptions, ctx: Partial<BoxContext> = {}) => () => createL25Pool({ ...f.ctx, ...ctx }, { regions: f.os, splitSpan: 64, budget: 1 << 30, ...options });
     const bad: [PoolOptions, Partial<BoxContext>?][] = [
       [{ classSizes: [] }],
       [{ classSizes: [P + 1] }],

@@ -65,7 +65,7 @@ export interface BigCache extends Box<BigCacheStats> {
   lastAllocZeroed(): boolean;
   /**
    * Takes back a live block. Pre: `ptr` is the head of a live block (registry BIG, aux
-   * 0). Post: the block is cached (registry MAPPED) while the cached bytes stay within
+   * 0). Post: the block is cached (registry still BIG, state CACHED) while the cached bytes stay within
    * the budget, else blocks are unmapped (registry cleared to NONE first). Never throws.
    */
   free(ptr: Ptr): void;

@@ -14,6 +14,13 @@ export interface L25PoolOptions {
   readonly shards?: number;
   /** Free blocks kept per class and shard before unmapping. Default 8. */
   readonly keepPerClass?: number;
+  /** Bytes of free blocks kept per shard before unmapping (a non-negative integer). Default 32 MiB. */
+  readonly budget?: number;
+  /**
+   * When a class is empty, an alloc may split a cached block of up to `splitSpan` times
+   * its pages (an integer ≥ 1; 1: never split). Default 2.
+   */
+  readonly splitSpan?: number;
 }
 
 export interface L25PoolStats {
@@ -61,7 +68,7 @@ export interface L25Pool extends Box<L25PoolStats> {
   classOf(size: number): number;
   /**
    * A live block of class `cls` (64 KiB aligned): from this thread's shard, the class's
-   * list first, else the smallest larger non-empty class (split: the tail pages are
+   * list first, else the smallest larger non-empty class within `splitSpan` (split: the tail pages are
    * cached in their own class, or unmapped over the keep limit), else mapped.
    * Returns 0 on exhaustion (after unmapping this shard's cached blocks and retrying the
    * map once); never throws.
@@ -72,7 +79,8 @@ export interface L25Pool extends Box<L25PoolStats> {
   /**
    * Pre: `ptr` is the head of a live block (the gatekeeper checked registry and state).
    * Post: cached in this thread's shard (state CACHED), or unmapped when its class there
-   * already holds `keepPerClass` blocks (registry cleared first). Never throws.
+   * already holds `keepPerClass` blocks or the shard's cached bytes would exceed `budget`
+   * (registry cleared first). Never throws.
    */
   free(ptr: Ptr): void;
   /** Pre: `ptr` is the head of a live block. Post: its usable bytes (its pages × 64 KiB). */

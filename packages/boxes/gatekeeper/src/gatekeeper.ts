@@ -119,9 +119,15 @@ class GatekeeperBox implements Gatekeeper {
 
   /** Sizes above the tiny range: the mid tier first (its own hot path), then L2.5 and big; and bad sizes. */
   private mallocSlow(size: number): Ptr {
-    if ((size >>> 0) === size && size <= this.poolMax && this.pool !== undefined) {
-      const p = this.pool.alloc(this.pool.classOf(size));
-      return p !== 0 ? p : this.outOfMemory(size);
+    if ((size >>> 0) === size) {
+      if (size <= this.poolMax && this.pool !== undefined) {
+        const p = this.pool.alloc(this.pool.classOf(size));
+        return p !== 0 ? p : this.outOfMemory(size);
+      }
+      if (size > this.poolMax && size <= this.l25Max && this.l25 !== undefined) {
+        const p = this.l25.alloc(this.l25.classOf(size));
+        return p !== 0 ? p : this.outOfMemory(size);
+      }
     }
     this.checkSize(size);
     const route = this.route.route(size);
@@ -163,7 +169,9 @@ class GatekeeperBox implements Gatekeeper {
           if (!this.cache.push(cls, ptr)) this.cache.spill(cls, ptr);
           return;
         }
-      } else if ((e & 0xf) === 3 && this.freePool(ptr, e)) {
+      } else if ((e & 0xf) === 3) {
+        if (this.freePool(ptr, e)) return;
+      } else if (this.freeLarge(ptr, e)) {
         return;
       }
     }
@@ -193,7 +201,29 @@ class GatekeeperBox implements Gatekeeper {
     return false;
   }
 
-  /** free(0), L2.5 and big blocks, and every pointer the fast paths did not accept. */
+  /**
+   * A pointer on an L2.5 (kind 4) or big (kind 5) page: a live block's head is page
+   * aligned, aux 0 (the top 12 bits: `e >>> 20`), and its head descriptor's state word
+   * (8 = PD_REGION_STATE) is LIVE (1, in both tiers). True when it was one and went to
+   * its tier; anything else goes to `freeSlow`, which names the problem.
+   */
+  private freeLarge(ptr: Ptr, e: number): boolean {
+    const kind = e & 0xf;
+    if ((ptr & 0xffff) !== 0 || (e >>> 20) !== 0 || this.v.i32[this.pd + ((ptr >>> 16) << 4) + 8] !== 1) return false;
+    if (kind === 4) {
+      const l25 = this.l25;
+      if (l25 === undefined) return false;
+      l25.free(ptr);
+      return true;
+    }
+    if (kind !== 5) return false;
+    const big = this.big;
+    if (big === undefined) return false;
+    big.free(ptr);
+    return true;
+  }
+
+  /** free(0), and every pointer the fast paths did not accept. */
   private freeSlow(ptr: Ptr): void {
     if (ptr === 0) return;
     const kind = this.resolve(ptr, 'free');

@@ -51,6 +51,10 @@ describe('hot-path literals', () => {
     expect([c.PAGE_SHIFT, c.PAGE_MASK, c.REG_KIND_MASK, c.PageKind.TINY, c.REG_CLASS_SHIFT, c.REG_CLASS_MASK, c.PD_CARVE])
       .toEqual([16, 0xffff, 0xf, 2, 4, 0xff, 1]);
     expect(1 << 4).toBe(c.PAGE_DESC_WORDS);
+    // freePool / freeLarge
+    expect([c.PageKind.POOL, c.PageKind.L25, c.PageKind.BIG, c.REG_AUX_SHIFT, c.REG_AUX_MASK, c.PD_REGION_STATE, c.L25BlockState.LIVE, c.BigBlockState.LIVE])
+      .toEqual([3, 4, 5, 20, 0xfff, 8, 1, 1]);
+    expect(32 - c.REG_AUX_SHIFT).toBe(12); // aux is the top 12 bits: e >>> 20 is aux
   });
 });
 

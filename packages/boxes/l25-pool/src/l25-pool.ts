@@ -126,59 +126,73 @@ class L25PoolBox implements L25Pool {
     return this.ceilClass[(size + PAGE_MASK) >>> PAGE_SHIFT]!;
   }
 
+  /**
+   * Hot path (a cache hit): the bitmap, a pop, the head descriptor. Word offsets are
+   * literals — an imported or module-level const costs V8 a context load and a hole check
+   * per use (`test/l25-pool.test.ts` checks each against its name): shard record 2 =
+   * L25_BITMAP, 3 / 4 = L25_CACHED_BLOCKS / _PAGES, 5 / 6 = L25_LIVE_BLOCKS / _PAGES,
+   * 7 = L25_HEADS; descriptor 8 = PD_REGION_STATE, 12 = PD_REGION_NEXT, 14 =
+   * PD_REGION_PAGES; state 1 = LIVE; 16 = PAGE_SHIFT, 4 = log2 of the descriptor words.
+   */
   alloc(cls: number): Ptr {
     const s = this.shard;
-    this.lock(s);
-    let i32 = this.v.i32;
+    if (this.shared) this.lock(s);
+    const i32 = this.v.i32;
+    const avail = ((i32[s + 2]! >>> cls) << cls) & this.spanMask[cls]!;
+    if (avail === 0) return this.allocMiss(s, cls);
+    const k = 31 - Math.clz32(avail & -avail);
+    const base = i32[s + 7 + k]!;
+    const d = this.pd + ((base >>> 16) << 4);
+    const next = i32[d + 12]!;
+    i32[s + 7 + k] = next;
+    if (next === 0) i32[s + 2] = i32[s + 2]! & ~(1 << k);
+    i32[s + this.counts + k]!--;
+    i32[d + 12] = 0;
+    i32[d + 8] = 1;
+    const pages = this.classPages[k]!;
     const want = this.classPages[cls]!;
-    const avail = ((i32[s + L25_BITMAP]! >>> cls) << cls) & this.spanMask[cls]!;
-    let base: Ptr;
-    if (avail !== 0) {
-      const k = 31 - Math.clz32(avail & -avail);
-      base = i32[s + L25_HEADS + k]!;
-      const d = this.desc(base);
-      const next = i32[d + PD_REGION_NEXT]!;
-      i32[s + L25_HEADS + k] = next;
-      if (next === 0) i32[s + L25_BITMAP] = i32[s + L25_BITMAP]! & ~(1 << k);
-      i32[s + this.counts + k]!--;
-      i32[d + PD_REGION_NEXT] = 0;
-      i32[d + PD_REGION_STATE] = L25BlockState.LIVE;
-      const pages = this.classPages[k]!;
-      i32[s + L25_CACHED_BLOCKS]!--;
-      i32[s + L25_CACHED_PAGES]! -= pages;
-      this.hits++;
-      this.zeroed = false;
-      if (k !== cls) {
-        i32[d + PD_REGION_PAGES] = want;
-        this.splitTail(s, base, pages, want);
-        this.splits++;
-      }
-      // Every page of a block carries the same class and thread: one compare tells
-      // whether the block must be restamped (another class, or last allocated by another thread).
-      const head = this.headEntry[cls]!;
-      if (i32[this.reg + (base >>> PAGE_SHIFT)] !== head) this.stamp(base, want, head);
-    } else {
-      this.misses++;
-      base = this.regions.map(want << PAGE_SHIFT, PAGE_SIZE);
-      if (base === 0 && i32[s + L25_CACHED_BLOCKS] !== 0) {
-        // Exhausted while this shard holds blocks too small to serve: give them back
-        // (os-boundary coalesces adjacent ranges) and retry once.
-        this.drainShard(s);
-        base = this.regions.map(want << PAGE_SHIFT, PAGE_SIZE);
-      }
-      if (base === 0) {
-        this.unlock(s);
-        return 0;
-      }
-      this.zeroed = this.regions.lastMapZeroed();
-      this.mapped++;
-      i32 = this.v.i32; // map may have grown the memory (wasm replaces the buffer)
-      const d = this.desc(base);
-      i32[d + PD_REGION_STATE] = L25BlockState.LIVE;
-      i32[d + PD_REGION_PAGES] = want;
-      i32[d + PD_REGION_NEXT] = 0;
-      this.stamp(base, want, this.headEntry[cls]!);
+    i32[s + 3]!--;
+    i32[s + 4]! -= pages;
+    i32[s + 5]!++;
+    i32[s + 6]! += want;
+    this.hits++;
+    this.zeroed = false;
+    if (k !== cls) {
+      i32[d + 14] = want;
+      this.splitTail(s, base, pages, want);
+      this.splits++;
     }
+    // Every page of a block carries the same class and thread: one compare tells
+    // whether the block must be restamped (another class, or last allocated by another thread).
+    const head = this.headEntry[cls]!;
+    if (i32[this.reg + (base >>> 16)] !== head) this.stamp(base, want, head);
+    if (this.shared) this.unlock(s);
+    return base;
+  }
+
+  /** No cached block of the class (or within the split span): map one; 0 on exhaustion. */
+  private allocMiss(s: number, cls: number): Ptr {
+    this.misses++;
+    const want = this.classPages[cls]!;
+    let base = this.regions.map(want << PAGE_SHIFT, PAGE_SIZE);
+    if (base === 0 && this.v.i32[s + L25_CACHED_BLOCKS] !== 0) {
+      // Exhausted while this shard holds blocks too small to serve: give them back
+      // (os-boundary coalesces adjacent ranges) and retry once.
+      this.drainShard(s);
+      base = this.regions.map(want << PAGE_SHIFT, PAGE_SIZE);
+    }
+    if (base === 0) {
+      this.unlock(s);
+      return 0;
+    }
+    this.zeroed = this.regions.lastMapZeroed();
+    this.mapped++;
+    const i32 = this.v.i32; // map may have grown the memory (wasm replaces the buffer)
+    const d = this.desc(base);
+    i32[d + PD_REGION_STATE] = L25BlockState.LIVE;
+    i32[d + PD_REGION_PAGES] = want;
+    i32[d + PD_REGION_NEXT] = 0;
+    this.stamp(base, want, this.headEntry[cls]!);
     i32[s + L25_LIVE_BLOCKS]!++;
     i32[s + L25_LIVE_PAGES]! += want;
     this.unlock(s);
@@ -204,24 +218,24 @@ class L25PoolBox implements L25Pool {
     }
   }
 
-  /** Under the lock: whether shard `s` may cache one more block of class `c` (`pages` pages): the keep limit and the byte budget. */
+  /** Under the lock: whether shard `s` may cache one more block of class `c` (`pages` pages): the keep limit and the byte budget (4 = L25_CACHED_PAGES). */
   private fits(s: number, c: number, pages: number): boolean {
     const i32 = this.v.i32;
-    return i32[s + this.counts + c]! < this.keep && i32[s + L25_CACHED_PAGES]! + pages <= this.budgetPages;
+    return i32[s + this.counts + c]! < this.keep && i32[s + 4]! + pages <= this.budgetPages;
   }
 
-  /** Under the lock: files the block at `base` (`pages` pages, class `c`) in shard `s`'s list. */
+  /** Under the lock: files the block at `base` (`pages` pages, class `c`) in shard `s`'s list (literal offsets as in `alloc`; 2 = CACHED). */
   private push(s: number, base: Ptr, c: number, pages: number): void {
     const i32 = this.v.i32;
-    const d = this.desc(base);
-    i32[d + PD_REGION_STATE] = L25BlockState.CACHED;
-    i32[d + PD_REGION_PAGES] = pages;
-    i32[d + PD_REGION_NEXT] = i32[s + L25_HEADS + c]!;
-    i32[s + L25_HEADS + c] = base;
+    const d = this.pd + ((base >>> 16) << 4);
+    i32[d + 8] = 2;
+    i32[d + 14] = pages;
+    i32[d + 12] = i32[s + 7 + c]!;
+    i32[s + 7 + c] = base;
     i32[s + this.counts + c]!++;
-    i32[s + L25_BITMAP] = i32[s + L25_BITMAP]! | (1 << c);
-    i32[s + L25_CACHED_BLOCKS]!++;
-    i32[s + L25_CACHED_PAGES]! += pages;
+    i32[s + 2] = i32[s + 2]! | (1 << c);
+    i32[s + 3]!++;
+    i32[s + 4]! += pages;
   }
 
   /** Registry entries of the `pages` pages from `base`: `head` with the page index as aux (saturating). */
@@ -246,18 +260,19 @@ class L25PoolBox implements L25Pool {
     return this.zeroed;
   }
 
+  /** Hot path: literal word offsets as in `alloc` (14 = PD_REGION_PAGES, 5 / 6 = the live gauges). */
   free(ptr: Ptr): void {
     const s = this.shard;
-    this.lock(s);
+    if (this.shared) this.lock(s);
     const i32 = this.v.i32;
-    const pages = i32[this.desc(ptr) + PD_REGION_PAGES]!;
+    const pages = i32[this.pd + ((ptr >>> 16) << 4) + 14]!;
     // Blocks are always exactly class-sized: the floor class is the block's class.
     const c = this.floorClass[pages]!;
-    i32[s + L25_LIVE_BLOCKS]!--;
-    i32[s + L25_LIVE_PAGES]! -= pages;
+    i32[s + 5]!--;
+    i32[s + 6]! -= pages;
     if (this.fits(s, c, pages)) this.push(s, ptr, c, pages);
     else this.unmapBlock(ptr, pages);
-    this.unlock(s);
+    if (this.shared) this.unlock(s);
   }
 
   usableSize(ptr: Ptr): number {

@@ -81,6 +81,17 @@ function expectStamped(f: Fixture, p: number, pages: number, cls: number, tid: n
   }
 }
 
+describe('hot-path literals', () => {
+  test('the word offsets alloc / free / push / fits spell as literals are the layout constants', async () => {
+    const layout = await import('../src/layout.js');
+    const c = await import('@hakmem/contracts');
+    expect([layout.L25_BITMAP, layout.L25_CACHED_BLOCKS, layout.L25_CACHED_PAGES, layout.L25_LIVE_BLOCKS, layout.L25_LIVE_PAGES, layout.L25_HEADS])
+      .toEqual([2, 3, 4, 5, 6, 7]);
+    expect([c.PD_REGION_STATE, c.PD_REGION_NEXT, c.PD_REGION_PAGES, c.L25BlockState.LIVE, c.L25BlockState.CACHED, c.PAGE_SHIFT, c.PAGE_DESC_WORDS])
+      .toEqual([8, 12, 14, 1, 2, 16, 1 << 4]);
+  });
+});
+
 describe('classes and state size', () => {
   test('defaults: 16 classes of 1..16 pages, 8 shards, 8 kept per class', () => {
     expect(DEFAULT_L25_CLASS_SIZES).toEqual(Array.from({ length: 16 }, (_, i) => (i + 1) * P));

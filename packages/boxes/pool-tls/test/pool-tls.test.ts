@@ -1,0 +1,96 @@
+import { describe, expect, test } from 'vitest';
+import { ErrorCode, MAX_BATCH, type BlockSink, type BlockSource } from '@hakmem/contracts';
+import { errorCodeOf } from '@hakmem/testkit';
+import { createPoolTls, DEFAULT_POOL_CLASS_SIZES, defaultPoolCapacity } from '@hakmem/pool-tls';
+
+/** A source of fake 512-aligned blocks that records what comes back. */
+class FakeSource implements BlockSource, BlockSink {
+  next = 0x10_0000;
+  left = Infinity;
+  readonly freed: number[][] = [];
+  allocBatch(_cls: number, out: Int32Array, offset: number, max: number): number {
+    const n = Math.min(max, this.left);
+    for (let i = 0; i < n; i++) {
+      out[offset + i] = this.next;
+      this.next += 65536;
+    }
+    this.left -= n;
+    return n;
+  }
+  freeBatch(_cls: number, blocks: Int32Array, offset: number, n: number): void {
+    this.freed.push(Array.from(blocks.subarray(offset, offset + n)));
+  }
+}
+
+describe('pool-tls', () => {
+  test('the default table: 20 classes, four per doubling from 2560 to 65536, multiples of 512', () => {
+    expect(DEFAULT_POOL_CLASS_SIZES).toHaveLength(20);
+    expect(DEFAULT_POOL_CLASS_SIZES[0]).toBe(2560);
+    expect(DEFAULT_POOL_CLASS_SIZES.at(-1)).toBe(65536);
+    for (const s of DEFAULT_POOL_CLASS_SIZES) expect(s % 512).toBe(0);
+  });
+
+  test('classOf: the smallest class holding the size, for every size up to 64 KiB', () => {
+    const pool = createPoolTls({ source: new FakeSource() });
+    const sizes = pool.classSizes;
+    for (let size = 0; size <= 65536; size++) {
+      const c = pool.classOf(size);
+      if (sizes[c]! < size || (c > 0 && sizes[c - 1]! >= size)) throw new Error(`size ${size} → class ${c}`);
+    }
+  });
+
+  test('default capacities hold 256 KiB per class, 4..64 blocks', () => {
+    const pool = createPoolTls({ source: new FakeSource() });
+    expect([0, 7, 15, 19].map((c) => pool.capacity(c))).toEqual([64, 32, 8, 4]);
+    expect(defaultPoolCapacity(2560)).toBe(64);
+  });
+
+  test('a miss refills half the capacity (at most MAX_BATCH); overflow spills the oldest half and keeps the newest', () => {
+    const src = new FakeSource();
+    const pool = createPoolTls({ source: src, capacity: 8 });
+    const first = pool.alloc(3);
+    expect(pool.count(3)).toBe(3); // batch of 4, one handed out
+    const held = [first, pool.alloc(3), pool.alloc(3), pool.alloc(3)];
+    expect(pool.count(3)).toBe(0);
+    const more = Array.from({ length: 5 }, () => pool.alloc(3));
+    pool.flush(); // the 3 left cached from the last refill go back
+    expect(src.freed.flat()).toHaveLength(3);
+    const freed = [...held, ...more];
+    for (const p of freed) pool.free(3, p); // nine frees into capacity 8: the ninth spills the oldest 4
+    expect(src.freed.at(-1)).toEqual(held);
+    expect(pool.count(3)).toBe(5);
+    expect(pool.alloc(3)).toBe(more[4]); // LIFO: the newest first
+    expect(pool.stats()).toMatchObject({ refills: 3, refillBlocks: 12, spills: 1, spillBlocks: 4, cached: 4 });
+    pool.flush();
+    expect(pool.count(3)).toBe(0);
+    expect(src.freed.flat()).toHaveLength(3 + 4 + 4);
+    pool.checkInvariants();
+    const wide = createPoolTls({ source: new FakeSource(), capacity: 4096 });
+    wide.alloc(0);
+    expect(wide.count(0)).toBe(MAX_BATCH - 1);
+  });
+
+  test('exhaustion: alloc returns 0, and the cache works again once blocks come back', () => {
+    const src = new FakeSource();
+    src.left = 2;
+    const pool = createPoolTls({ source: src, capacity: 8 });
+    const a = pool.alloc(0);
+    const b = pool.alloc(0);
+    expect(pool.alloc(0)).toBe(0);
+    pool.free(0, a);
+    expect(pool.alloc(0)).toBe(a);
+    expect(b).not.toBe(a);
+  });
+
+  test('options are validated; checkInvariants catches a block cached twice', () => {
+    const src = new FakeSource();
+    for (const o of [{ classSizes: [] }, { classSizes: [4096, 3072] }, { classSizes: [3000] }, { classSizes: [131072] }, { capacity: 0 }, { capacity: [4, 4] }]) {
+      expect(errorCodeOf(() => createPoolTls({ source: src, ...o })), JSON.stringify(o)).toBe(ErrorCode.INVALID_OPTION);
+    }
+    const pool = createPoolTls({ source: src });
+    const p = pool.alloc(2);
+    pool.free(2, p);
+    pool.free(2, p);
+    expect(errorCodeOf(() => pool.checkInvariants())).toBe(ErrorCode.CORRUPTION);
+  });
+});

@@ -61,6 +61,7 @@ function printWorkload(w: WorkloadRuns): number {
   const workload = findWorkload(w.workload);
   console.log(`\n## ${w.workload} (${workload.description}; ${w.cycles} cycles)\n`);
   if (w.records.length > 0) console.log(formatTable(w, { blockBytes: workload.blockBytes }));
+  for (const { subject, reason } of w.notRun ?? []) console.log(`(${subject} not run here: ${reason})`);
   const found = problems(w);
   for (const problem of found) console.log(`!!! ${problem}`);
   if (found.length === 0 && w.records.length > 0) {

@@ -34,6 +34,8 @@ export interface WorkloadRuns {
   readonly cycles: number;
   readonly records: RunRecord[];
   readonly failures: RunFailure[];
+  /** Subjects left out of this workload by their own `notFor`, with the reason. */
+  readonly notRun?: { subject: string; reason: string }[];
 }
 
 export interface BenchResult {
@@ -99,10 +101,16 @@ export async function runBench(options: RunOptions): Promise<BenchResult> {
   const workloads: WorkloadRuns[] = [];
   for (const choice of options.workloads) {
     const cycles = choice.cycles ?? findWorkload(choice.name).cycles;
-    const entry: WorkloadRuns = { workload: choice.name, cycles, records: [], failures: [] };
+    const notRun: { subject: string; reason: string }[] = [];
+    const here = ready.filter((subject) => {
+      const reason = findSubject(subject).notFor?.(choice.name);
+      if (reason !== undefined) notRun.push({ subject, reason });
+      return reason === undefined;
+    });
+    const entry: WorkloadRuns = { workload: choice.name, cycles, records: [], failures: [], notRun };
     workloads.push(entry);
     for (let run = 0; run < options.runs; run++) {
-      for (const subject of ready) {
+      for (const subject of here) {
         const spec: MeasureSpec = { subject, workload: choice.name, cycles, seed: options.seed, run };
         try {
           const record = spawnMeasure(spec);

@@ -20,3 +20,10 @@ export { superSlabTierConformance } from './conformance/superslab-tier.js';
 export { sharedPoolConformance } from './conformance/shared-pool.js';
 export { warmPoolConformance } from './conformance/warm-pool.js';
 export { pageBoxConformance } from './conformance/page-box.js';
+export { poolTlsConformance, type PoolTlsFactory } from './conformance/pool-tls.js';
+export {
+  MidRegions, poolRefillConformance,
+  type MidEnv, type MidEnvFactory, type MidEnvOptions, type PoolRefillFactory,
+} from './conformance/pool-refill.js';
+export { l25PoolConformance, type L25PoolFactory } from './conformance/l25-pool.js';
+export { bigCacheConformance, type BigCacheFactory } from './conformance/bigcache.js';

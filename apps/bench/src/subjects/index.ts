@@ -10,6 +10,11 @@ export interface SubjectEntry {
    * cannot run here (e.g. its package is not there yet).
    */
   load(): Promise<SubjectFactory>;
+  /**
+   * Why this subject does not run `workload` (it cannot serve it by design), or
+   * undefined when it does. The runner leaves such pairs out and says so.
+   */
+  notFor?(workload: string): string | undefined;
 }
 
 export const subjects: readonly SubjectEntry[] = [
@@ -27,6 +32,9 @@ export const subjects: readonly SubjectEntry[] = [
     name: 'seglist',
     description: 'reference: a minimal segregated free list in plain JS (16-byte classes, no checks, no reuse across classes)',
     load: async () => (await import('./seglist.js')).createSeglistSubject,
+    // One bump page per 16-byte class and no reuse across classes: the pool and large
+    // bands' thousands of distinct sizes exhaust any fixed buffer.
+    notFor: (w) => (w === 'pool' || w === 'large' ? 'no reuse across its 16-byte classes: the band\'s distinct sizes exhaust its buffer' : undefined),
   },
   {
     name: 'null',

@@ -216,7 +216,6 @@ class BigCacheBox implements BigCache {
     this.stamp(ptr, pages, want, PageKind.BIG); // views re-read there: mapAt may have grown the memory
     this.v.i32[this.desc(ptr) + PD_REGION_PAGES] = want;
     this.liveBytes += (want - pages) * PAGE_SIZE;
-    this.mapped++;
     this.resized++;
     return true;
   }

@@ -108,7 +108,15 @@ class GatekeeperBox implements Gatekeeper {
       const p = this.cache.pop(cls);
       return p !== 0 ? p : this.mallocRefill(cls, size);
     }
-    return this.mallocSlow(size);
+    return size <= this.poolMax ? this.mallocPool(size) : this.mallocSlow(size);
+  }
+
+  /** The mid tier's hot path: a class lookup and a pool-tls pop (bad sizes and a heap without a pool go on to `mallocSlow`). */
+  private mallocPool(size: number): Ptr {
+    const pool = this.pool;
+    if ((size >>> 0) !== size || pool === undefined) return this.mallocSlow(size);
+    const p = pool.alloc(pool.classOf(size));
+    return p !== 0 ? p : this.outOfMemory(size);
   }
 
   /** Cache miss: one bounded batch from the page box. */

@@ -8,10 +8,11 @@ import {
 import { createHeap } from '@hakmem/allocator';
 import { errorCodeOf } from '@hakmem/testkit';
 import { createPoolRefill, DEFAULT_ARENA_INITIAL, DEFAULT_ARENA_MAX, EMPTY_SPAN_BUDGET, spanPagesFor } from '@hakmem/pool-refill';
-import { DEFAULT_POOL_CLASS_SIZES } from '@hakmem/pool-tls';
 
 const MiB = 1 << 20;
-const SIZES = Int32Array.from(DEFAULT_POOL_CLASS_SIZES);
+/** The default mid classes, as the composition root gives them to pool-refill (from its pool-tls). */
+const SIZES = createHeap({ maxBytes: 16 * MiB }).boxes.poolTls.classSizes;
+const DEFAULT_POOL_CLASS_SIZES: readonly number[] = Array.from(SIZES);
 
 interface Fixture {
   readonly ctx: BoxContext;

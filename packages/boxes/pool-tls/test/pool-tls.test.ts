@@ -39,9 +39,9 @@ describe('pool-tls', () => {
     }
   });
 
-  test('default capacities hold 256 KiB per class, 4..64 blocks', () => {
+  test('default capacities hold 512 KiB per class, 8..64 blocks', () => {
     const pool = createPoolTls({ source: new FakeSource() });
-    expect([0, 7, 15, 19].map((c) => pool.capacity(c))).toEqual([64, 32, 8, 4]);
+    expect([0, 7, 11, 15, 19].map((c) => pool.capacity(c))).toEqual([64, 64, 32, 16, 8]);
     expect(defaultPoolCapacity(2560)).toBe(64);
   });
 

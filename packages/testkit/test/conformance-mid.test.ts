@@ -1,0 +1,335 @@
+import { describe, expect, test } from 'vitest';
+import {
+  ErrorCode, HakmemError, MAX_BATCH,
+  type BigCache, type BlockSink, type BlockSource, type BoxContext, type L25Pool, type MemoryBackend, type PoolRefill, type PoolTls,
+  type PoolTlsOptions, type PoolTlsStats, type Ptr,
+} from '@hakmem/contracts';
+import { createHeap, defaultBoxes } from '@hakmem/allocator';
+import type { ConformanceCase } from '../src/conformance/types.js';
+import { poolTlsConformance, type PoolTlsFactory } from '../src/conformance/pool-tls.js';
+import { poolRefillConformance, type MidEnvFactory, type PoolRefillFactory } from '../src/conformance/pool-refill.js';
+import { l25PoolConformance, type L25PoolFactory } from '../src/conformance/l25-pool.js';
+import { bigCacheConformance, type BigCacheFactory } from '../src/conformance/bigcache.js';
+
+// The default boxes, as the composition root wires them (defaultBoxes.poolTls is
+// createPoolTls of @hakmem/pool-tls, and so on: testkit declares only @hakmem/allocator
+// among the boxes' wirings, so the factories are taken from there).
+const createPoolTls: PoolTlsFactory = defaultBoxes.poolTls;
+const createPoolRefill: PoolRefillFactory = defaultBoxes.poolRefill;
+const createL25Pool: L25PoolFactory = defaultBoxes.l25Pool;
+const createBigCache: BigCacheFactory = defaultBoxes.bigCache;
+
+const NO_SOURCE: BlockSource & BlockSink = { allocBatch: () => 0, freeBatch: () => undefined };
+/** The default mid class table (pool-tls's DEFAULT_POOL_CLASS_SIZES), as the composition root gives it to pool-refill. */
+const POOL_CLASSES: readonly number[] = Array.from(createPoolTls({ source: NO_SOURCE }).classSizes);
+
+/** Box slot 100: far from the slots the heap's own boxes use (its l25-pool starts at slot 2). */
+const L25_SLOT = 64 + 100 * 64;
+
+/**
+ * A fresh heap per case; the suites use its memory, layout and os-boundary. Nothing in
+ * the heap maps until a malloc (and the suites never call one), so os-boundary's bytes in
+ * use are the boxes' under test. Threads 3 and 4: the heap's own pool-refill is thread 1
+ * (its remote list is thread record 1), so the suites' instances have thread records of
+ * their own; they also fall in different l25 shards ((3 − 1) % 8 ≠ (4 − 1) % 8).
+ */
+const env: MidEnvFactory = ({ maxBytes = 64 << 20 } = {}) => {
+  const heap = createHeap({ maxBytes });
+  const ctx: BoxContext = { backend: heap.backend, layout: heap.layout, tid: 3, shared: heap.backend.shared, slotOffset: L25_SLOT, debug: 0 };
+  return { ctx, otherTid: 4, regions: heap.boxes.osBoundary };
+};
+
+/**
+ * Cases the default boxes fail today: contract clauses they do not honour. `test.fails`
+ * keeps the gap visible and turns red as soon as the box is fixed (then remove the entry).
+ */
+const KNOWN_GAPS = new Set<string>([]);
+
+function run(suite: readonly ConformanceCase[]): void {
+  const names = new Set<string>();
+  for (const c of suite) {
+    expect(names.has(c.name), `duplicate case name ${c.name}`).toBe(false);
+    names.add(c.name);
+    if (KNOWN_GAPS.has(c.name)) test.fails(`${c.name} [known gap]`, () => c.run());
+    else test(c.name, () => c.run());
+  }
+}
+
+/** Runs every case; returns the names of those that threw, with their messages. */
+async function failures(suite: readonly ConformanceCase[]): Promise<Map<string, string>> {
+  const failed = new Map<string, string>();
+  for (const c of suite) {
+    try {
+      await c.run();
+    } catch (e) {
+      failed.set(c.name, e instanceof Error ? e.message : String(e));
+    }
+  }
+  return failed;
+}
+
+/** The name of the one case of `suite` that contains `fragment`. */
+function caseNamed(suite: readonly ConformanceCase[], fragment: string): string {
+  const names = suite.map((c) => c.name).filter((n) => n.includes(fragment));
+  expect(names, `one case whose name contains "${fragment}"`).toHaveLength(1);
+  return names[0]!;
+}
+
+/** Runs the case named by `fragment` and returns its failure message (fails the test if it passes). */
+async function failureOf(suite: readonly ConformanceCase[], fragment: string): Promise<string> {
+  const c = suite.find((x) => x.name === caseNamed(suite, fragment))!;
+  try {
+    await c.run();
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+  throw new Error(`case "${c.name}" passed on a broken implementation`);
+}
+
+/** `inner` with some members replaced; every other member forwards to `inner` (bound to it). */
+function wrap<T extends object>(inner: T, overrides: Partial<T>): T {
+  return new Proxy(inner, {
+    get(target, key) {
+      if (Object.prototype.hasOwnProperty.call(overrides, key)) return (overrides as Record<PropertyKey, unknown>)[key];
+      const v: unknown = Reflect.get(target, key, target);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+describe('conformance: the default mid-tier boxes', () => {
+  describe('pool-tls (createPoolTls)', () => run(poolTlsConformance(createPoolTls)));
+  describe('pool-refill (createPoolRefill)', () => run(poolRefillConformance(createPoolRefill, env, POOL_CLASSES)));
+  describe('l25-pool (createL25Pool)', () => run(l25PoolConformance(createL25Pool, env)));
+  describe('bigcache (createBigCache)', () => run(bigCacheConformance(createBigCache, env)));
+});
+
+// ---------------------------------------------------------------------------------------
+// Broken implementations: each suite must catch them, by the case that names the flaw.
+// ---------------------------------------------------------------------------------------
+
+type PoolTlsFlaw = 'none' | 'fifo' | 'refill-ignores-max-batch' | 'spill-newest' | 'classOf-rounds-down' | 'checkInvariants-sees-nothing' | 'lenient-options';
+
+/** A plain pool-tls (JS arrays per class) with one deliberate flaw. */
+function brokenPoolTls(flaw: PoolTlsFlaw): PoolTlsFactory {
+  return (options: PoolTlsOptions): PoolTls => {
+    const sizes = [...(options.classSizes ?? POOL_CLASSES)];
+    const invalid = (m: string) => new HakmemError(ErrorCode.INVALID_OPTION, m, { box: 'pool-tls' });
+    if (flaw !== 'lenient-options') {
+      sizes.forEach((s, i) => {
+        if (!Number.isInteger(s) || s % 512 !== 0 || s > 65536 || s <= (sizes[i - 1] ?? 0)) throw invalid(`class ${s}`);
+      });
+    }
+    const caps = sizes.map((_, c) => (typeof options.capacity === 'number' ? options.capacity : options.capacity?.[c] ?? 32));
+    if (flaw !== 'lenient-options' && caps.some((k) => !Number.isInteger(k) || k < 1 || k > 4096)) throw invalid('capacity');
+    const src = options.source;
+    const lists: Ptr[][] = sizes.map(() => []);
+    const st = { refills: 0, refillBlocks: 0, spills: 0, spillBlocks: 0 };
+    const classSizes = Int32Array.from(sizes);
+    const box: PoolTls = {
+      name: 'pool-tls', numClasses: sizes.length, classSizes,
+      classOf(size) {
+        let c = 0;
+        const s = flaw === 'classOf-rounds-down' ? size & ~511 : size;
+        while (c < sizes.length - 1 && sizes[c]! < s) c++;
+        return c;
+      },
+      alloc(c) {
+        const list = lists[c]!;
+        if (list.length > 0) return (flaw === 'fifo' ? list.shift() : list.pop())!;
+        const max = flaw === 'refill-ignores-max-batch' ? Math.max(1, caps[c]! >>> 1) : Math.max(1, Math.min(caps[c]! >>> 1, MAX_BATCH));
+        const out = new Int32Array(max);
+        const got = src.allocBatch(c, out, 0, max);
+        st.refills++;
+        st.refillBlocks += got;
+        for (let i = 0; i < got - 1; i++) list.push(out[i]!);
+        return got === 0 ? 0 : out[got - 1]!;
+      },
+      free(c, p) {
+        const list = lists[c]!;
+        if (list.length < caps[c]!) {
+          list.push(p);
+          return;
+        }
+        const k = Math.min(Math.max(list.length >>> 1, 1), MAX_BATCH);
+        const gone = flaw === 'spill-newest' ? list.splice(list.length - k, k) : list.splice(0, k);
+        src.freeBatch(c, Int32Array.from(gone), 0, gone.length);
+        st.spills++;
+        st.spillBlocks += k;
+        list.push(p);
+      },
+      flush() {
+        lists.forEach((list, c) => {
+          while (list.length > 0) {
+            const part = list.splice(0, MAX_BATCH);
+            src.freeBatch(c, Int32Array.from(part), 0, part.length);
+          }
+        });
+      },
+      count: (c) => lists[c]!.length,
+      capacity: (c) => caps[c]!,
+      stats: (): PoolTlsStats => ({
+        ...st, cached: lists.reduce((k, l) => k + l.length, 0), cachedBytes: lists.reduce((k, l, c) => k + l.length * sizes[c]!, 0),
+      }),
+      checkInvariants() {
+        if (flaw === 'checkInvariants-sees-nothing') return;
+        const seen = new Set<Ptr>();
+        for (const list of lists) {
+          for (const p of list) {
+            if (p <= 0 || seen.has(p)) throw new HakmemError(ErrorCode.CORRUPTION, `block ${p}`, { box: 'pool-tls' });
+            seen.add(p);
+          }
+        }
+      },
+    };
+    return box;
+  };
+}
+
+describe('conformance: the mid-tier suites catch broken boxes', () => {
+  test('a correct stand-in pool-tls passes every case (the suite is not tied to the default)', async () => {
+    expect([...(await failures(poolTlsConformance(brokenPoolTls('none'))))]).toEqual([]);
+  });
+
+  test.each([
+    ['fifo', 'alloc pops LIFO what free pushed'],
+    ['refill-ignores-max-batch', 'alloc on an empty class refills one bounded batch'],
+    ['spill-newest', 'free beyond capacity spills about half the class'],
+    ['classOf-rounds-down', 'classOf(s) is the smallest class holding s'],
+    ['checkInvariants-sees-nothing', 'checkInvariants throws E_CORRUPTION'],
+    ['lenient-options', 'bad options throw E_INVALID_OPTION'],
+  ] as const)('pool-tls with flaw %s fails the case "%s"', async (flaw, fragment) => {
+    const suite = poolTlsConformance(brokenPoolTls(flaw));
+    const failed = await failures(suite);
+    expect(failed.has(caseNamed(suite, fragment)), [...failed.keys()].join('\n')).toBe(true);
+  });
+
+  // pool-refill ------------------------------------------------------------------------
+
+  test('pool-refill that stamps its spans with another thread id', async () => {
+    const broken: PoolRefillFactory = (ctx, o) => createPoolRefill({ ...ctx, tid: ctx.tid === 1 ? 2 : 1 }, o);
+    const msg = await failureOf(poolRefillConformance(broken, env, POOL_CLASSES), 'allocBatch hands out up to max distinct blocks');
+    expect(msg).toMatch(/registry entry/);
+  });
+
+  test('pool-refill that over-fills a batch by one (Contract C)', async () => {
+    const broken: PoolRefillFactory = (ctx, o) => {
+      const inner = createPoolRefill(ctx, o);
+      return wrap(inner, { allocBatch: (cls: number, out: Int32Array, offset: number, max: number) => inner.allocBatch(cls, out, offset, max + 1) });
+    };
+    const msg = await failureOf(poolRefillConformance(broken, env, POOL_CLASSES), 'allocBatch hands out up to max distinct blocks');
+    expect(msg).toMatch(/0 ≤ n ≤ max/);
+  });
+
+  test('pool-refill that applies remote frees at once (touches the owner\'s spans from another thread)', async () => {
+    const owners = new WeakMap<MemoryBackend, Map<number, PoolRefill>>();
+    const broken: PoolRefillFactory = (ctx, o) => {
+      const inner = createPoolRefill(ctx, o);
+      const mine = owners.get(ctx.backend) ?? new Map<number, PoolRefill>();
+      owners.set(ctx.backend, mine);
+      mine.set(ctx.tid, inner);
+      return wrap(inner, {
+        freeBatch(cls: number, blocks: Int32Array, offset: number, n: number): void {
+          inner.freeBatch(cls, blocks, offset, n);
+          for (const [tid, owner] of mine) if (tid !== ctx.tid) owner.drainRemote();
+        },
+      });
+    };
+    const msg = await failureOf(poolRefillConformance(broken, env, POOL_CLASSES), 'remote free — blocks of thread A');
+    expect(msg).toMatch(/remote list|free list/);
+  });
+
+  test('pool-refill whose trim does nothing', async () => {
+    const broken: PoolRefillFactory = (ctx, o) => wrap(createPoolRefill(ctx, o), { trim: () => 0 });
+    const msg = await failureOf(poolRefillConformance(broken, env, POOL_CLASSES), 'trim drains remote frees');
+    expect(msg).toMatch(/remote list|fell by|holds/);
+  });
+
+  test('pool-refill whose spans are always one page (tail waste above 1/32)', async () => {
+    const broken: PoolRefillFactory = (ctx, o) => wrap(createPoolRefill(ctx, o), { spanPages: () => 1 });
+    const msg = await failureOf(poolRefillConformance(broken, env, POOL_CLASSES), 'spanPages(cls) is 1..16 pages');
+    expect(msg).toMatch(/waste|hold no block/);
+  });
+
+  test('pool-refill whose checkInvariants sees nothing', async () => {
+    const broken: PoolRefillFactory = (ctx, o) => wrap(createPoolRefill(ctx, o), { checkInvariants: () => undefined });
+    const msg = await failureOf(poolRefillConformance(broken, env, POOL_CLASSES), 'checkInvariants throws E_CORRUPTION');
+    expect(msg).toMatch(/did not detect/);
+  });
+
+  // l25-pool ---------------------------------------------------------------------------
+
+  test('l25-pool that caches nothing (every free unmaps)', async () => {
+    const broken: L25PoolFactory = (ctx, o) => createL25Pool(ctx, { ...o, keepPerClass: 0 });
+    const msg = await failureOf(l25PoolConformance(broken, env), 'free caches the block');
+    expect(msg).toMatch(/CACHED/);
+  });
+
+  test('l25-pool with one shard for every thread', async () => {
+    const broken: L25PoolFactory = (ctx, o) => createL25Pool(ctx, { ...o, shards: 1 });
+    const msg = await failureOf(l25PoolConformance(broken, env), 'shards — a block freed by another thread');
+    expect(msg).toMatch(/thread B's shard/);
+  });
+
+  test('l25-pool that ignores keepPerClass', async () => {
+    const broken: L25PoolFactory = (ctx, o) => createL25Pool(ctx, { ...o, keepPerClass: 1000 });
+    const msg = await failureOf(l25PoolConformance(broken, env), 'keepPerClass — a free beyond');
+    expect(msg).toMatch(/unmapped block|CACHED|cached a block/);
+  });
+
+  test('l25-pool that splits beyond splitSpan', async () => {
+    const broken: L25PoolFactory = (ctx, o) => createL25Pool(ctx, { ...o, splitSpan: 64 });
+    const msg = await failureOf(l25PoolConformance(broken, env), 'split — an empty class takes');
+    expect(msg).toMatch(/split an 8-page block|never split/);
+  });
+
+  test('l25-pool that reports every block zeroed', async () => {
+    const broken: L25PoolFactory = (ctx, o) => wrap(createL25Pool(ctx, o), { lastAllocZeroed: () => true });
+    const msg = await failureOf(l25PoolConformance(broken, env), 'lastAllocZeroed — true for a fresh block');
+    expect(msg).toMatch(/reused block/);
+  });
+
+  test('l25-pool whose checkInvariants sees nothing', async () => {
+    const broken: L25PoolFactory = (ctx, o) => wrap<L25Pool>(createL25Pool(ctx, o), { checkInvariants: () => undefined });
+    const msg = await failureOf(l25PoolConformance(broken, env), 'checkInvariants throws E_CORRUPTION');
+    expect(msg).toMatch(/did not detect/);
+  });
+
+  // bigcache ---------------------------------------------------------------------------
+
+  test('bigcache that ignores its budget', async () => {
+    const broken: BigCacheFactory = (ctx, o) => createBigCache(ctx, { ...o, budget: 1 << 30 });
+    const msg = await failureOf(bigCacheConformance(broken, env), 'budget — cached bytes never exceed it');
+    expect(msg).toMatch(/budget/);
+  });
+
+  test('bigcache that ignores the alignment', async () => {
+    const broken: BigCacheFactory = (ctx, o) => {
+      const inner = createBigCache(ctx, o);
+      return wrap(inner, { alloc: (size: number) => inner.alloc(size) });
+    };
+    const msg = await failureOf(bigCacheConformance(broken, env), 'alloc(size, align) returns a block aligned to align');
+    expect(msg).toMatch(/not aligned|not 4 MiB aligned/);
+  });
+
+  test('bigcache whose resizeInPlace claims every grow succeeded', async () => {
+    const broken: BigCacheFactory = (ctx, o) => {
+      const inner = createBigCache(ctx, o);
+      return wrap<BigCache>(inner, { resizeInPlace: (p: number, size: number) => inner.resizeInPlace(p, size) || size > inner.usableSize(p) });
+    };
+    const msg = await failureOf(bigCacheConformance(broken, env), 'false with nothing changed when the next pages are not free');
+    expect(msg).toMatch(/true although|without mapAt/);
+  });
+
+  test('bigcache that reports every block zeroed', async () => {
+    const broken: BigCacheFactory = (ctx, o) => wrap(createBigCache(ctx, o), { lastAllocZeroed: () => true });
+    const msg = await failureOf(bigCacheConformance(broken, env), 'lastAllocZeroed — true for a block of fresh memory');
+    expect(msg).toMatch(/reused block/);
+  });
+
+  test('bigcache whose checkInvariants sees nothing', async () => {
+    const broken: BigCacheFactory = (ctx, o) => wrap(createBigCache(ctx, o), { checkInvariants: () => undefined });
+    const msg = await failureOf(bigCacheConformance(broken, env), 'checkInvariants throws E_CORRUPTION');
+    expect(msg).toMatch(/did not detect/);
+  });
+});

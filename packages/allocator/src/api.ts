@@ -120,6 +120,12 @@ export interface TierUsage {
   /** Freed blocks kept for reuse (per-thread caches, pools). */
   blocksCached: number;
   bytesCached: number;
+  /**
+   * Bytes the tier holds that are neither in use nor cached blocks: the mid tier's free
+   * and uncarved span space, pooled empty spans and unsplit arena (0 for L2.5 and big,
+   * whose free blocks are all cached).
+   */
+  bytesFree: number;
 }
 
 /** What the big tier holds right now (whole pages). */

@@ -177,13 +177,14 @@ export class Heap {
     return {
       blocksInUse: r.usedBlocks - t.cached - pending, bytesInUse: r.usedBytes - t.cachedBytes - pendingBytes,
       blocksCached: t.cached, bytesCached: t.cachedBytes,
+      bytesFree: r.spanBytes - r.usedBytes + r.emptySpanBytes + r.arenaFree,
     };
   }
 
   /** What l25-pool holds (its shard records in the linear memory). */
   private l25Usage(): TierUsage {
     const s = this.boxes.l25Pool.stats();
-    return { blocksInUse: s.liveBlocks, bytesInUse: s.liveBytes, blocksCached: s.cachedBlocks, bytesCached: s.cachedBytes };
+    return { blocksInUse: s.liveBlocks, bytesInUse: s.liveBytes, blocksCached: s.cachedBlocks, bytesCached: s.cachedBytes, bytesFree: 0 };
   }
 
   /** What bigcache holds right now (its counters; `validate()` checks them against the registry). */

@@ -54,6 +54,7 @@ class PoolRefillBox implements PoolRefill {
   private remoteDrained = 0;
   private usedBlocks = 0;
   private usedBytes = 0;
+  private spanBytes = 0;
 
   constructor(ctx: BoxContext, options: PoolRefillOptions, arenaInitial: number, arenaMax: number) {
     this.v = ctx.backend.views;
@@ -155,6 +156,7 @@ class PoolRefillBox implements PoolRefill {
     i32[d + PD_REGION_OWNER] = this.tid;
     this.enqueue(cls, s);
     this.spans++;
+    this.spanBytes += pages * PAGE_SIZE;
     this.spansCreated++;
     return s;
   }
@@ -266,6 +268,7 @@ class PoolRefillBox implements PoolRefill {
     for (let w = 0; w < 16; w++) i32[d + w] = 0;
     const r = this.reg + (s >>> PAGE_SHIFT);
     this.spans--;
+    this.spanBytes -= pages * PAGE_SIZE;
     const k = this.emptyCount[pages - 1]!;
     if (pool && k < EMPTY_STACK) {
       i32.fill(PageKind.MAPPED, r, r + pages);
@@ -346,7 +349,8 @@ class PoolRefillBox implements PoolRefill {
     return {
       chunks: this.chunks, arenaBytes: this.arenaBytes, spansCreated: this.spansCreated, spansReleased: this.spansReleased,
       spans: this.spans, carved: this.carved, reused: this.reused, remoteFreed: this.remoteFreed, remoteDrained: this.remoteDrained,
-      usedBlocks: this.usedBlocks, usedBytes: this.usedBytes,
+      usedBlocks: this.usedBlocks, usedBytes: this.usedBytes, spanBytes: this.spanBytes, emptySpanBytes: this.emptyBytes,
+      arenaFree: this.arenaEnd - this.arenaNext,
     };
   }
 
@@ -365,6 +369,7 @@ class PoolRefillBox implements PoolRefill {
       }
     }
     let spans = 0;
+    let spanBytes = 0;
     let used = 0;
     let usedBytes = 0;
     const end = this.regions.end() >>> PAGE_SHIFT;
@@ -397,11 +402,12 @@ class PoolRefillBox implements PoolRefill {
       if (free + u !== carve / size) this.corrupt(`${at}: ${free} free + ${u} used ≠ ${carve / size} carved`);
       if ((u < cap) !== queued.has(s)) this.corrupt(`${at}: ${u < cap ? 'has room but is not queued' : 'is full but queued'}`);
       spans++;
+      spanBytes += pages * PAGE_SIZE;
       used += u;
       usedBytes += u * size;
       page += pages - 1;
     }
-    if (spans !== this.spans || used !== this.usedBlocks || usedBytes !== this.usedBytes) {
+    if (spans !== this.spans || used !== this.usedBlocks || usedBytes !== this.usedBytes || spanBytes !== this.spanBytes) {
       this.corrupt(`the registry holds ${spans} spans with ${used} used blocks (${usedBytes} B); the counters say ${this.spans}, ${this.usedBlocks} (${this.usedBytes} B)`);
     }
     let emptyBytes = 0;

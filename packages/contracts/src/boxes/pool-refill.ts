@@ -39,6 +39,12 @@ export interface PoolRefillStats {
   usedBlocks: number;
   /** Their bytes (class sizes). */
   usedBytes: number;
+  /** Bytes of this thread's spans now (whole pages). */
+  spanBytes: number;
+  /** Bytes of empty spans pooled for reuse now. */
+  emptySpanBytes: number;
+  /** Bytes of the current arena chunk not yet cut into spans. */
+  arenaFree: number;
 }
 
 /**

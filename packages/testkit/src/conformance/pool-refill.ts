@@ -203,7 +203,7 @@ const SENTINEL = -7;
 const MiB = 1 << 20;
 const ZERO: PoolRefillStats = {
   chunks: 0, arenaBytes: 0, spansCreated: 0, spansReleased: 0, spans: 0, carved: 0, reused: 0, remoteFreed: 0, remoteDrained: 0,
-  usedBlocks: 0, usedBytes: 0,
+  usedBlocks: 0, usedBytes: 0, spanBytes: 0, emptySpanBytes: 0, arenaFree: 0,
 };
 
 /** What a pool-refill case works on. */

@@ -41,7 +41,11 @@ function release(subject: Subject, slots: Int32Array, written: Uint8Array, idx: 
  * modulo are `>>> 0` in the loop itself, so it compiles to an unsigned integer modulo
  * (a parameter's type is unknown there: `% ws` alone became a float `fmod` call and
  * halved the `null` ceiling, 25 → 50 M ops/s); the slots are an Int32Array (addresses
- * are below 2^31).
+ * are below 2^31). The bytes requested are summed in a Float64Array cell: as a local
+ * they pass 2^30 (the Smi range) within the timed run on the `pool` and `large` bands
+ * (16 and 59 GB in all), and the overflow deoptimised the loop mid-run (the warm-up's
+ * short calls never get there): hakmem's malloc then ran in baseline code for the rest
+ * (callgrind with `--perf-basic-prof`).
  */
 export function runRandomMixed(subject: Subject, params: RandomMixedParams): WorkloadResult {
   const { base, mask, shift } = SIZE_FORMULAS[params.variant];
@@ -63,7 +67,7 @@ function loop(
   let mallocs = 0;
   let frees = 0;
   let failed = 0;
-  let bytes = 0;
+  const acc = new Float64Array(1); // bytes requested
   let checksum = 0;
   let mismatches = 0;
 
@@ -81,7 +85,7 @@ function loop(
       let sz = base + ((x & mask) << shift);
       sz = sz < minSize ? minSize : sz > maxSize ? maxSize : sz;
       mallocs++;
-      bytes += sz;
+      acc[0]! += sz;
       const ptr = subject.malloc(sz);
       if (ptr !== 0) {
         const v = x & 0xff;
@@ -103,7 +107,7 @@ function loop(
   }
   const elapsedMs = performance.now() - t0;
 
-  return { mallocs, frees, failed, bytes, finalSeed: x >>> 0, checksum, mismatches, elapsedMs };
+  return { mallocs, frees, failed, bytes: acc[0]!, finalSeed: x >>> 0, checksum, mismatches, elapsedMs };
 }
 
 /** A random-mixed band: the parameters of one row of the BENCH.md table. */

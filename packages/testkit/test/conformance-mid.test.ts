@@ -6,6 +6,7 @@ import {
 } from '@hakmem/contracts';
 import { createHeap, defaultBoxes } from '@hakmem/allocator';
 import type { ConformanceCase } from '../src/conformance/types.js';
+import { caseNamed, failureOf, failures, runSuite, wrap } from './suite-helpers.js';
 import { poolTlsConformance, type PoolTlsFactory } from '../src/conformance/pool-tls.js';
 import { poolRefillConformance, type MidEnvFactory, type PoolRefillFactory } from '../src/conformance/pool-refill.js';
 import { l25PoolConformance, type L25PoolFactory } from '../src/conformance/l25-pool.js';
@@ -45,57 +46,7 @@ const env: MidEnvFactory = ({ maxBytes = 64 << 20 } = {}) => {
  */
 const KNOWN_GAPS = new Set<string>([]);
 
-function run(suite: readonly ConformanceCase[]): void {
-  const names = new Set<string>();
-  for (const c of suite) {
-    expect(names.has(c.name), `duplicate case name ${c.name}`).toBe(false);
-    names.add(c.name);
-    if (KNOWN_GAPS.has(c.name)) test.fails(`${c.name} [known gap]`, () => c.run());
-    else test(c.name, () => c.run());
-  }
-}
-
-/** Runs every case; returns the names of those that threw, with their messages. */
-async function failures(suite: readonly ConformanceCase[]): Promise<Map<string, string>> {
-  const failed = new Map<string, string>();
-  for (const c of suite) {
-    try {
-      await c.run();
-    } catch (e) {
-      failed.set(c.name, e instanceof Error ? e.message : String(e));
-    }
-  }
-  return failed;
-}
-
-/** The name of the one case of `suite` that contains `fragment`. */
-function caseNamed(suite: readonly ConformanceCase[], fragment: string): string {
-  const names = suite.map((c) => c.name).filter((n) => n.includes(fragment));
-  expect(names, `one case whose name contains "${fragment}"`).toHaveLength(1);
-  return names[0]!;
-}
-
-/** Runs the case named by `fragment` and returns its failure message (fails the test if it passes). */
-async function failureOf(suite: readonly ConformanceCase[], fragment: string): Promise<string> {
-  const c = suite.find((x) => x.name === caseNamed(suite, fragment))!;
-  try {
-    await c.run();
-  } catch (e) {
-    return e instanceof Error ? e.message : String(e);
-  }
-  throw new Error(`case "${c.name}" passed on a broken implementation`);
-}
-
-/** `inner` with some members replaced; every other member forwards to `inner` (bound to it). */
-function wrap<T extends object>(inner: T, overrides: Partial<T>): T {
-  return new Proxy(inner, {
-    get(target, key) {
-      if (Object.prototype.hasOwnProperty.call(overrides, key)) return (overrides as Record<PropertyKey, unknown>)[key];
-      const v: unknown = Reflect.get(target, key, target);
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
-}
+const run = (suite: readonly ConformanceCase[]): void => runSuite(suite, KNOWN_GAPS);
 
 describe('conformance: the default mid-tier boxes', () => {
   describe('pool-tls (createPoolTls)', () => run(poolTlsConformance(createPoolTls)));

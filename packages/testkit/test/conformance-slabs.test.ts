@@ -7,6 +7,7 @@ import { createNativeBackend } from '@hakmem/memory-backend';
 import { createOsBoundary } from '@hakmem/os-boundary';
 import { createTinyRoute } from '@hakmem/tiny-route';
 import { defaultBoxes, initHeader, layoutFor } from '@hakmem/allocator';
+import { failureOfCase, runSuite, wrap } from './suite-helpers.js';
 import type { ConformanceCase } from '../src/conformance/types.js';
 import {
   createSlabFixture, type PageBoxFactory, type SharedPoolFactory, type SuperSlabTierFactory, type WarmPoolFactory,
@@ -33,17 +34,6 @@ function pdIndex(ctx: BoxContext, addr: number, word: number): number {
   return (ctx.layout.pageTableOffset >>> 2) + ((addr >>> PAGE_SHIFT) << 4) + word;
 }
 
-/** `inner` with some methods replaced; every other member forwards to `inner` (bound to it). */
-function wrap<T extends object>(inner: T, overrides: Partial<T>): T {
-  return new Proxy(inner, {
-    get(target, key) {
-      if (Object.prototype.hasOwnProperty.call(overrides, key)) return (overrides as Record<PropertyKey, unknown>)[key];
-      const v: unknown = Reflect.get(target, key, target);
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
-}
-
 /**
  * Cases the default boxes fail today: contract clauses the defaults do not honour yet
  * (see the conformance report). `test.fails` keeps the suite green and turns red as soon
@@ -54,26 +44,13 @@ const KNOWN_DEFAULT_FAILURES = new Set<string>([
   'page-box: remote free — a block freed by a thread that does not own its slab goes onto the slab\'s remote-free list and is drained by the owner',
 ]);
 
-function runAll(suite: readonly ConformanceCase[]): void {
-  const names = new Set<string>();
-  for (const c of suite) {
-    expect(names.has(c.name), `duplicate case name ${c.name}`).toBe(false);
-    names.add(c.name);
-    if (KNOWN_DEFAULT_FAILURES.has(c.name)) test.fails(c.name, () => c.run());
-    else test(c.name, () => c.run());
-  }
-}
+const runAll = (suite: readonly ConformanceCase[]): void => runSuite(suite, KNOWN_DEFAULT_FAILURES);
 
-/** Runs the named case of a suite and returns its failure message (fails the test if it passes). */
+/** Runs the case whose name starts with `name` and returns its failure message (fails the test if it passes). */
 async function failureOf(suite: readonly ConformanceCase[], name: string): Promise<string> {
   const c = suite.find((x) => x.name.startsWith(name));
   if (c === undefined) throw new Error(`no case named ${name}`);
-  try {
-    await c.run();
-  } catch (e) {
-    return e instanceof Error ? e.message : String(e);
-  }
-  throw new Error(`case "${c.name}" passed on a broken implementation`);
+  return failureOfCase(c);
 }
 
 describe('conformance: superslab-tier (default)', () => {

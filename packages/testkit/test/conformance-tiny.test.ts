@@ -9,29 +9,10 @@ import { createTinyRoute, DEFAULT_CLASS_SIZES, DEFAULT_L25_MAX, DEFAULT_POOL_MAX
 import { createGatekeeper } from '@hakmem/gatekeeper';
 import { createHeap } from '@hakmem/allocator';
 import type { ConformanceCase } from '../src/conformance/types.js';
+import { caseNamed, failures, runSuite } from './suite-helpers.js';
 import { unifiedCacheConformance } from '../src/conformance/unified-cache.js';
 import { tinyRouteConformance } from '../src/conformance/tiny-route.js';
 import { gatekeeperConformance, type GatekeeperHeapFactory } from '../src/conformance/gatekeeper.js';
-
-/** Runs every case; returns the names of those that threw, with their messages. */
-async function failures(suite: ConformanceCase[]): Promise<Map<string, string>> {
-  const failed = new Map<string, string>();
-  for (const c of suite) {
-    try {
-      await c.run();
-    } catch (e) {
-      failed.set(c.name, e instanceof Error ? e.message : String(e));
-    }
-  }
-  return failed;
-}
-
-/** The names of the cases of `suite` that contain `fragment` (exactly one expected). */
-function caseNamed(suite: ConformanceCase[], fragment: string): string {
-  const names = suite.map((c) => c.name).filter((n) => n.includes(fragment));
-  expect(names, `one case whose name contains "${fragment}"`).toHaveLength(1);
-  return names[0]!;
-}
 
 /**
  * Cases the default boxes do not pass yet (contract promises not implemented). Each runs
@@ -39,12 +20,7 @@ function caseNamed(suite: ConformanceCase[], fragment: string): string {
  */
 const KNOWN_GAPS = new Set<string>([]);
 
-function run(suite: ConformanceCase[]): void {
-  for (const c of suite) {
-    if (KNOWN_GAPS.has(c.name)) test.fails(`${c.name} [known gap]`, () => c.run());
-    else test(c.name, () => c.run());
-  }
-}
+const run = (suite: ConformanceCase[]): void => runSuite(suite, KNOWN_GAPS);
 
 const defaultGatekeeperHeap: GatekeeperHeapFactory = (o) => createHeap({ ...o, boxes: { gatekeeper: createGatekeeper } });
 

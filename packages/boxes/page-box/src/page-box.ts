@@ -4,6 +4,7 @@ import {
   type BoxContext, type HeapViews, type PageBox, type PageBoxOptions, type PageBoxStats, type Ptr, type SlabSink,
   type SlabSource,
 } from '@hakmem/contracts';
+import { descListPush, descListRemove } from '@hakmem/primitives';
 import { DEFAULT_PAGES_PER_CLASS } from './api.js';
 
 /**
@@ -126,27 +127,15 @@ class PageBoxBox implements PageBox {
     this.slabs.releaseSlab(slab);
   }
 
+  /** Queues a slab with room at the front of its class's list (links in its descriptor's PD_SLAB_NEXT / PD_SLAB_PREV). */
   private pushFront(cls: number, slab: Ptr): void {
-    const i32 = this.v.i32;
-    const d = this.desc(slab);
-    const head = this.heads[cls]!;
-    i32[d + PD_SLAB_NEXT] = head;
-    i32[d + PD_SLAB_PREV] = 0;
-    if (head !== 0) i32[this.desc(head) + PD_SLAB_PREV] = slab;
-    this.heads[cls] = slab;
+    descListPush(this.v.i32, this.pd, this.heads, cls, slab, PD_SLAB_NEXT, PD_SLAB_PREV);
   }
 
   private unlink(cls: number, slab: Ptr): void {
-    const i32 = this.v.i32;
-    const d = this.desc(slab);
-    const next = i32[d + PD_SLAB_NEXT]!;
-    const prev = i32[d + PD_SLAB_PREV]!;
-    if (prev !== 0) i32[this.desc(prev) + PD_SLAB_NEXT] = next;
-    else this.heads[cls] = next;
-    if (next !== 0) i32[this.desc(next) + PD_SLAB_PREV] = prev;
-    i32[d + PD_SLAB_NEXT] = 0;
-    i32[d + PD_SLAB_PREV] = 0;
+    descListRemove(this.v.i32, this.pd, this.heads, cls, slab, PD_SLAB_NEXT, PD_SLAB_PREV);
   }
+
 
   flush(): void {
     const i32 = this.v.i32;

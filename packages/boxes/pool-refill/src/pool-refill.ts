@@ -5,6 +5,7 @@ import {
   THREAD_TABLE_OFFSET, TR_POOL_REMOTE_HEAD,
   type BoxContext, type HeapViews, type PoolRefill, type PoolRefillOptions, type PoolRefillStats, type Ptr,
 } from '@hakmem/contracts';
+import { descListPush, descListRemove } from '@hakmem/primitives';
 import { DEFAULT_ARENA_INITIAL, DEFAULT_ARENA_MAX, EMPTY_SPAN_BUDGET, spanPagesFor } from './api.js';
 
 const BOX = 'pool-refill';
@@ -198,27 +199,15 @@ class PoolRefillBox implements PoolRefill {
     return bytes;
   }
 
+  /** Queues a span with room at the front of its class's queue (links in its descriptor's PD_SLAB_NEXT / PD_SLAB_PREV). */
   private enqueue(cls: number, s: Ptr): void {
-    const i32 = this.v.i32;
-    const d = this.desc(s);
-    const h = this.heads[cls]!;
-    i32[d + PD_SLAB_PREV] = 0;
-    i32[d + PD_SLAB_NEXT] = h;
-    if (h !== 0) i32[this.desc(h) + PD_SLAB_PREV] = s;
-    this.heads[cls] = s;
+    descListPush(this.v.i32, this.pd, this.heads, cls, s, PD_SLAB_NEXT, PD_SLAB_PREV);
   }
 
   private dequeue(cls: number, s: Ptr): void {
-    const i32 = this.v.i32;
-    const d = this.desc(s);
-    const next = i32[d + PD_SLAB_NEXT]!;
-    const prev = i32[d + PD_SLAB_PREV]!;
-    if (prev !== 0) i32[this.desc(prev) + PD_SLAB_NEXT] = next;
-    else this.heads[cls] = next;
-    if (next !== 0) i32[this.desc(next) + PD_SLAB_PREV] = prev;
-    i32[d + PD_SLAB_NEXT] = 0;
-    i32[d + PD_SLAB_PREV] = 0;
+    descListRemove(this.v.i32, this.pd, this.heads, cls, s, PD_SLAB_NEXT, PD_SLAB_PREV);
   }
+
 
   freeBatch(cls: number, blocks: Int32Array, offset: number, n: number): void {
     const i32 = this.v.i32;

@@ -1,8 +1,7 @@
 import {
-  ErrorCode, MAX_BATCH, type BlockSink, type BlockSource, type PoolTls, type PoolTlsOptions, type Ptr,
+  ErrorCode, MAX_BATCH, type PoolTls, type PoolTlsOptions, type Ptr,
 } from '@hakmem/contracts';
-import type { AllocBatchCall, FreeBatchCall } from './types.js';
-import { check, expectHakmemError, fail, type ConformanceCase } from './types.js';
+import { check, expectHakmemError, fail, RecordingBlockSource, type ConformanceCase } from './types.js';
 
 /** Builds the pool-tls cache under test (a box's factory, e.g. `createPoolTls`). */
 export type PoolTlsFactory = (options: PoolTlsOptions) => PoolTls;
@@ -11,92 +10,10 @@ const C = 'pool-tls';
 /** The largest mid class the contract allows. */
 const MID_MAX = 65536;
 
-/**
- * A fake `BlockSource & BlockSink` of mid-size blocks, as {@link RecordingBlockSource}
- * but with 512-byte aligned addresses (every mid class is a multiple of 512, so a real
- * source never hands out anything else and a cache may check it): distinct, never 0,
- * class recorded per block; every call recorded; every breach of the chain contract by
- * the caller recorded (a `max` outside `1..MAX_BATCH`, an `out` without room, a freed
- * block never handed out, of another class, or freed twice).
- */
-class MidBlockSource implements BlockSource, BlockSink {
-  remaining: number;
-  perCall: number;
-  readonly allocCalls: AllocBatchCall[] = [];
-  readonly freeCalls: FreeBatchCall[] = [];
-  readonly violations: string[] = [];
-  private next = 0x10_0000;
-  private readonly classOf = new Map<Ptr, number>();
-  private readonly out = new Set<Ptr>();
-
+/** The fake source for mid-size caches: blocks 512 bytes apart (pool-tls's checkInvariants rejects others). */
+class MidBlockSource extends RecordingBlockSource {
   constructor(options: { remaining?: number; perCall?: number } = {}) {
-    this.remaining = options.remaining ?? Number.POSITIVE_INFINITY;
-    this.perCall = options.perCall ?? Number.POSITIVE_INFINITY;
-  }
-
-  /** `n` fresh blocks of class `cls` for the test itself (not recorded as a call). */
-  mint(cls: number, n: number): Ptr[] {
-    const blocks: Ptr[] = [];
-    for (let i = 0; i < n; i++) blocks.push(this.fresh(cls));
-    return blocks;
-  }
-
-  classOfBlock(ptr: Ptr): number | undefined {
-    return this.classOf.get(ptr);
-  }
-
-  isOut(ptr: Ptr): boolean {
-    return this.out.has(ptr);
-  }
-
-  freedBlocks(): Ptr[] {
-    return this.freeCalls.flatMap((c) => [...c.blocks]);
-  }
-
-  allocBatch(cls: number, out: Int32Array, offset: number, max: number): number {
-    if (!Number.isInteger(max) || max <= 0 || max > MAX_BATCH) {
-      this.violations.push(`allocBatch(cls ${cls}): max ${max} outside 1..MAX_BATCH (${MAX_BATCH})`);
-    }
-    if (!Number.isInteger(offset) || offset < 0 || offset + Math.max(max, 0) > out.length) {
-      this.violations.push(`allocBatch(cls ${cls}): out[${offset} .. ${offset + max}) does not fit an array of ${out.length}`);
-    }
-    const n = Math.max(0, Math.min(max, this.remaining, this.perCall, out.length - offset));
-    const blocks: Ptr[] = [];
-    for (let i = 0; i < n; i++) {
-      const p = this.fresh(cls);
-      out[offset + i] = p;
-      blocks.push(p);
-    }
-    this.remaining -= n;
-    this.allocCalls.push({ cls, offset, max, outLength: out.length, blocks });
-    return n;
-  }
-
-  freeBatch(cls: number, blocks: Int32Array, offset: number, n: number): void {
-    if (!Number.isInteger(n) || n < 0 || !Number.isInteger(offset) || offset < 0 || offset + n > blocks.length) {
-      this.violations.push(`freeBatch(cls ${cls}): blocks[${offset} .. ${offset + n}) does not fit an array of ${blocks.length}`);
-      this.freeCalls.push({ cls, blocks: [] });
-      return;
-    }
-    const got: Ptr[] = [];
-    for (let i = 0; i < n; i++) {
-      const p = blocks[offset + i]!;
-      got.push(p);
-      const c = this.classOf.get(p);
-      if (c === undefined) this.violations.push(`freeBatch(cls ${cls}): ${p} was never handed out`);
-      else if (c !== cls) this.violations.push(`freeBatch(cls ${cls}): ${p} is a block of class ${c}`);
-      else if (!this.out.has(p)) this.violations.push(`freeBatch(cls ${cls}): ${p} was already freed`);
-      this.out.delete(p);
-    }
-    this.freeCalls.push({ cls, blocks: got });
-  }
-
-  private fresh(cls: number): Ptr {
-    const p = this.next;
-    this.next += 512;
-    this.classOf.set(p, cls);
-    this.out.add(p);
-    return p;
+    super({ ...options, stride: 512 });
   }
 }
 

@@ -56,7 +56,7 @@ export interface FreeBatchCall {
 
 /**
  * A fake `BlockSource & BlockSink` for cache suites: hands out distinct fake block
- * addresses (16-byte aligned, never 0, class recorded per block), records every call,
+ * addresses (`stride` apart, 16 by default; never 0; class recorded per block), records every call,
  * and records — instead of throwing, since the chain interfaces never throw — every
  * breach of the chain contract by its caller: a batch `max` outside `1..MAX_BATCH`, an
  * `out` without room, a freed block it never handed out, of another class, or freed twice.
@@ -78,9 +78,13 @@ export class RecordingBlockSource implements BlockSource, BlockSink {
   /** Blocks currently owned by the caller. */
   private readonly out = new Set<Ptr>();
 
-  constructor(options: { remaining?: number; perCall?: number } = {}) {
+  /** Bytes between the fake blocks it hands out (their alignment): 16, or e.g. 512 for mid-size caches. */
+  private readonly stride: number;
+
+  constructor(options: { remaining?: number; perCall?: number; stride?: number } = {}) {
     this.remaining = options.remaining ?? Number.POSITIVE_INFINITY;
     this.perCall = options.perCall ?? Number.POSITIVE_INFINITY;
+    this.stride = options.stride ?? 16;
   }
 
   /** Hands `n` fresh blocks of class `cls` to the test itself (not recorded as a call). */
@@ -145,7 +149,7 @@ export class RecordingBlockSource implements BlockSource, BlockSink {
 
   private fresh(cls: number): Ptr {
     const p = this.next;
-    this.next += 16;
+    this.next += this.stride;
     this.classOf.set(p, cls);
     this.out.add(p);
     return p;

@@ -65,7 +65,7 @@ export async function measure(spec: MeasureSpec): Promise<RunRecord> {
       // One long call: the subject reaches the steady state of a full-length run (its
       // caches filled, its rarer paths — misses, splits, unmaps — taken often enough to
       // be optimised), then the pause and one more short call as before.
-      warmMismatches += workload.run(subject, Math.ceil(spec.cycles * WARMUP_SHARE), warmupSeed(spec.seed + k + 1)).mismatches;
+      warmMismatches += workload.run(subject, Math.ceil(spec.cycles * (workload.warmupShare ?? WARMUP_SHARE)), warmupSeed(spec.seed + k + 1)).mismatches;
       await new Promise((resolve) => setTimeout(resolve, WARMUP_PAUSE_MS));
     }
     warmMismatches += workload.run(subject, warmCycles, warmupSeed(spec.seed + k)).mismatches;

@@ -115,6 +115,8 @@ export interface Band extends Omit<RandomMixedParams, 'seed' | 'cycles'> {
   readonly name: string;
   readonly cycles: number;
   readonly arenaBytes: number;
+  /** See Workload.warmupShare. */
+  readonly warmupShare?: number;
 }
 
 /** The bands of BENCH.md, exactly as its table gives them. */
@@ -124,16 +126,17 @@ export const bands: readonly Band[] = [
   { name: 'tiny', variant: 'std', minSize: 8, maxSize: 128, ws: 256, cycles: 1_000_000, arenaBytes: 64 * MiB },
   { name: 'mid', variant: 'std', minSize: 129, maxSize: 1024, ws: 256, cycles: 1_000_000, arenaBytes: 64 * MiB },
   { name: 'pool', variant: 'pool', minSize: 8192, maxSize: 53248, ws: 256, cycles: 1_000_000, arenaBytes: 64 * MiB },
-  { name: 'large', variant: 'large', minSize: 65536, maxSize: 1110016, ws: 64, cycles: 200_000, arenaBytes: 256 * MiB },
+  { name: 'large', variant: 'large', minSize: 65536, maxSize: 1110016, ws: 64, cycles: 200_000, arenaBytes: 256 * MiB, warmupShare: 1 },
 ];
 
 export function bandWorkload(band: Band): Workload {
-  const { name, cycles, arenaBytes, ...shape } = band;
+  const { name, cycles, arenaBytes, warmupShare, ...shape } = band;
   return {
     name,
     description: `random-mixed ${shape.variant} ${shape.minSize}..${shape.maxSize}, ws ${shape.ws}`,
     cycles,
     arenaBytes,
+    ...(warmupShare === undefined ? {} : { warmupShare }),
     run: (subject, runCycles, seed) => runRandomMixed(subject, { ...shape, cycles: runCycles, seed }),
   };
 }

@@ -35,6 +35,13 @@ export interface Workload {
   /** Size of a fixed pool big enough for this workload (see SubjectOptions). */
   readonly arenaBytes: number;
   /**
+   * Length of the warm-up's long call as a share of the timed cycles (default
+   * WARMUP_SHARE, 10 %). The `large` band takes a full run: its rare paths (misses,
+   * splits, unmaps: about 1 % of its operations) were still being optimised during the
+   * timed run after a 10 % warm-up (`--trace-opt`), for half the run's time.
+   */
+  readonly warmupShare?: number;
+  /**
    * Set by workloads that malloc one block size only (the scenarios json, mir, vm): the
    * report then also gives ns per malloc+free pair and ns per KiB of block.
    */

@@ -17,7 +17,7 @@ export type Route = (typeof Route)[keyof typeof Route];
 export interface TinyRouteOptions {
   /** Block sizes of the tiny classes, ascending, multiples of 8 (16 from 16 up). Default: the built-in table. */
   readonly classSizes?: readonly number[];
-  /** Largest size served by POOL; above it L25. Default 65536 - 1 KiB headroom decided by the pool box. */
+  /** Largest size served by POOL; above it L25. Default 65535 (everything below the first 64 KiB L2.5 class). */
   readonly poolMax?: number;
   /** Largest size served by L25; above it BIG. Default 1 MiB. */
   readonly l25Max?: number;

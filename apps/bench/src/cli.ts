@@ -19,6 +19,9 @@ usage:
                    (A/B: both interleaved, the ratio, and the counters that differ)
   hakmem-bench report out.json     (the tables again, from a --json file)
   hakmem-bench list
+  hakmem-bench trace check [NAME,…|all] [--events N] [--validate-every N]
+                   (replays traces through a hakmem heap with every check on;
+                   exit 1 on any error)
   hakmem-bench measure --subject S --workload W --cycles N --seed N [--run I]
                    (one measurement in this process; \`run\` starts one per child)
 
@@ -28,6 +31,29 @@ defaults: --subjects hakmem,thing,seglist,null
           --workloads default
 a SUBJECT is a name from \`list\`, hakmem:PRESET (default, wasm, growable, debug1), or
 the path of a module exporting a heap (\`export const heap = compose({...})\`)`;
+
+/** `trace check`: the correctness pass of src/trace-check.ts over shipped traces. */
+async function trace(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== 'check') throw new Error(`trace needs a subcommand: check (got ${sub === undefined ? 'nothing' : `"${sub}"`})`);
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: { events: { type: 'string' }, 'validate-every': { type: 'string' } },
+  });
+  const { checkTrace, formatCheck } = await import('./trace-check.js');
+  const { TRACE_NAMES } = await import('./trace.js');
+  const chosen = positionals.length === 0 || positionals.includes('all') ? [...TRACE_NAMES] : positionals.flatMap(list);
+  const events = values.events === undefined ? undefined : positiveInt(values.events, '--events');
+  const validateEvery = positiveInt(values['validate-every'], '--validate-every', 50_000);
+  let errors = 0;
+  for (const name of chosen) {
+    const summary = checkTrace(name, { ...(events === undefined ? {} : { events }), validateEvery });
+    console.log(formatCheck(summary));
+    errors += summary.errorCount;
+  }
+  return errors > 0 ? 1 : 0;
+}
 
 const DEFAULT_SUBJECTS = 'hakmem,thing,seglist,null';
 /** Every band of random-mixed and the single-block scenarios (the ring forms and tiny-hot by name). */
@@ -50,17 +76,27 @@ const list = (value: string): string[] => value.split(',').map((s) => s.trim()).
 
 /** `name` or `name:cycles`; a bare name takes --cycles if given. */
 function workloadChoice(item: string, cycles: number | undefined): WorkloadChoice {
-  const [name = '', own] = item.split(':');
+  // The cycles follow the last colon (workload names may hold one: `trace:python-json:200000`).
+  const colon = item.lastIndexOf(':');
+  const tail = colon < 0 ? '' : item.slice(colon + 1);
+  const [name, own] = colon >= 0 && /^[^a-z]*$/i.test(tail) && !findable(item) ? [item.slice(0, colon), tail] : [item, undefined];
   findWorkload(name);
   const chosen = own !== undefined ? positiveInt(own, `cycles of ${name}`) : cycles;
   return chosen === undefined ? { name } : { name, cycles: chosen };
+}
+
+function findable(name: string): boolean {
+  return workloads.some((w) => w.name === name);
 }
 
 /** Prints a workload's table and its problems; returns how many problems. */
 function printWorkload(w: WorkloadRuns): number {
   const workload = findWorkload(w.workload);
   console.log(`\n## ${w.workload} (${workload.description}; ${w.cycles} cycles)\n`);
-  if (w.records.length > 0) console.log(formatTable(w, { blockBytes: workload.blockBytes }));
+  if (w.records.length > 0) console.log(formatTable(w, { blockBytes: workload.blockBytes, peakLiveBytes: workload.peakLiveBytes }));
+  for (const r of w.records.filter((x) => (x.unaligned ?? 0) > 0 && x.run === 0)) {
+    console.log(`(${r.subject}: ${r.unaligned} memalign blocks came back unaligned: an emulated memalign (malloc), or null's one address)`);
+  }
   for (const { subject, reason } of w.notRun ?? []) console.log(`(${subject} not run here: ${reason})`);
   const found = problems(w);
   for (const problem of found) console.log(`!!! ${problem}`);
@@ -225,6 +261,8 @@ async function main(argv: string[]): Promise<number> {
       return listAll();
     case 'measure':
       return measureOne(rest);
+    case 'trace':
+      return trace(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -16,13 +16,15 @@ export type Verify = 'ok' | 'FAILED' | 'n/a';
 
 export interface RunRecord extends MeasureSpec, Counters {
   readonly elapsedMs: number;
-  /** mallocs + frees. */
+  /** mallocs + frees (a trace workload: the events replayed). */
   readonly ops: number;
   readonly opsPerSec: number;
   /** The subject's high-water mark of memory taken, in bytes, after the timed run. */
   readonly footprint: number;
   /** 'n/a' for subjects whose blocks share addresses (`null`). */
   readonly verify: Verify;
+  /** Trace workloads: memalign blocks that came back unaligned (emulated memalign). */
+  readonly unaligned?: number;
   /** The subject's counters after the run (warm-up included), when it reports any. */
   readonly stats?: Record<string, number>;
 }
@@ -89,6 +91,7 @@ export async function measure(spec: MeasureSpec): Promise<RunRecord> {
     opsPerSec: ops / (result.elapsedMs / 1000),
     footprint: subject.footprint(),
     verify: subject.sharesAddresses ? 'n/a' : bad ? 'FAILED' : 'ok',
+    ...(result.unaligned === undefined ? {} : { unaligned: result.unaligned }),
     ...(subject.stats ? { stats: subject.stats() } : {}),
   };
 }

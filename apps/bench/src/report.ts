@@ -91,6 +91,12 @@ export const nsPerPair = (record: RunRecord): number => (record.elapsedMs * 1e6)
 export interface TableOptions {
   /** When set, the columns ns/pair (median, min–max over the runs) and ns/KiB of block. */
   readonly blockBytes?: number | undefined;
+  /**
+   * A trace workload's peak of live requested bytes: the rate column reads `M events/s`
+   * (each replayed record is one operation) and a column `× live` gives the peak
+   * footprint ÷ this.
+   */
+  readonly peakLiveBytes?: number | undefined;
 }
 const ratio = (value: number, base: SubjectSummary | undefined): string =>
   base ? `${significant(value / base.median)}×` : '–';
@@ -100,10 +106,11 @@ export function formatTable(runs: WorkloadRuns, options: TableOptions = {}): str
   const summaries = summarize(runs.records);
   const ceiling = summaries.find((s) => s.subject === 'null');
   const peer = summaries.find((s) => s.subject === 'thing');
-  const { blockBytes } = options;
+  const { blockBytes, peakLiveBytes } = options;
   const perPair = blockBytes === undefined ? [] : ['ns/pair', 'ns min–max', 'ns/KiB'];
+  const perLive = peakLiveBytes === undefined ? [] : ['× live'];
   const header = [
-    'subject', 'M ops/s', 'min–max', ...perPair, '× null', '× thing', 'peak MiB',
+    'subject', peakLiveBytes === undefined ? 'M ops/s' : 'M events/s', 'min–max', ...perPair, '× null', '× thing', 'peak MiB', ...perLive,
     'mallocs', 'frees', 'failed', 'bytes', 'final s', 'checksum', 'verify',
   ];
   const pairCells = (s: SubjectSummary): string[] => {
@@ -120,6 +127,7 @@ export function formatTable(runs: WorkloadRuns, options: TableOptions = {}): str
     ratio(s.median, ceiling),
     ratio(s.median, peer),
     significant(s.peakFootprint / MiB),
+    ...(peakLiveBytes === undefined ? [] : [s.peakFootprint === 0 ? '–' : `${significant(s.peakFootprint / peakLiveBytes)}×`]),
     String(s.first.mallocs),
     String(s.first.frees),
     String(s.first.failed),

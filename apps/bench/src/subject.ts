@@ -9,6 +9,15 @@ export interface Subject {
   malloc(size: number): number;
   free(ptr: number): void;
   /**
+   * Optional C-style extras, used by the trace workloads (`trace:*`) when present; a
+   * subject without one is driven through an emulation of it on malloc, free, peek and
+   * poke (see workloads/trace-replay.ts). `calloc` zero-fills n × size bytes; `realloc`
+   * keeps min(old, new) bytes; `memalign` returns a block aligned to `align` (a power of 2).
+   */
+  calloc?(n: number, size: number): number;
+  realloc?(ptr: number, size: number): number;
+  memalign?(align: number, size: number): number;
+  /**
    * Bytes of the underlying memory taken so far. Must never decrease (report the
    * high-water mark): the harness reads it once, after the timed run, as the peak
    * footprint.

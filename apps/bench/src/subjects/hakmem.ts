@@ -29,6 +29,18 @@ export class HakmemSubject implements Subject {
     this.heap.free(ptr);
   }
 
+  calloc(n: number, size: number): number {
+    return this.heap.calloc(n, size);
+  }
+
+  realloc(ptr: number, size: number): number {
+    return this.heap.realloc(ptr, size);
+  }
+
+  memalign(align: number, size: number): number {
+    return this.heap.memalign(align, size);
+  }
+
   /** The backend's high-water mark (allocates a stats record: called once per run). */
   footprint(): number {
     return this.heap.stats().footprint;

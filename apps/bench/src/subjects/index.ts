@@ -34,7 +34,15 @@ export const subjects: readonly SubjectEntry[] = [
     load: async () => (await import('./seglist.js')).createSeglistSubject,
     // One bump page per 16-byte class and no reuse across classes: the pool and large
     // bands' thousands of distinct sizes exhaust any fixed buffer.
-    notFor: (w) => (w === 'pool' || w === 'large' ? 'no reuse across its 16-byte classes: the band\'s distinct sizes exhaust its buffer' : undefined),
+    // The traces ask for thousands of distinct sizes up to 16 MiB (sqlite3-sql): past its
+    // 2 MiB class table it would index out of bounds, and below it the one-page-per-class
+    // scheme exhausts the buffer; it has no realloc/calloc/memalign either.
+    notFor: (w) =>
+      w === 'pool' || w === 'large'
+        ? 'no reuse across its 16-byte classes: the band\'s distinct sizes exhaust its buffer'
+        : w.startsWith('trace:')
+          ? 'classes only up to 2 MiB and no reuse across them: a trace\'s distinct sizes (up to 16 MiB) overrun its class table and buffer'
+          : undefined,
   },
   {
     name: 'null',

@@ -27,6 +27,18 @@ export class NullSubject implements Subject {
 
   free(_ptr: number): void {}
 
+  calloc(_n: number, _size: number): number {
+    return ADDRESS;
+  }
+
+  realloc(_ptr: number, _size: number): number {
+    return ADDRESS;
+  }
+
+  memalign(_align: number, _size: number): number {
+    return ADDRESS;
+  }
+
   footprint(): number {
     return 0;
   }

@@ -28,11 +28,37 @@ export class ThingSubject implements Subject {
 
   malloc(size: number): number {
     const ptr = this.pool.malloc(size);
-    // The buffer is fixed, so its size says nothing: the footprint is how far the pool
-    // has carved into it. `top` grows only in malloc (free may lower it again).
+    this.track();
+    return ptr;
+  }
+
+  /** MemPool's `calloc(bytes, fill)` takes the total. */
+  calloc(n: number, size: number): number {
+    const ptr = this.pool.calloc(n * size);
+    this.track();
+    return ptr;
+  }
+
+  /**
+   * MemPool's own realloc (grows in place at the top, else free + malloc + copy). It
+   * finds the block by walking the used list, as its free does. It returns a non-zero
+   * address when the pointer is not in that list, so 0 is only "out of memory" here.
+   */
+  realloc(ptr: number, size: number): number {
+    const out = this.pool.realloc(ptr, size);
+    this.track();
+    return out;
+  }
+
+  // No memalign: MemPool has none (the trace replay emulates it with malloc).
+
+  /**
+   * The buffer is fixed, so its size says nothing: the footprint is how far the pool
+   * has carved into it. `top` grows only in malloc and realloc (free may lower it again).
+   */
+  private track(): void {
     const top = this.state[STATE_TOP]!;
     if (top > this.highWater) this.highWater = top;
-    return ptr;
   }
 
   free(ptr: number): void {

@@ -25,6 +25,8 @@ export interface Counters {
 export interface WorkloadResult extends Counters {
   /** Wall time of the timed region (performance.now()). */
   elapsedMs: number;
+  /** Trace workloads: memalign blocks that came back unaligned (emulated memalign). */
+  unaligned?: number;
 }
 
 export interface Workload {
@@ -46,6 +48,11 @@ export interface Workload {
    * report then also gives ns per malloc+free pair and ns per KiB of block.
    */
   readonly blockBytes?: number;
+  /**
+   * Set by the trace workloads: the trace's peak of live requested bytes. The report then
+   * also gives the peak footprint ÷ this (`× live`).
+   */
+  readonly peakLiveBytes?: number;
   run(subject: Subject, cycles: number, seed: number): WorkloadResult;
 }
 

@@ -1,0 +1,175 @@
+import type { Subject } from '../subject.js';
+import { loadTrace, OP_CALLOC, OP_FREE, OP_MALLOC, OP_MEMALIGN, OP_REALLOC, type Trace } from '../trace.js';
+import { MiB, type Workload, type WorkloadResult } from './workload.js';
+
+/**
+ * The 1-byte stamp of object `id`, written at its block's first byte: a hash of the id,
+ * never 0 (so a block zeroed behind the replay's back is caught too).
+ */
+export function stampOf(id: number): number {
+  return (Math.imul(id, 0x9e3779b1) >>> 24) | 1;
+}
+
+/** What a trace replay adds to the common counters. */
+export interface TraceResult extends WorkloadResult {
+  /** memalign calls (emulated by malloc on subjects without memalign) whose block was not aligned. */
+  unaligned: number;
+}
+
+/**
+ * Replays `trace` on `subject`: the first `events` records (all when larger), in record
+ * order, on this thread (a multi-threaded trace's threads are serialised in the order the
+ * tracer saw the calls). The timed region is the replay loop. Objects still live at the
+ * end are left live there (as the traced program exited with them) and freed after the
+ * timing, verified like any other block (that drain is not counted in `frees`).
+ *
+ * Counters: `mallocs` = allocation calls (malloc, calloc, memalign, realloc), `frees` =
+ * FREE records, so mallocs + frees = the events replayed; `bytes` = sizes requested.
+ */
+export function replayTrace(subject: Subject, trace: Trace, events: number): TraceResult {
+  const n = Math.min(events, trace.count) | 0;
+  const flags = (subject.calloc ? 1 : 0) | (subject.realloc ? 2 : 0) | (subject.memalign ? 4 : 0);
+  const ptrs = new Int32Array(trace.maxId + 1);
+  const sizes = new Int32Array(trace.maxId + 1);
+  const acc = new Float64Array(3); // bytes requested, checksum, unaligned (see random-mixed's acc)
+  const t0 = performance.now();
+  const counts = loop(subject, trace.records, n, ptrs, sizes, acc, flags);
+  const elapsedMs = performance.now() - t0;
+  const mismatches = (counts[3]! + drain(subject, ptrs, sizes)) | 0;
+  return {
+    mallocs: counts[0]!, frees: counts[1]!, failed: counts[2]!, bytes: acc[0]!, finalSeed: 0,
+    checksum: acc[1]!, mismatches, unaligned: acc[2]!, elapsedMs,
+  };
+}
+
+/** After timing: verifies and frees every block still live. Returns the mismatches. */
+function drain(subject: Subject, ptrs: Int32Array, sizes: Int32Array): number {
+  let bad = 0;
+  for (let id = 1; id < ptrs.length; id++) {
+    const p = ptrs[id]!;
+    if (p === 0) continue;
+    if (sizes[id]! > 0 && subject.peek(p) !== stampOf(id)) bad++;
+    subject.free(p);
+    ptrs[id] = 0;
+  }
+  return bad;
+}
+
+/**
+ * The timed loop, on primitive and typed-array arguments only (see random-mixed.ts).
+ * `flags`: 1 the subject has calloc, 2 realloc, 4 memalign. Returns [mallocs, frees,
+ * failed, mismatches] (a small array, built once after the loop).
+ */
+function loop(
+  subject: Subject, rec: Int32Array, n: number, ptrs: Int32Array, sizes: Int32Array, acc: Float64Array, flags: number,
+): Int32Array {
+  let mallocs = 0;
+  let frees = 0;
+  let failed = 0;
+  let mismatches = 0;
+  for (let r = 0; r < n; r++) {
+    const o = r << 2;
+    const op = rec[o]! & 0xff;
+    const id = rec[o + 1]!;
+    const size = rec[o + 2]!;
+    const aux = rec[o + 3]!;
+    if (op === OP_FREE) {
+      frees++;
+      const p = ptrs[id]!;
+      if (p === 0) continue; // its allocation failed
+      if (sizes[id]! > 0 && subject.peek(p) !== stampOf(id)) mismatches++;
+      subject.free(p);
+      ptrs[id] = 0;
+      continue;
+    }
+    mallocs++;
+    acc[0]! += size;
+    let p = 0;
+    if (op === OP_MALLOC) {
+      p = subject.malloc(size);
+    } else if (op === OP_CALLOC) {
+      const nmemb = aux === 0 ? 1 : aux;
+      if ((flags & 1) !== 0) {
+        p = subject.calloc!(nmemb, (size / nmemb) | 0);
+      } else {
+        p = subject.malloc(size);
+        if (p !== 0) for (let k = 0; k < size; k++) subject.poke(p + k, 0);
+      }
+    } else if (op === OP_REALLOC) {
+      const old = ptrs[aux]!;
+      const oldSize = sizes[aux]!;
+      const keep = oldSize < size ? oldSize : size;
+      if (old !== 0 && oldSize > 0 && subject.peek(old) !== stampOf(aux)) mismatches++;
+      if (old === 0) {
+        p = subject.malloc(size);
+      } else if ((flags & 2) !== 0) {
+        p = subject.realloc!(old, size);
+      } else {
+        p = subject.malloc(size);
+        if (p !== 0) {
+          for (let k = 0; k < keep; k++) subject.poke(p + k, subject.peek(old + k));
+          subject.free(old);
+        }
+      }
+      if (p !== 0) {
+        // The old object is dead: its first byte must have moved with it.
+        if (old !== 0 && keep > 0 && subject.peek(p) !== stampOf(aux)) mismatches++;
+        ptrs[aux] = 0;
+      }
+    } else if (op === OP_MEMALIGN) {
+      if ((flags & 4) !== 0) {
+        p = subject.memalign!(aux, size);
+      } else {
+        p = subject.malloc(size);
+      }
+      if (p !== 0 && (p & (aux - 1)) !== 0) acc[2]! += 1;
+    }
+    if (p === 0) {
+      failed++;
+      continue;
+    }
+    ptrs[id] = p;
+    sizes[id] = size;
+    if (size > 0) {
+      const v = stampOf(id);
+      subject.poke(p, v);
+      acc[1]! += v;
+    }
+  }
+  const out = new Int32Array(4);
+  out[0] = mallocs;
+  out[1] = frees;
+  out[2] = failed;
+  out[3] = mismatches;
+  return out;
+}
+
+/** A trace workload's name: `trace:` + the trace's name. */
+export const TRACE_PREFIX = 'trace:';
+
+/**
+ * The workload replaying a shipped trace. Cycles are records to replay (default: all of
+ * them). The trace is read when first run, not when the workload list is built.
+ * `peakLiveBytes` is the header's peak of live requested bytes, for the footprint ratio.
+ */
+export function traceWorkload(name: string, meta: { events: number; peakLiveBytes: number; description: string }): Workload {
+  return {
+    name: `${TRACE_PREFIX}${name}`,
+    description: `replay of the ${name} trace (${meta.description})`,
+    cycles: meta.events,
+    // For the fixed pools (thing): the peak live bytes four times over, plus 64 MiB.
+    arenaBytes: Math.ceil((meta.peakLiveBytes * 4) / MiB) * MiB + 64 * MiB,
+    peakLiveBytes: meta.peakLiveBytes,
+    run: (subject, runCycles) => replayTrace(subject, loadTrace(name), runCycles),
+  };
+}
+
+/**
+ * The three shipped traces. Their event counts and peaks are the headers' (the `.json`
+ * beside each trace), repeated here so that listing the workloads reads no trace.
+ */
+export const traceWorkloads: readonly Workload[] = [
+  traceWorkload('python-json', { events: 3_076_269, peakLiveBytes: 18_877_685, description: 'CPython 3.11 JSON and dict work' }),
+  traceWorkload('sqlite3-sql', { events: 1_687_424, peakLiveBytes: 74_085_528, description: 'sqlite3 3.40 in-memory SQL' }),
+  traceWorkload('ripgrep-mt', { events: 1_229_645, peakLiveBytes: 6_059_710, description: 'ripgrep 13, 3 threads serialised' }),
+];

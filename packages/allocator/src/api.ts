@@ -45,6 +45,14 @@ export interface ComposeOptions {
   readonly tuning?: BoxTuning;
   /** Throw `E_OUT_OF_MEMORY` instead of returning 0. Default false. */
   readonly throwOnOutOfMemory?: boolean;
+  /**
+   * Called when an allocation finds the memory at its maximum, after the heap has given
+   * back what it caches itself (`trim()`) and retried: free your own caches (e.g.
+   * `heap.free` of blocks you can rebuild) and return true to have the allocation retried,
+   * false to let it fail (0, or E_OUT_OF_MEMORY). An allocation made inside the hook that
+   * finds the memory exhausted fails at once.
+   */
+  readonly onOutOfMemory?: (size: number) => boolean;
   /** 0 release (default) … 3 validate after every call (see docs/debug.md). */
   readonly debug?: number;
 }

@@ -70,12 +70,23 @@ export function compose(options: ComposeOptions): Heap {
   // l25-pool's shard records take consecutive box slots from SLOT_L25_POOL (it checks they fit in page 0).
   const l25Pool = f.l25Pool(ctx(SLOT_L25_POOL), { regions: osBoundary, ...t.l25Pool });
   const bigCache = f.bigCache(ctx(-1), { regions: osBoundary, ...t.bigCache });
+  // On exhaustion the heap first gives back what it caches itself (a block freed in one
+  // tier and cached there cannot serve another tier until it is unmapped), then asks the
+  // application's hook. `built.heap` is set before any allocation can reach this.
+  const built: { heap?: Heap } = {};
+  const userOom = options.onOutOfMemory;
+  const onOutOfMemory = (size: number): boolean => {
+    if (built.heap !== undefined && built.heap.trim() > 0) return true;
+    return userOom !== undefined && userOom(size);
+  };
   const gatekeeper = f.gatekeeper(ctx(-1), {
-    route: tinyRoute, cache: unifiedCache, pool: poolTls, l25: l25Pool, big: bigCache,
+    route: tinyRoute, cache: unifiedCache, pool: poolTls, l25: l25Pool, big: bigCache, onOutOfMemory,
     ...(options.throwOnOutOfMemory === undefined ? {} : { throwOnOutOfMemory: options.throwOnOutOfMemory }),
   });
   const boxes = { osBoundary, superslabTier, sharedPool, warmPool, pageBox, unifiedCache, tinyRoute, gatekeeper, poolTls, poolRefill, l25Pool, bigCache };
-  return debug >= 3 ? new ValidatingHeap(backend, layout, boxes, debug) : new Heap(backend, layout, boxes, debug);
+  const heap = debug >= 3 ? new ValidatingHeap(backend, layout, boxes, debug) : new Heap(backend, layout, boxes, debug);
+  built.heap = heap;
+  return heap;
 }
 
 /** Default maximum of `createHeap()`: 256 MiB. */

@@ -33,6 +33,8 @@ export function divisibilityTable(sizes: Int32Array): Int32Array {
   return t;
 }
 const ROUTE_NAMES = ['tiny', 'pool (pool-tls)', 'L2.5 (l25-pool)', 'big (bigcache)'];
+/** Retries of an exhausted allocation after `onOutOfMemory` said it freed memory. */
+const OOM_RETRIES = 3;
 
 /** Why the tiers' class tables do not cover the route's thresholds, or undefined when they do. */
 function tierProblem(route: TinyRoute, pool: PoolTls | undefined, l25: L25Pool | undefined): string | undefined {
@@ -68,6 +70,10 @@ class GatekeeperBox implements Gatekeeper {
   private readonly route: TinyRoute;
   private readonly cache: UnifiedCache;
   private readonly throwOnOom: boolean;
+  /** The composition's out-of-memory hook (slow path only). */
+  private readonly onOom: ((size: number) => boolean) | undefined;
+  private inOomHook = false;
+  private inOomRetry = false;
   private readonly div: Int32Array;
   private readonly poolMax: number;
   private readonly pool: PoolTls | undefined;
@@ -93,6 +99,7 @@ class GatekeeperBox implements Gatekeeper {
     this.tinyMax = options.route.tinyMax;
     this.cache = options.cache;
     this.throwOnOom = options.throwOnOutOfMemory ?? false;
+    this.onOom = options.onOutOfMemory;
     this.div = divisibilityTable(options.route.classSizes);
     this.poolMax = options.route.poolMax;
     this.pool = options.pool;
@@ -387,13 +394,41 @@ class GatekeeperBox implements Gatekeeper {
     // Above 64 KiB: a big block mapped at that alignment.
     if (this.big !== undefined) {
       const p = this.big.alloc(s, align);
-      return p !== 0 ? p : this.outOfMemory(s);
+      return p !== 0 ? p : this.outOfMemory(size, align);
     }
     throw this.noRoute(Route.BIG, `memalign(${align}, ${size})`);
   }
 
-  /** Exhaustion: 0 like C, or a throw when the heap was created so. */
-  private outOfMemory(size: number): Ptr {
+  /**
+   * Exhaustion of `malloc(size)` (`align` 0) or `memalign(align, size)`: first the
+   * `onOutOfMemory` hook, up to OOM_RETRIES times while it says it freed something, each
+   * time followed by one more attempt; then 0 like C, or a throw when the heap was created
+   * so. An allocation the hook itself makes that finds the memory exhausted fails at once
+   * (no nested hook).
+   */
+  private outOfMemory(size: number, align = 0): Ptr {
+    const hook = this.onOom;
+    if (hook !== undefined && !this.inOomHook && !this.inOomRetry) {
+      for (let attempt = 0; attempt < OOM_RETRIES; attempt++) {
+        this.inOomHook = true;
+        let again: boolean;
+        try {
+          again = hook(size);
+        } finally {
+          this.inOomHook = false;
+        }
+        if (!again) break;
+        this.inOomRetry = true;
+        let p: Ptr;
+        try {
+          p = align === 0 ? this.malloc(size) : this.memalign(align, size);
+        } finally {
+          this.inOomRetry = false;
+        }
+        if (p !== 0) return p;
+      }
+    }
+    if (this.inOomRetry) return 0; // the retry's own failure: the outer call counts and decides
     this.failed++;
     if (this.throwOnOom) throw new HakmemError(ErrorCode.OUT_OF_MEMORY, `malloc(${size}): the memory is at its maximum (${this.maxBytes} bytes)`, { box: BOX });
     return 0;

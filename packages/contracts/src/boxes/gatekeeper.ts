@@ -43,6 +43,13 @@ export interface GatekeeperOptions {
   readonly big?: BigCache;
   /** Throw `E_OUT_OF_MEMORY` instead of returning 0. Default false. */
   readonly throwOnOutOfMemory?: boolean;
+  /**
+   * Called when an allocation finds the memory exhausted, before it gives up: free what
+   * you can (your own caches, the heap's `trim()`) and return true to have it retried,
+   * false to fail now. Called at most 3 times per allocation; an allocation made inside
+   * the hook that finds the memory exhausted fails at once (no nested call).
+   */
+  readonly onOutOfMemory?: (size: number) => boolean;
 }
 
 /**

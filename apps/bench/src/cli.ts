@@ -13,7 +13,9 @@ const USAGE = `hakmem-bench — replays the workloads of BENCH.md on hakmem and 
 
 usage:
   hakmem-bench run [--subjects a,b,…] [--workloads w[:cycles],…] [--runs N]
-                   [--cycles N] [--seed N] [--json out.json]
+                   [--cycles N] [--seed N] [--json out.json] [--quick]
+                   (--quick: a smoke run — one run each, 1/50 of every workload's
+                   cycles; the checks all run, the timings mean nothing)
   hakmem-bench compare [--a SUBJECT] --b SUBJECT [--workloads w[:cycles],…] [--runs N]
                    [--cycles N] [--seed N] [--json out.json]
                    (A/B: both interleaved, the ratio, and the counters that differ)
@@ -85,6 +87,12 @@ function workloadChoice(item: string, cycles: number | undefined): WorkloadChoic
   return chosen === undefined ? { name } : { name, cycles: chosen };
 }
 
+/** `--quick`: a workload without its own cycle count runs 1/50 of its default (at least 1000). */
+function quickChoice(choice: WorkloadChoice): WorkloadChoice {
+  if (choice.cycles !== undefined) return choice;
+  return { name: choice.name, cycles: Math.max(1000, Math.ceil(findWorkload(choice.name).cycles / 50)) };
+}
+
 function findable(name: string): boolean {
   return workloads.some((w) => w.name === name);
 }
@@ -117,13 +125,16 @@ async function run(args: string[]): Promise<number> {
       cycles: { type: 'string' },
       seed: { type: 'string' },
       json: { type: 'string' },
+      quick: { type: 'boolean', default: false },
     },
   });
   const cycles = values.cycles === undefined ? undefined : positiveInt(values.cycles, '--cycles');
+  const quick = values.quick === true;
+  const chosen = list(values.workloads).map((w) => workloadChoice(w, cycles));
   const options: RunOptions = {
     subjects: list(values.subjects),
-    workloads: list(values.workloads).map((w) => workloadChoice(w, cycles)),
-    runs: positiveInt(values.runs, '--runs', 5),
+    workloads: quick ? chosen.map(quickChoice) : chosen,
+    runs: positiveInt(values.runs, '--runs', quick ? 1 : 5),
     seed: seedOf(values.seed),
   };
   let trouble = 0;

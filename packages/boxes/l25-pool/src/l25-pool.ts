@@ -7,7 +7,7 @@ import {
 import { canBlockHere, lockAcquire, lockRelease } from '@hakmem/primitives';
 import { DEFAULT_KEEP_PER_CLASS, DEFAULT_L25_BUDGET, DEFAULT_L25_CLASS_SIZES, DEFAULT_SPLIT_SPAN, DEFAULT_SHARDS, L25_MAX_CLASSES, L25_MAX_SHARDS } from './api.js';
 import {
-  L25_BITMAP, L25_CACHED_BLOCKS, L25_CACHED_PAGES, L25_HEADS, L25_LIVE_BLOCKS, L25_LIVE_PAGES, L25_LOCK, L25_LOCK_CONTENDED,
+  L25_BITMAP, L25_CACHED_PAGES, L25_HEADS, L25_LIVE_BLOCKS, L25_LIVE_PAGES, L25_LOCK, L25_LOCK_CONTENDED,
   l25PoolStateBytes, l25ShardWords,
 } from './layout.js';
 
@@ -130,7 +130,7 @@ class L25PoolBox implements L25Pool {
    * Hot path (a cache hit): the bitmap, a pop, the head descriptor. Word offsets are
    * literals — an imported or module-level const costs V8 a context load and a hole check
    * per use (`test/l25-pool.test.ts` checks each against its name): shard record 2 =
-   * L25_BITMAP, 3 / 4 = L25_CACHED_BLOCKS / _PAGES, 5 / 6 = L25_LIVE_BLOCKS / _PAGES,
+   * L25_BITMAP, 4 = L25_CACHED_PAGES, 5 / 6 = L25_LIVE_BLOCKS / _PAGES,
    * 7 = L25_HEADS; descriptor 8 = PD_REGION_STATE, 12 = PD_REGION_NEXT, 14 =
    * PD_REGION_PAGES; state 1 = LIVE; 16 = PAGE_SHIFT, 4 = log2 of the descriptor words.
    */
@@ -151,7 +151,6 @@ class L25PoolBox implements L25Pool {
     i32[d + 8] = 1;
     const pages = this.classPages[k]!;
     const want = this.classPages[cls]!;
-    i32[s + 3]!--;
     i32[s + 4]! -= pages;
     i32[s + 5]!++;
     i32[s + 6]! += want;
@@ -175,7 +174,7 @@ class L25PoolBox implements L25Pool {
     this.misses++;
     const want = this.classPages[cls]!;
     let base = this.regions.map(want << PAGE_SHIFT, PAGE_SIZE);
-    if (base === 0 && this.v.i32[s + L25_CACHED_BLOCKS] !== 0) {
+    if (base === 0 && this.v.i32[s + L25_CACHED_PAGES] !== 0) {
       // Exhausted while this shard holds blocks too small to serve: give them back
       // (os-boundary coalesces adjacent ranges) and retry once.
       this.drainShard(s);
@@ -230,11 +229,11 @@ class L25PoolBox implements L25Pool {
     const d = this.pd + ((base >>> 16) << 4);
     i32[d + 8] = 2;
     i32[d + 14] = pages;
-    i32[d + 12] = i32[s + 7 + c]!;
+    const head = i32[s + 7 + c]!;
+    i32[d + 12] = head;
     i32[s + 7 + c] = base;
     i32[s + this.counts + c]!++;
-    i32[s + 2] = i32[s + 2]! | (1 << c);
-    i32[s + 3]!++;
+    if (head === 0) i32[s + 2] = i32[s + 2]! | (1 << c);
     i32[s + 4]! += pages;
   }
 
@@ -295,7 +294,6 @@ class L25PoolBox implements L25Pool {
     }
     const i32 = this.v.i32;
     i32[s + L25_BITMAP] = 0;
-    i32[s + L25_CACHED_BLOCKS] = 0;
     i32[s + L25_CACHED_PAGES] = 0;
     return pages * PAGE_SIZE;
   }
@@ -320,7 +318,7 @@ class L25PoolBox implements L25Pool {
     let lockContended = 0;
     for (let k = 0; k < this.numShards; k++) {
       const s = this.state + k * this.shardWords;
-      cachedBlocks += i32[s + L25_CACHED_BLOCKS]!;
+      for (let c = 0; c < this.numClasses; c++) cachedBlocks += i32[s + this.counts + c]!;
       cachedPages += i32[s + L25_CACHED_PAGES]!;
       liveBlocks += i32[s + L25_LIVE_BLOCKS]!;
       livePages += i32[s + L25_LIVE_PAGES]!;
@@ -367,8 +365,8 @@ class L25PoolBox implements L25Pool {
         blocks += count;
         pages += count * want;
       }
-      if (blocks !== i32[s + L25_CACHED_BLOCKS] || pages !== i32[s + L25_CACHED_PAGES]) {
-        this.corrupt(`shard ${k}: the lists hold ${blocks} blocks / ${pages} pages, the counters say ${i32[s + L25_CACHED_BLOCKS]} / ${i32[s + L25_CACHED_PAGES]}`);
+      if (pages !== i32[s + L25_CACHED_PAGES]) {
+        this.corrupt(`shard ${k}: the lists hold ${blocks} blocks / ${pages} pages, the counter says ${i32[s + L25_CACHED_PAGES]} pages`);
       }
       liveBlocksSaid += i32[s + L25_LIVE_BLOCKS]!;
       livePagesSaid += i32[s + L25_LIVE_PAGES]!;

@@ -8,7 +8,7 @@
  *  0         lock           Atomics (shared heaps only)       -
  *  1         lockContended  under lock (cumulative)           stats
  *  2         bitmap         under lock: bit c ⇔ heads[c] ≠ 0   alloc (under lock)
- *  3         cachedBlocks   under lock                        stats, alloc's retry
+ *  3         reserved (0)   - (the cached blocks are the sum of counts[]: not kept twice)
  *  4         cachedPages    under lock                        stats
  *  5         liveBlocks     under lock: +1 alloc here, −1     stats (summed over shards;
  *  6         livePages        free here (may go negative)       one shard's means nothing)
@@ -29,7 +29,6 @@ import { GH_BOX_SLOT_BYTES } from '@hakmem/contracts';
 export const L25_LOCK = 0;
 export const L25_LOCK_CONTENDED = 1;
 export const L25_BITMAP = 2;
-export const L25_CACHED_BLOCKS = 3;
 export const L25_CACHED_PAGES = 4;
 export const L25_LIVE_BLOCKS = 5;
 export const L25_LIVE_PAGES = 6;

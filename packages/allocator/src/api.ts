@@ -1,7 +1,7 @@
 import type {
   BigCache, BigCacheOptions, BigCacheStats, BoxContext, L25Pool, L25PoolOptions, L25PoolStats, PoolRefill, PoolRefillOptions,
   PoolRefillStats, PoolTls, PoolTlsOptions, PoolTlsStats, Gatekeeper, GatekeeperOptions, GatekeeperStats, MemoryBackend, OsBoundary, OsBoundaryOptions,
-  OsBoundaryStats, PageBox, PageBoxOptions, PageBoxStats, SharedPool, SharedPoolOptions, SharedPoolStats,
+  OsBoundaryStats, PageBox, PageBoxOptions, SharedBackendHandle, PageBoxStats, SharedPool, SharedPoolOptions, SharedPoolStats,
   SuperSlabTier, SuperSlabTierOptions, SuperSlabTierStats, TinyRoute, TinyRouteOptions, TinyRouteStats, UnifiedCache,
   UnifiedCacheOptions, UnifiedCacheStats, WarmPool, WarmPoolOptions, WarmPoolStats,
 } from '@hakmem/contracts';
@@ -70,6 +70,28 @@ export interface HeapOptions extends Omit<ComposeOptions, 'backend'> {
    * buffer of `maxBytes` (see `BackendOptions.growable`). Default false.
    */
   readonly growable?: boolean;
+}
+
+/**
+ * What `heap.share()` returns and `attachHeap` takes: plain data plus the shared memory,
+ * so `postMessage` can carry it to a worker.
+ */
+export interface SharedHeapHandle {
+  readonly kind: 'hakmem-heap';
+  /** The backend's handle (the SharedArrayBuffer or shared WebAssembly.Memory). */
+  readonly backend: SharedBackendHandle;
+  /** The creator's tuning, debug level and out-of-memory mode: every thread builds its boxes with them. */
+  readonly options: Pick<ComposeOptions, 'tuning' | 'debug' | 'throwOnOutOfMemory'>;
+}
+
+/** Options of `attachHeap` that cannot travel in a handle. */
+export interface AttachOptions {
+  /** Box factories to use in this thread instead of the defaults (the same as the creator's, normally). */
+  readonly boxes?: Partial<BoxFactories>;
+  /** This thread's out-of-memory hook (see ComposeOptions). */
+  readonly onOutOfMemory?: (size: number) => boolean;
+  /** The host's id of this thread, recorded for `heap.watch` (default: worker_threads' `threadId` under Node). */
+  readonly hostThreadId?: number;
 }
 
 /** What the tiny tier holds right now, from the slab descriptors (not from counters). */

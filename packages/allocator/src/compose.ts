@@ -1,5 +1,8 @@
-import { ErrorCode, HakmemError, type BoxContext, type HeapLayout, type MemoryBackend } from '@hakmem/contracts';
-import { createNativeBackend, createWasmBackend } from '@hakmem/memory-backend';
+import {
+  ErrorCode, HakmemError, TR_POOL_CACHE_BASE, TR_POOL_CACHE_BYTES, TR_TINY_CACHE_BASE, TR_TINY_CACHE_BYTES,
+  type BoxContext, type HeapLayout, type MemoryBackend,
+} from '@hakmem/contracts';
+import { attachBackend, createNativeBackend, createWasmBackend } from '@hakmem/memory-backend';
 import { createOsBoundary } from '@hakmem/os-boundary';
 import { createSuperSlabTier } from '@hakmem/superslab-tier';
 import { createSharedPool } from '@hakmem/shared-pool';
@@ -12,9 +15,10 @@ import { createPoolTls, DEFAULT_POOL_CLASS_SIZES } from '@hakmem/pool-tls';
 import { createPoolRefill } from '@hakmem/pool-refill';
 import { createL25Pool } from '@hakmem/l25-pool';
 import { createBigCache } from '@hakmem/bigcache';
-import type { BoxFactories, ComposeOptions, HeapOptions } from './api.js';
-import { Heap, ValidatingHeap } from './heap.js';
-import { initHeader, planLayout, SLOT_L25_POOL, SLOT_SHARED_POOL, SLOT_SUPERSLAB_TIER, slotOffset } from './layout.js';
+import type { AttachOptions, BoxFactories, ComposeOptions, HeapOptions, SharedHeapHandle } from './api.js';
+import { Heap, ValidatingHeap, type HeapThread } from './heap.js';
+import { initHeader, planLayout, readLayout, SLOT_L25_POOL, SLOT_SHARED_POOL, SLOT_SUPERSLAB_TIER, slotOffset } from './layout.js';
+import { cacheStorage, hostThreadId, takeThread } from './threads.js';
 
 /** The default implementation of every box. */
 export const defaultBoxes: Readonly<BoxFactories> = Object.freeze({
@@ -44,32 +48,66 @@ export const defaultBoxes: Readonly<BoxFactories> = Object.freeze({
  * one SuperSlab. Throws `E_INVALID_OPTION` otherwise.
  */
 export function compose(options: ComposeOptions): Heap {
-  const { backend } = options;
+  const { backend, ...rest } = options;
+  checkDebug(options.debug ?? 0);
+  const layout = planLayout(backend.maxBytes);
+  initHeader(backend, layout);
+  const { tid } = takeThread(backend, hostThreadId());
+  return buildThread({ backend, layout, tid, attach: false, adopt: false, options: rest });
+}
+
+/** What one thread's instance of a heap is built from. */
+export interface ThreadSpec {
+  readonly backend: MemoryBackend;
+  readonly layout: HeapLayout;
+  readonly tid: number;
+  /** True when the heap exists already (attachHeap, reclaim): shared state is not initialised. */
+  readonly attach: boolean;
+  /** True when the thread id was ABANDONED: the thread-local boxes adopt what it owns. */
+  readonly adopt: boolean;
+  readonly options: Omit<ComposeOptions, 'backend'>;
+}
+
+/**
+ * Builds one thread's boxes over a heap's memory. In a shared heap the two caches keep
+ * their stacks in the thread's cache regions in the linear memory (so that another thread
+ * can collect them: `heap.reclaim`); otherwise in JS-side typed arrays.
+ */
+export function buildThread(spec: ThreadSpec): Heap {
+  const { backend, layout, tid, options } = spec;
   const f: BoxFactories = { ...defaultBoxes, ...options.boxes };
   const t = options.tuning ?? {};
   const debug = options.debug ?? 0;
-  if (!Number.isInteger(debug) || debug < 0 || debug > 3) throw invalid(`debug must be 0..3, got ${debug}`);
-  const layout = planLayout(backend.maxBytes);
-  initHeader(backend, layout);
   const ctx = (slot: number): BoxContext => ({
-    backend, layout, tid: 1, shared: backend.shared, slotOffset: slot < 0 ? -1 : slotOffset(slot), debug,
+    backend, layout, tid, shared: backend.shared, slotOffset: slot < 0 ? -1 : slotOffset(slot), debug,
   });
   const osBoundary = f.osBoundary({
     backend, stateOffset: layout.osStateOffset, stateBytes: layout.osStateBytes, heapStart: layout.heapStart, shared: backend.shared,
+    ...(spec.attach ? { attach: true } : {}),
   });
+  const storage = (base: number, bytes: number): { storage?: (words: number) => Int32Array } =>
+    (backend.shared ? { storage: cacheStorage(backend, layout, osBoundary, tid, base, bytes) } : {});
   const superslabTier = f.superslabTier(ctx(SLOT_SUPERSLAB_TIER), { regions: osBoundary, ...t.superslabTier });
   const sharedPool = f.sharedPool(ctx(SLOT_SHARED_POOL), { superSlabs: superslabTier });
   const tinyRoute = f.tinyRoute(t.tinyRoute ?? {});
   const warmPool = f.warmPool(ctx(-1), { classSizes: tinyRoute.classSizes, lender: sharedPool, ...t.warmPool });
   const pageBox = f.pageBox(ctx(-1), { classSizes: tinyRoute.classSizes, slabs: warmPool, ...t.pageBox });
-  const unifiedCache = f.unifiedCache({ numClasses: tinyRoute.numClasses, source: pageBox, ...t.unifiedCache });
+  const unifiedCache = f.unifiedCache({
+    numClasses: tinyRoute.numClasses, source: pageBox, ...t.unifiedCache, ...storage(TR_TINY_CACHE_BASE, TR_TINY_CACHE_BYTES),
+  });
   // One mid class table for both halves of the mid tier (pool-refill carves what pool-tls caches).
   const poolClasses = t.poolTls?.classSizes ?? DEFAULT_POOL_CLASS_SIZES;
   const poolRefill = f.poolRefill(ctx(-1), { classSizes: Int32Array.from(poolClasses), regions: osBoundary, ...t.poolRefill });
-  const poolTls = f.poolTls({ ...t.poolTls, classSizes: poolClasses, source: poolRefill });
+  const poolTls = f.poolTls({ ...t.poolTls, classSizes: poolClasses, source: poolRefill, ...storage(TR_POOL_CACHE_BASE, TR_POOL_CACHE_BYTES) });
   // l25-pool's shard records take consecutive box slots from SLOT_L25_POOL (it checks they fit in page 0).
   const l25Pool = f.l25Pool(ctx(SLOT_L25_POOL), { regions: osBoundary, ...t.l25Pool });
   const bigCache = f.bigCache(ctx(-1), { regions: osBoundary, ...t.bigCache });
+  if (spec.adopt) {
+    pageBox.adopt();
+    warmPool.adopt();
+    poolRefill.adopt();
+    bigCache.adopt();
+  }
   // On exhaustion the heap first gives back what it caches itself (a block freed in one
   // tier and cached there cannot serve another tier until it is unmapped), then asks the
   // application's hook. `built.heap` is set before any allocation can reach this.
@@ -84,9 +122,36 @@ export function compose(options: ComposeOptions): Heap {
     ...(options.throwOnOutOfMemory === undefined ? {} : { throwOnOutOfMemory: options.throwOnOutOfMemory }),
   });
   const boxes = { osBoundary, superslabTier, sharedPool, warmPool, pageBox, unifiedCache, tinyRoute, gatekeeper, poolTls, poolRefill, l25Pool, bigCache };
-  const heap = debug >= 3 ? new ValidatingHeap(backend, layout, boxes, debug) : new Heap(backend, layout, boxes, debug);
+  const thread: HeapThread = { tid, spec, rebuild: (id, adopt) => buildThread({ ...spec, tid: id, attach: true, adopt }) };
+  const heap = debug >= 3 ? new ValidatingHeap(backend, layout, boxes, debug, thread) : new Heap(backend, layout, boxes, debug, thread);
   built.heap = heap;
   return heap;
+}
+
+/**
+ * In a worker: attaches to the heap `handle` describes (from `heap.share()` in another
+ * thread, carried by `postMessage`) and returns this thread's heap over the same memory,
+ * with its own thread-local boxes and a thread id from the heap's registry. An id whose
+ * thread left slabs or spans behind (ABANDONED) is taken first and its memory adopted.
+ * `options` may swap box factories (functions cannot be posted) and set this thread's
+ * out-of-memory hook; tuning and debug level come from the handle.
+ * Throws `E_INVALID_OPTION` when the handle or the memory's header is not a shared hakmem
+ * heap of this layout version, or when every thread id is taken.
+ */
+export function attachHeap(handle: SharedHeapHandle, options: AttachOptions = {}): Heap {
+  if (handle === null || typeof handle !== 'object' || handle.kind !== 'hakmem-heap') {
+    throw invalid('attachHeap needs the handle returned by heap.share()');
+  }
+  const backend = attachBackend(handle.backend);
+  backend.refresh();
+  const layout = readLayout(backend);
+  const { tid, adopted } = takeThread(backend, options.hostThreadId ?? hostThreadId());
+  const { hostThreadId: _h, ...own } = options;
+  return buildThread({ backend, layout, tid, attach: true, adopt: adopted, options: { ...handle.options, ...own } });
+}
+
+function checkDebug(debug: number): void {
+  if (!Number.isInteger(debug) || debug < 0 || debug > 3) throw invalid(`debug must be 0..3, got ${debug}`);
 }
 
 /** Default maximum of `createHeap()`: 256 MiB. */

@@ -1,12 +1,32 @@
 import {
   ErrorCode, HakmemError, PAGE_SHIFT, PAGE_SIZE, PD_BLOCK_SIZE, PD_CAPACITY, PD_CARVE, PD_FREE_HEAD, PD_REGION_MASK,
   PD_REGION_STATE, PD_USED, PageKind, REG_AUX_MASK, REG_AUX_SHIFT, REG_KIND_MASK, SUPERSLAB_SIZE, SuperSlabState,
-  REG_CLASS_MASK, REG_CLASS_SHIFT, THREAD_RECORD_BYTES, THREAD_TABLE_OFFSET, TR_POOL_REMOTE_HEAD,
+  REG_CLASS_MASK, REG_CLASS_SHIFT, MAX_THREADS, TR_POOL_REMOTE_HEAD, TR_TINY_REMOTE_HEAD,
+  BigBlockState, PD_REGION_PAGES,
   type BigCache, type Gatekeeper, type HeapLayout, type HeapViews, type L25Pool, type MemoryBackend, type OsBoundary, type PageBox,
   type PoolRefill, type PoolTls, type Ptr, type SharedPool, type SuperSlabTier, type TinyRoute, type UnifiedCache,
   type WarmPool,
 } from '@hakmem/contracts';
-import type { BigUsage, HeapStats, TierUsage, TinyUsage } from './api.js';
+import type { BigUsage, HeapStats, SharedHeapHandle, TierUsage, TinyUsage } from './api.js';
+import type { ThreadSpec } from './compose.js';
+import { closedGatekeeper } from './closed.js';
+import {
+  abandonedThreads, claimThread, pendingRemote, releaseThread, threadRecords, type ThreadRecord,
+} from './threads.js';
+
+/** Which thread of the heap an instance serves, and how to build another thread's instance (reclaim, trim). */
+export interface HeapThread {
+  readonly tid: number;
+  readonly spec: ThreadSpec;
+  /** Builds thread `tid`'s boxes over the same memory (attached), adopting what it owns when `adopt`. */
+  readonly rebuild: (tid: number, adopt: boolean) => Heap;
+}
+
+/** What `heap.watch` needs of a worker: worker_threads' Worker has it. */
+export interface WatchedWorker {
+  readonly threadId: number;
+  once(event: 'exit', listener: () => void): unknown;
+}
 
 /** The boxes of one composed heap (one thread's instances). */
 export interface HeapBoxes {
@@ -37,15 +57,21 @@ export class Heap {
   readonly views: HeapViews;
   /** Debug level the heap was composed with (0 release … 3 validate after every call). */
   readonly debug: number;
-  protected readonly gk: Gatekeeper;
+  /** This thread's id in the heap's thread registry (1 for the creator). */
+  readonly tid: number;
+  protected gk: Gatekeeper;
+  private readonly thread: HeapThread;
+  private detached = false;
 
-  constructor(backend: MemoryBackend, layout: HeapLayout, boxes: HeapBoxes, debug: number) {
+  constructor(backend: MemoryBackend, layout: HeapLayout, boxes: HeapBoxes, debug: number, thread: HeapThread) {
     this.backend = backend;
     this.layout = layout;
     this.boxes = boxes;
     this.views = backend.views;
     this.gk = boxes.gatekeeper;
     this.debug = debug;
+    this.tid = thread.tid;
+    this.thread = thread;
   }
 
   /** See `Gatekeeper.malloc`: at least `size` bytes, 16-byte aligned from 16 up; 0 on exhaustion. */
@@ -104,11 +130,104 @@ export class Heap {
   }
 
   /**
+   * What a worker needs to attach to this heap (`attachHeap(handle)`): plain data and the
+   * shared memory, for `postMessage`. Throws `E_INVALID_OPTION` unless the heap was
+   * created with `shared: true`.
+   */
+  share(): SharedHeapHandle {
+    if (!this.backend.shared) throw invalid('share() needs a heap created with shared: true');
+    const o = this.thread.spec.options;
+    return {
+      kind: 'hakmem-heap', backend: this.backend.share(),
+      options: {
+        ...(o.tuning === undefined ? {} : { tuning: o.tuning }), ...(o.debug === undefined ? {} : { debug: o.debug }),
+        ...(o.throwOnOutOfMemory === undefined ? {} : { throwOnOutOfMemory: o.throwOnOutOfMemory }),
+      },
+    };
+  }
+
+  /**
+   * This thread leaves the heap: its caches are flushed, empty slabs, spans and
+   * SuperSlabs go back, cached big blocks are unmapped, and its thread id is given back —
+   * FREE, or ABANDONED while blocks of its slabs or spans are still live (other threads may
+   * free them: the frees queue on its remote lists until a new thread adopts the id or
+   * `trim()` collects it). Later calls on this instance throw `E_HEAP_CLOSED`; a second
+   * `detach()` does nothing. The creator's heap may detach too (the memory stays usable by
+   * the threads still attached).
+   */
+  detach(): void {
+    if (this.detached) return;
+    this.flushThread();
+    this.detached = true;
+    this.gk = closedGatekeeper(this.tid);
+    releaseThread(this.backend, this.layout, this.boxes.osBoundary, this.tid);
+  }
+
+  /** True after `detach()`. */
+  get isDetached(): boolean {
+    return this.detached;
+  }
+
+  /** Everything this thread's boxes hold goes back down the chain (detach, collection). */
+  private flushThread(): void {
+    const b = this.boxes;
+    b.unifiedCache.flush();
+    b.pageBox.flush();
+    b.warmPool.flush();
+    b.poolTls.flush();
+    b.poolRefill.trim();
+    b.bigCache.trim();
+  }
+
+  /**
+   * Takes back the memory of thread `tid` whose thread is gone without `detach()` (a
+   * terminated or crashed worker): its caches (kept in the linear memory), slabs, spans,
+   * SuperSlabs and cached big blocks are collected as its own `detach()` would have, by
+   * this thread. Blocks it still had live stay valid (others may free them). Returns false
+   * when the id is not in use. Exact when the thread stopped between heap calls; a thread
+   * killed inside a call may leave that call's slab or lock behind.
+   * Throws `E_INVALID_OPTION` for an id outside 1..255 or this thread's own.
+   */
+  reclaim(tid: number): boolean {
+    if (!Number.isInteger(tid) || tid < 1 || tid > MAX_THREADS) throw invalid(`thread id must be an integer in 1..${MAX_THREADS}, got ${tid}`);
+    if (tid === this.tid) throw invalid(`thread ${tid} is this heap's own thread: use detach()`);
+    if (!claimThread(this.backend, tid, true)) return false;
+    this.thread.rebuild(tid, true).detach();
+    return true;
+  }
+
+  /**
+   * Reclaims a worker's thread id when the worker exits without having detached
+   * (worker_threads: the 'exit' event; the worker's `threadId` was recorded at attach).
+   */
+  watch(worker: WatchedWorker): void {
+    const host = worker.threadId;
+    worker.once('exit', () => {
+      for (const r of threadRecords(this.backend)) if (r.state === 'live' && r.hostId === host && r.tid !== this.tid) this.reclaim(r.tid);
+    });
+  }
+
+  /** The heap's thread records in use (live, abandoned, busy). */
+  threads(): ThreadRecord[] {
+    return threadRecords(this.backend);
+  }
+
+  /**
+   * Re-covers the views when another thread grew the memory (growable or wasm backends;
+   * the default reserved backend never needs it). Call it before touching, through
+   * `heap.views`, a block another thread handed you. Returns true when the views changed.
+   */
+  refresh(): boolean {
+    return this.backend.refresh();
+  }
+
+  /**
    * Gives back to os-boundary what the heap caches but does not use: this thread's
    * cached blocks go back to their slabs and spans, empty slabs to their SuperSlabs,
    * empty SuperSlabs to the tier; the tier's retained SuperSlabs, pool-refill's empty
-   * spans and unused arena, l25-pool's and bigcache's cached blocks are unmapped.
-   * Returns the bytes unmapped.
+   * spans and unused arena, l25-pool's and bigcache's cached blocks are unmapped. In a
+   * shared heap it also collects the ABANDONED thread ids (their remote frees drained,
+   * what became empty given back). Returns the bytes unmapped.
    */
   trim(): number {
     const b = this.boxes;
@@ -121,7 +240,15 @@ export class Heap {
     b.poolRefill.trim();
     b.l25Pool.trim();
     b.bigCache.trim();
+    if (this.backend.shared) this.collectAbandoned();
     return before - b.osBoundary.stats().bytesInUse;
+  }
+
+  /** Collects each ABANDONED thread id: drains its remote lists and gives back what became free. */
+  private collectAbandoned(): void {
+    for (const tid of abandonedThreads(this.backend)) {
+      if (tid !== this.tid && claimThread(this.backend, tid, false)) this.thread.rebuild(tid, true).detach();
+    }
   }
 
   /**
@@ -129,7 +256,7 @@ export class Heap {
    * are not live). A model test compares it with its own sum to catch leaks.
    */
   liveBytes(): number {
-    return this.tinyUsage().bytesInUse + this.poolUsage().bytesInUse + this.boxes.l25Pool.stats().liveBytes + this.boxes.bigCache.stats().liveBytes;
+    return this.tinyUsage().bytesInUse + this.poolUsage().bytesInUse + this.boxes.l25Pool.stats().liveBytes + this.bigUsage().bytesInUse;
   }
 
   /** Footprint, per-tier usage and every box's counters (allocates: not for hot paths). */
@@ -164,20 +291,39 @@ export class Heap {
    * those in pool-tls's cache and those waiting on this thread's remote-free list.
    */
   private poolUsage(): TierUsage {
-    const r = this.boxes.poolRefill.stats();
     const t = this.boxes.poolTls.stats();
+    const sizes = this.boxes.poolTls.classSizes;
     const i32 = this.views.i32;
     const reg = this.layout.registryOffset >>> 2;
-    let pending = 0;
-    let pendingBytes = 0;
-    for (let p = i32[((THREAD_TABLE_OFFSET + THREAD_RECORD_BYTES) >>> 2) + TR_POOL_REMOTE_HEAD]!; p !== 0; p = i32[p >>> 2]!) {
-      pending++;
-      pendingBytes += this.boxes.poolTls.classSizes[(i32[reg + (p >>> PAGE_SHIFT)]! >>> REG_CLASS_SHIFT) & REG_CLASS_MASK]!;
+    const pending = pendingRemote(this.backend, TR_POOL_REMOTE_HEAD, (p) => sizes[(i32[reg + (p >>> PAGE_SHIFT)]! >>> REG_CLASS_SHIFT) & REG_CLASS_MASK]!);
+    let usedBlocks: number;
+    let usedBytes: number;
+    let free: number;
+    if (this.backend.shared) {
+      // Every thread's spans, from the registry and their descriptors.
+      usedBlocks = 0;
+      usedBytes = 0;
+      free = 0;
+      const pd = this.layout.pageTableOffset >>> 2;
+      const end = this.boxes.osBoundary.end() >>> PAGE_SHIFT;
+      for (let p = this.layout.heapStart >>> PAGE_SHIFT; p < end; p++) {
+        const e = i32[reg + p]!;
+        if ((e & REG_KIND_MASK) !== PageKind.POOL || ((e >>> REG_AUX_SHIFT) & REG_AUX_MASK) !== 0) continue;
+        const d = pd + (p << 4);
+        const used = i32[d + PD_USED]!;
+        usedBlocks += used;
+        usedBytes += used * i32[d + PD_BLOCK_SIZE]!;
+        free += i32[d + PD_REGION_PAGES]! * PAGE_SIZE - used * i32[d + PD_BLOCK_SIZE]!;
+      }
+    } else {
+      const r = this.boxes.poolRefill.stats();
+      usedBlocks = r.usedBlocks;
+      usedBytes = r.usedBytes;
+      free = r.spanBytes - r.usedBytes + r.emptySpanBytes + r.arenaFree;
     }
     return {
-      blocksInUse: r.usedBlocks - t.cached - pending, bytesInUse: r.usedBytes - t.cachedBytes - pendingBytes,
-      blocksCached: t.cached, bytesCached: t.cachedBytes,
-      bytesFree: r.spanBytes - r.usedBytes + r.emptySpanBytes + r.arenaFree,
+      blocksInUse: usedBlocks - t.cached - pending.blocks, bytesInUse: usedBytes - t.cachedBytes - pending.bytes,
+      blocksCached: t.cached, bytesCached: t.cachedBytes, bytesFree: free,
     };
   }
 
@@ -187,10 +333,35 @@ export class Heap {
     return { blocksInUse: s.liveBlocks, bytesInUse: s.liveBytes, blocksCached: s.cachedBlocks, bytesCached: s.cachedBytes, bytesFree: 0 };
   }
 
-  /** What bigcache holds right now (its counters; `validate()` checks them against the registry). */
+  /**
+   * What bigcache holds right now: its counters (`validate()` checks them against the
+   * registry), or in a shared heap, where each thread counts only its own calls, the
+   * registry itself.
+   */
   private bigUsage(): BigUsage {
-    const s = this.boxes.bigCache.stats();
-    return { blocksInUse: s.liveBlocks, bytesInUse: s.liveBytes, blocksCached: s.cachedBlocks, bytesCached: s.cachedBytes };
+    if (!this.backend.shared) {
+      const s = this.boxes.bigCache.stats();
+      return { blocksInUse: s.liveBlocks, bytesInUse: s.liveBytes, blocksCached: s.cachedBlocks, bytesCached: s.cachedBytes };
+    }
+    const u = { blocksInUse: 0, bytesInUse: 0, blocksCached: 0, bytesCached: 0 };
+    const i32 = this.views.i32;
+    const reg = this.layout.registryOffset >>> 2;
+    const pd = this.layout.pageTableOffset >>> 2;
+    const end = this.boxes.osBoundary.end() >>> PAGE_SHIFT;
+    for (let p = this.layout.heapStart >>> PAGE_SHIFT; p < end; p++) {
+      const e = i32[reg + p]!;
+      if ((e & REG_KIND_MASK) !== PageKind.BIG || ((e >>> REG_AUX_SHIFT) & REG_AUX_MASK) !== 0) continue;
+      const bytes = i32[pd + (p << 4) + PD_REGION_PAGES]! * PAGE_SIZE;
+      const state = i32[pd + (p << 4) + PD_REGION_STATE];
+      if (state === BigBlockState.LIVE) {
+        u.blocksInUse++;
+        u.bytesInUse += bytes;
+      } else if (state === BigBlockState.CACHED) {
+        u.blocksCached++;
+        u.bytesCached += bytes;
+      }
+    }
+    return u;
   }
 
   /** Walks the registry and slab descriptors: what tiny slabs hold right now. */
@@ -208,6 +379,11 @@ export class Heap {
       bytes += i32[d + PD_USED]! * i32[d + PD_BLOCK_SIZE]!;
       assigned += PAGE_SIZE;
     });
+    // Blocks waiting on a remote-free list are free, not yet back in their slab.
+    const reg = this.layout.registryOffset >>> 2;
+    const pending = pendingRemote(this.backend, TR_TINY_REMOTE_HEAD, (p) => route.classSize((i32[reg + (p >>> PAGE_SHIFT)]! >>> REG_CLASS_SHIFT) & REG_CLASS_MASK));
+    blocks -= pending.blocks;
+    bytes -= pending.bytes;
     let blocksCached = 0;
     let bytesCached = 0;
     for (let c = 0; c < route.numClasses; c++) {
@@ -311,6 +487,10 @@ export class ValidatingHeap extends Heap {
     this.validate();
     return p;
   }
+}
+
+function invalid(message: string): HakmemError {
+  return new HakmemError(ErrorCode.INVALID_OPTION, message, { box: 'allocator' });
 }
 
 function corrupt(message: string): never {

@@ -56,3 +56,22 @@ export function initHeader(backend: MemoryBackend, layout: HeapLayout): void {
   const reg = layout.registryOffset >>> 2;
   for (let p = 0; p < layout.heapStart >>> PAGE_SHIFT; p++) i32[reg + p] = PageKind.META;
 }
+
+/**
+ * Reads the layout plan from the global header of an existing heap (attachHeap), after
+ * checking that the memory holds a shared hakmem heap of this layout version. Throws
+ * `E_INVALID_OPTION` otherwise.
+ */
+export function readLayout(backend: MemoryBackend): HeapLayout {
+  const i32 = backend.views.i32;
+  const bad = (why: string): HakmemError => new HakmemError(ErrorCode.INVALID_OPTION, `attach: ${why}`, { box: 'allocator' });
+  if (i32.length < 16 || i32[GH_MAGIC] !== HEADER_MAGIC) throw bad('the memory holds no hakmem heap (no header magic)');
+  if (i32[GH_VERSION] !== LAYOUT_VERSION) throw bad(`the heap's layout version is ${i32[GH_VERSION]}, this build reads ${LAYOUT_VERSION}`);
+  if ((i32[GH_FLAGS]! & GH_FLAG_SHARED) === 0) throw bad('the heap was not created with shared: true');
+  const layout = planLayout(i32[GH_MAX_BYTES]!);
+  if (layout.maxBytes !== backend.maxBytes || i32[GH_REGISTRY_OFFSET] !== layout.registryOffset || i32[GH_PAGE_TABLE_OFFSET] !== layout.pageTableOffset
+    || i32[GH_OS_STATE_OFFSET] !== layout.osStateOffset || i32[GH_HEAP_START] !== layout.heapStart) {
+    throw bad('the header\'s layout does not match this build\'s plan for its maximum');
+  }
+  return layout;
+}

@@ -58,7 +58,7 @@ export const ALIGN_16_FROM = 16;
 /** 'HKMM' little-endian: marks a memory that holds a hakmem heap. */
 export const HEADER_MAGIC = 0x4d4d_4b48;
 /** Bumped whenever the in-memory layout changes incompatibly. */
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
 /** Word indexes of the global header fields (see the table above). */
 export const GH_MAGIC = 0;
 export const GH_VERSION = 1;
@@ -243,13 +243,25 @@ export const POOL_SPAN_MAX_PAGES = 16;
 
 // ---------------------------------------------------------------------------------------
 // Thread records: page 0 from THREAD_TABLE_OFFSET, THREAD_RECORD_BYTES per thread id
-// (0..MAX_THREADS; record 0 unused). Words of a record:
+// (0..MAX_THREADS; record 0 unused). The thread registry of a shared heap: `attachHeap`
+// takes a record under the header's thread lock (GH_THREAD_LOCK). Words of a record:
 //
 //  word  field            written by                           read by
 //  0     poolRemoteHead   any thread: Atomics CAS push of a    the owner drains it
 //                         pool block it frees but does not own (Atomics.exchange)
 //                         (linked through the block's first word)
-//  1..15 reserved (thread registry: the workers issue)
+//  1     tinyRemoteHead   any thread: Atomics CAS push of a    the owner drains it
+//                         chain of tiny blocks of the owner's  (Atomics.exchange)
+//                         slabs (one CAS per chain)
+//  2     state            ThreadState, under the thread lock   attach, reclaim, trim
+//  3     tinyCacheBase    the thread's unified-cache storage   reclaim / adoption
+//                         in the linear memory (0 = JS-side)
+//  4     tinyCacheBytes   bytes of that region                 reclaim / adoption
+//  5     hostId           the host's thread id (worker_threads' threadId; 0 unknown)
+//  6     attaches         times the record was taken           stats
+//  7     poolCacheBase    the thread's pool-tls storage        reclaim / adoption
+//  8     poolCacheBytes   bytes of that region                 reclaim / adoption
+//  9..15 reserved
 // ---------------------------------------------------------------------------------------
 
 /** Byte offset of the thread table in page 0 (box slots end below it). */
@@ -258,5 +270,36 @@ export const THREAD_TABLE_OFFSET = 0x8000;
 export const THREAD_RECORD_BYTES = 64;
 /** Word index in a thread record: head of the pool's remote-free list of that thread. */
 export const TR_POOL_REMOTE_HEAD = 0;
+/** Word index in a thread record: head of the tiny tier's remote-free list of that thread. */
+export const TR_TINY_REMOTE_HEAD = 1;
+/** Word index in a thread record: its {@link ThreadState}. */
+export const TR_STATE = 2;
+/** Word index in a thread record: base of the region holding the thread's unified-cache storage (0 = JS-side). */
+export const TR_TINY_CACHE_BASE = 3;
+/** Word index in a thread record: bytes of that region. */
+export const TR_TINY_CACHE_BYTES = 4;
+/** Word index in a thread record: the host's id of the thread (worker_threads' `threadId`), 0 unknown. */
+export const TR_HOST_ID = 5;
+/** Word index in a thread record: how many times the record was taken (attach or adoption). */
+export const TR_ATTACHES = 6;
+/** Word index in a thread record: base of the region holding the thread's pool-tls storage (0 = JS-side). */
+export const TR_POOL_CACHE_BASE = 7;
+/** Word index in a thread record: bytes of that region. */
+export const TR_POOL_CACHE_BYTES = 8;
 /** The last byte offset box slots may use (exclusive). */
 export const GH_BOX_SLOTS_END = THREAD_TABLE_OFFSET;
+
+/**
+ * A thread record's state. FREE: unused (the thread id may be handed out). LIVE: a thread
+ * runs with this id. ABANDONED: its thread left (detach, or reclaim after it died) while
+ * blocks of its slabs or spans were still live: those stay owned by the id, frees of them
+ * queue on its remote lists, and the next `attachHeap` adopts the id (or `trim()` of
+ * another thread collects it). BUSY: a thread is adopting or collecting it right now.
+ */
+export const ThreadState = { FREE: 0, LIVE: 1, ABANDONED: 2, BUSY: 3 } as const;
+export type ThreadState = (typeof ThreadState)[keyof typeof ThreadState];
+
+/** Word index of a thread record's field: `threadWord(tid, TR_STATE)` indexes an Int32Array view. */
+export function threadWord(tid: number, field: number): number {
+  return ((THREAD_TABLE_OFFSET + tid * THREAD_RECORD_BYTES) >>> 2) + field;
+}

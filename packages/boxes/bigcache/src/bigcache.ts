@@ -1,5 +1,5 @@
 import {
-  BigBlockState, ErrorCode, HakmemError, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PD_REGION_NEXT, PD_REGION_PAGES, PD_REGION_PREV,
+  BigBlockState, ErrorCode, HakmemError, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PD_REGION_NEXT, PD_REGION_OWNER, PD_REGION_PAGES, PD_REGION_PREV,
   PD_REGION_STATE, PageKind, REG_AUX_MASK, REG_AUX_SHIFT, REG_KIND_MASK,
   type BigCache, type BigCacheOptions, type BigCacheStats, type BoxContext, type HeapViews, type Ptr,
 } from '@hakmem/contracts';
@@ -29,6 +29,9 @@ class BigCacheBox implements BigCache {
   private readonly regions: BigCacheOptions['regions'];
   /** Per class, the most recently cached block (0 = empty); the list runs through PD_REGION_NEXT. */
   private readonly heads: Int32Array;
+  private readonly tid: number;
+  private readonly shared: boolean;
+  private readonly backend: BoxContext['backend'];
   private zeroed = false;
   private hits = 0;
   private misses = 0;
@@ -49,6 +52,9 @@ class BigCacheBox implements BigCache {
     this.budget = budget;
     this.regions = options.regions;
     this.heads = new Int32Array(BIG_CLASSES);
+    this.tid = ctx.tid;
+    this.shared = ctx.shared;
+    this.backend = ctx.backend;
   }
 
   /** Word index of the descriptor of the page at `addr`. */
@@ -57,6 +63,7 @@ class BigCacheBox implements BigCache {
   }
 
   alloc(size: number, align: number = PAGE_SIZE): Ptr {
+    if (this.shared) this.backend.refresh(); // a cached block freed by us may lie past views grown elsewhere
     const need = size <= 0 ? 1 : ((size + PAGE_MASK) >>> PAGE_SHIFT);
     const c = bigClassCeil(need);
     const top = Math.min(BIG_CLASSES - 1, c + LOOKUP_SPAN);
@@ -109,6 +116,7 @@ class BigCacheBox implements BigCache {
     const i32 = this.v.i32;
     const d = this.desc(base);
     i32[d + PD_REGION_STATE] = BigBlockState.LIVE;
+    i32[d + PD_REGION_OWNER] = 0;
     i32[d + PD_REGION_PAGES] = pages;
     i32[d + PD_REGION_NEXT] = 0;
     i32[d + PD_REGION_PREV] = 0;
@@ -141,6 +149,7 @@ class BigCacheBox implements BigCache {
     }
     const c = bigClassFloor(pages);
     i32[d + PD_REGION_STATE] = BigBlockState.CACHED;
+    i32[d + PD_REGION_OWNER] = this.tid; // whose cache list holds it (adopt, checkInvariants)
     i32[d + PD_REGION_NEXT] = this.heads[c]!;
     this.heads[c] = ptr;
     this.cachedBlocks++;
@@ -168,6 +177,7 @@ class BigCacheBox implements BigCache {
     const i32 = this.v.i32;
     const d = this.desc(base);
     i32[d + PD_REGION_STATE] = BigBlockState.NONE;
+    i32[d + PD_REGION_OWNER] = 0;
     i32[d + PD_REGION_PAGES] = 0;
     i32[d + PD_REGION_NEXT] = 0;
     i32[d + PD_REGION_PREV] = 0;
@@ -232,6 +242,24 @@ class BigCacheBox implements BigCache {
     return bytes;
   }
 
+  /**
+   * A thread that died left blocks CACHED in lists nobody has any more (their descriptors
+   * name it as owner): they are unmapped. Live blocks need nothing (anyone may free them).
+   */
+  adopt(): void {
+    if (this.shared) this.backend.refresh();
+    const i32 = this.v.i32;
+    const end = Math.min(this.regions.end(), i32.byteLength) >>> PAGE_SHIFT;
+    for (let p = this.heapStart >>> PAGE_SHIFT; p < end; p++) {
+      const e = i32[this.reg + p]!;
+      if ((e & REG_KIND_MASK) !== PageKind.BIG || ((e >>> REG_AUX_SHIFT) & REG_AUX_MASK) !== 0) continue;
+      const d = this.desc(p << PAGE_SHIFT);
+      const pages = i32[d + PD_REGION_PAGES]!;
+      if (i32[d + PD_REGION_STATE] === BigBlockState.CACHED && i32[d + PD_REGION_OWNER] === this.tid) this.unmapBlock(p << PAGE_SHIFT, pages);
+      p += Math.max(1, pages) - 1;
+    }
+  }
+
   stats(): BigCacheStats {
     return {
       hits: this.hits, misses: this.misses, mapped: this.mapped, unmapped: this.unmapped, resizedInPlace: this.resized,
@@ -280,7 +308,7 @@ class BigCacheBox implements BigCache {
       const d = this.desc(base);
       const pages = i32[d + PD_REGION_PAGES]!;
       const state = i32[d + PD_REGION_STATE];
-      if (state === BigBlockState.CACHED && !seen.has(base)) this.corrupt(`${at} is CACHED but in no cache list`);
+      if (state === BigBlockState.CACHED && !seen.has(base) && (!this.shared || i32[d + PD_REGION_OWNER] === this.tid)) this.corrupt(`${at} is CACHED but in no cache list of this thread`);
       if (state !== BigBlockState.LIVE && state !== BigBlockState.CACHED) this.corrupt(`${at} has state ${state}, neither LIVE nor CACHED`);
       if (pages < 1 || p + pages > end) this.corrupt(`${at} has ${pages} pages, beyond the managed area`);
       this.checkEntries(base, pages, PageKind.BIG, at);
@@ -290,7 +318,8 @@ class BigCacheBox implements BigCache {
       }
       p += pages;
     }
-    if (live !== this.liveBlocks || liveBytes !== this.liveBytes) {
+    // The live counters are this thread's: with other threads they say nothing about the registry.
+    if (!this.shared && (live !== this.liveBlocks || liveBytes !== this.liveBytes)) {
       this.corrupt(`the registry holds ${live} live big blocks / ${liveBytes} bytes, the counters say ${this.liveBlocks} / ${this.liveBytes}`);
     }
   }

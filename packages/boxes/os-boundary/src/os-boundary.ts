@@ -422,6 +422,8 @@ class OsBoundaryBox implements OsBoundary {
 
   private lockShared(): void {
     const contended = lockAcquire(this.views.i32, this.s + STATE_LOCK, this.canBlock);
+    // Another thread may have grown the memory: cover it before handing out a range of it.
+    this.backend.refresh();
     if (contended !== 0) this.bump(STATE_LOCK_CONTENDED, contended);
   }
 

@@ -1,8 +1,9 @@
 import {
-  ErrorCode, HakmemError, PAGE_SHIFT, PAGE_SIZE, PD_BLOCK_SIZE, PD_CAPACITY, PD_CARVE, PD_FREE_HEAD, PD_SLAB_NEXT,
-  PD_SLAB_PREV, PD_USED, PageKind, REG_CLASS_MASK, REG_CLASS_SHIFT, REG_KIND_MASK, REG_THREAD_MASK, REG_THREAD_SHIFT,
-  type BoxContext, type HeapViews, type PageBox, type PageBoxOptions, type PageBoxStats, type Ptr, type SlabSink,
-  type SlabSource,
+  ErrorCode, HakmemError, MAX_THREADS, PAGE_SHIFT, PAGE_SIZE, PD_BLOCK_SIZE, PD_CAPACITY, PD_CARVE, PD_FREE_HEAD,
+  PD_SLAB_NEXT, PD_SLAB_PREV, PD_USED, PageKind, REG_CLASS_MASK, REG_CLASS_SHIFT, REG_KIND_MASK, REG_THREAD_MASK,
+  REG_THREAD_SHIFT, TR_TINY_REMOTE_HEAD, threadWord,
+  type BoxContext, type HeapViews, type MemoryBackend, type PageBox, type PageBoxOptions, type PageBoxStats, type Ptr,
+  type SlabSink, type SlabSource,
 } from '@hakmem/contracts';
 import { descListPush, descListRemove } from '@hakmem/primitives';
 import { DEFAULT_PAGES_PER_CLASS } from './api.js';
@@ -16,6 +17,11 @@ import { DEFAULT_PAGES_PER_CLASS } from './api.js';
  *
  * Free blocks of a slab form an intrusive list: the first word of a free block holds
  * the address of the next (0 ends it).
+ *
+ * Remote frees: `freeBatch` sends a block of another thread's slab to that thread's
+ * remote-free list in its thread record — the batch's blocks of one owner linked into a
+ * chain, pushed with one CAS — and the owner drains its list (one exchange) before it
+ * refills, so the slab words are only ever written by their owner.
  */
 class PageBoxBox implements PageBox {
   readonly name = 'page-box';
@@ -30,6 +36,17 @@ class PageBoxBox implements PageBox {
   private readonly heads: Int32Array;
   private readonly empties: Int32Array;
   private readonly keepEmpty: Int32Array;
+  private readonly backend: MemoryBackend;
+  private readonly shared: boolean;
+  /** Int32 index of this thread's TR_TINY_REMOTE_HEAD. */
+  private readonly remote: number;
+  /** Per owner thread id, the chain of its blocks being built by one freeBatch (head, tail), and which owners have one. */
+  private readonly chainHead: Int32Array;
+  private readonly chainTail: Int32Array;
+  private readonly chainOwners: Int32Array;
+  private remoteFreed = 0;
+  private remotePushes = 0;
+  private remoteDrained = 0;
   private fromFreeList = 0;
   private carved = 0;
   private slabsAcquired = 0;
@@ -48,6 +65,12 @@ class PageBoxBox implements PageBox {
     this.heads = new Int32Array(options.classSizes.length);
     this.empties = new Int32Array(options.classSizes.length);
     this.keepEmpty = keepEmpty;
+    this.backend = ctx.backend;
+    this.shared = ctx.shared;
+    this.remote = threadWord(ctx.tid, TR_TINY_REMOTE_HEAD);
+    this.chainHead = new Int32Array(MAX_THREADS + 1);
+    this.chainTail = new Int32Array(MAX_THREADS + 1);
+    this.chainOwners = new Int32Array(MAX_THREADS + 1);
   }
 
   private desc(addr: Ptr): number {
@@ -55,6 +78,8 @@ class PageBoxBox implements PageBox {
   }
 
   allocBatch(cls: number, out: Int32Array, offset: number, max: number): number {
+    if (this.shared) this.backend.refresh(); // another thread may have grown the memory
+    if (this.v.i32[this.remote] !== 0) this.drainRemote();
     let i32 = this.v.i32;
     let n = 0;
     while (n < max) {
@@ -101,19 +126,109 @@ class PageBoxBox implements PageBox {
   }
 
   freeBatch(cls: number, blocks: Int32Array, offset: number, n: number): void {
+    if (this.shared) this.backend.refresh(); // a block from another thread may lie past our views
     const i32 = this.v.i32;
+    const reg = this.reg;
+    const tid = this.tid;
+    let owners = 0;
+    let remote = 0;
     for (let i = offset; i < offset + n; i++) {
       const b = blocks[i]!;
-      const slab = b & ~0xffff;
-      const d = this.desc(slab);
-      i32[b >>> 2] = i32[d + PD_FREE_HEAD]!;
-      i32[d + PD_FREE_HEAD] = b;
-      const used = i32[d + PD_USED]! - 1;
-      i32[d + PD_USED] = used;
-      if (used === i32[d + PD_CAPACITY]! - 1) this.pushFront(cls, slab);
-      if (used === 0) this.onEmpty(cls, slab);
+      const owner = (i32[reg + (b >>> PAGE_SHIFT)]! >>> REG_THREAD_SHIFT) & REG_THREAD_MASK;
+      if (owner === tid) {
+        this.freeLocal(cls, b);
+        continue;
+      }
+      // Another thread's slab: onto the chain of that owner's blocks (head insertion).
+      remote++;
+      const h = this.chainHead[owner]!;
+      i32[b >>> 2] = h;
+      if (h === 0) {
+        this.chainTail[owner] = b;
+        this.chainOwners[owners++] = owner;
+      }
+      this.chainHead[owner] = b;
     }
-    this.freed += n;
+    for (let k = 0; k < owners; k++) this.pushChain(this.chainOwners[k]!);
+    this.freed += n - remote;
+    this.remoteFreed += remote;
+  }
+
+  /** A block of one of this thread's slabs back onto its slab's free list. */
+  private freeLocal(cls: number, b: Ptr): void {
+    const i32 = this.v.i32;
+    const slab = b & ~0xffff;
+    const d = this.desc(slab);
+    i32[b >>> 2] = i32[d + PD_FREE_HEAD]!;
+    i32[d + PD_FREE_HEAD] = b;
+    const used = i32[d + PD_USED]! - 1;
+    i32[d + PD_USED] = used;
+    if (used === i32[d + PD_CAPACITY]! - 1) this.pushFront(cls, slab);
+    if (used === 0) this.onEmpty(cls, slab);
+  }
+
+  /** Pushes the chain built for `owner` onto its remote-free list: one CAS (a plain store when not shared). */
+  private pushChain(owner: number): void {
+    const i32 = this.v.i32;
+    const head = this.chainHead[owner]!;
+    const tail = this.chainTail[owner]!;
+    const w = threadWord(owner, TR_TINY_REMOTE_HEAD);
+    if (this.shared) {
+      let old: number;
+      do {
+        old = Atomics.load(i32, w);
+        i32[tail >>> 2] = old;
+      } while (Atomics.compareExchange(i32, w, old, head) !== old);
+    } else {
+      i32[tail >>> 2] = i32[w]!;
+      i32[w] = head;
+    }
+    this.chainHead[owner] = 0;
+    this.chainTail[owner] = 0;
+    this.remotePushes++;
+  }
+
+  drainRemote(): number {
+    const i32 = this.v.i32;
+    let b: number;
+    if (this.shared) b = Atomics.exchange(i32, this.remote, 0);
+    else {
+      b = i32[this.remote]!;
+      i32[this.remote] = 0;
+    }
+    let n = 0;
+    while (b !== 0) {
+      const next = i32[b >>> 2]!;
+      this.freeLocal((i32[this.reg + (b >>> PAGE_SHIFT)]! >>> REG_CLASS_SHIFT) & REG_CLASS_MASK, b);
+      b = next;
+      n++;
+    }
+    this.remoteDrained += n;
+    return n;
+  }
+
+  /**
+   * Queues every slab the registry says this thread owns that has a free or uncarved
+   * block (an empty one counts as one of its class's spares), then drains the remote list.
+   */
+  adopt(): void {
+    if (this.shared) this.backend.refresh();
+    const i32 = this.v.i32;
+    const end = Math.min(this.maxPages, i32.byteLength >>> PAGE_SHIFT);
+    for (let p = this.firstPage; p < end; p++) {
+      const e = i32[this.reg + p]!;
+      if ((e & REG_KIND_MASK) !== PageKind.TINY || ((e >>> REG_THREAD_SHIFT) & REG_THREAD_MASK) !== this.tid) continue;
+      const slab = p << PAGE_SHIFT;
+      const d = this.desc(slab);
+      const cls = (e >>> REG_CLASS_SHIFT) & REG_CLASS_MASK;
+      i32[d + PD_SLAB_NEXT] = 0;
+      i32[d + PD_SLAB_PREV] = 0;
+      const used = i32[d + PD_USED]!;
+      if (used >= i32[d + PD_CAPACITY]!) continue;
+      this.pushFront(cls, slab);
+      if (used === 0) this.empties[cls]!++;
+    }
+    this.drainRemote();
   }
 
   /** A slab's last block came back: keep it as one of the class's spare empties, or release it. */
@@ -138,6 +253,7 @@ class PageBoxBox implements PageBox {
 
 
   flush(): void {
+    this.drainRemote();
     const i32 = this.v.i32;
     for (let cls = 0; cls < this.heads.length; cls++) {
       for (let slab = this.heads[cls]!; slab !== 0; ) {
@@ -156,7 +272,8 @@ class PageBoxBox implements PageBox {
   stats(): PageBoxStats {
     return {
       fromFreeList: this.fromFreeList, carved: this.carved, slabsAcquired: this.slabsAcquired,
-      slabsReleased: this.slabsReleased, freed: this.freed, remoteFreed: 0, remoteDrained: 0,
+      slabsReleased: this.slabsReleased, freed: this.freed, remoteFreed: this.remoteFreed, remotePushes: this.remotePushes,
+      remoteDrained: this.remoteDrained,
     };
   }
 

@@ -35,6 +35,12 @@ class PoolRefillBox implements PoolRefill {
   private readonly arenaMax: number;
   /** Word index of this thread's remote-free list head. */
   private readonly remote: number;
+  /**
+   * Registry entry of a page this thread has mapped but not cut into a span (arena rest,
+   * pooled empty spans): MAPPED with the thread id, so that an adopter finds them.
+   */
+  private readonly mappedEntry: number;
+  private readonly backend: BoxContext['backend'];
   /** Per class, the first span with a free or uncarved block (0 = none); linked through PD_SLAB_NEXT / PD_SLAB_PREV. */
   private readonly heads: Int32Array;
   /** Empty spans kept for reuse: per page count p, a stack at `empty[(p - 1) * EMPTY_STACK ...]`, sizes in `emptyCount`. */
@@ -69,6 +75,8 @@ class PoolRefillBox implements PoolRefill {
     this.arenaMax = arenaMax;
     this.nextChunk = arenaInitial;
     this.remote = ((THREAD_TABLE_OFFSET + ctx.tid * THREAD_RECORD_BYTES) >>> 2) + TR_POOL_REMOTE_HEAD;
+    this.mappedEntry = PageKind.MAPPED | (ctx.tid << REG_THREAD_SHIFT);
+    this.backend = ctx.backend;
     const n = this.sizes.length;
     this.pages = new Int32Array(n);
     this.caps = new Int32Array(n);
@@ -90,6 +98,7 @@ class PoolRefillBox implements PoolRefill {
   }
 
   allocBatch(cls: number, out: Int32Array, offset: number, max: number): number {
+    if (this.shared) this.backend.refresh(); // another thread may have grown the memory
     if (this.v.i32[this.remote] !== 0) this.drainRemote();
     const size = this.sizes[cls]!;
     let n = 0;
@@ -177,7 +186,7 @@ class PoolRefillBox implements PoolRefill {
     if (base === 0) return false;
     this.releaseArenaRest();
     const r = this.reg + (base >>> PAGE_SHIFT);
-    this.v.i32.fill(PageKind.MAPPED, r, r + (bytes >>> PAGE_SHIFT));
+    this.v.i32.fill(this.mappedEntry, r, r + (bytes >>> PAGE_SHIFT));
     this.arenaNext = base;
     this.arenaEnd = base + bytes;
     this.chunks++;
@@ -210,6 +219,7 @@ class PoolRefillBox implements PoolRefill {
 
 
   freeBatch(cls: number, blocks: Int32Array, offset: number, n: number): void {
+    if (this.shared) this.backend.refresh(); // a block from another thread may lie past our views
     const i32 = this.v.i32;
     for (let i = 0; i < n; i++) {
       const p = blocks[offset + i]!;
@@ -260,7 +270,7 @@ class PoolRefillBox implements PoolRefill {
     this.spanBytes -= pages * PAGE_SIZE;
     const k = this.emptyCount[pages - 1]!;
     if (pool && k < EMPTY_STACK) {
-      i32.fill(PageKind.MAPPED, r, r + pages);
+      i32.fill(this.mappedEntry, r, r + pages);
       this.empty[(pages - 1) * EMPTY_STACK + k] = s;
       this.emptyCount[pages - 1] = k + 1;
       this.emptyBytes += pages * PAGE_SIZE;
@@ -334,6 +344,42 @@ class PoolRefillBox implements PoolRefill {
     return bytes + this.releaseArenaRest();
   }
 
+  /**
+   * Rebuilds the span queues and counters from the registry (POOL spans with this
+   * thread's id), gives back the pages it had mapped but not cut (MAPPED with its id:
+   * arena rest, pooled empty spans), then drains the remote list.
+   */
+  adopt(): void {
+    if (this.shared) this.backend.refresh();
+    const i32 = this.v.i32;
+    const end = Math.min(this.regions.end(), i32.byteLength) >>> PAGE_SHIFT;
+    for (let page = this.heapStart >>> PAGE_SHIFT; page < end; page++) {
+      const e = i32[this.reg + page]!;
+      if (e === this.mappedEntry) {
+        let run = 1;
+        while (page + run < end && i32[this.reg + page + run] === this.mappedEntry) run++;
+        i32.fill(PageKind.NONE, this.reg + page, this.reg + page + run);
+        this.regions.unmap(page << PAGE_SHIFT, run << PAGE_SHIFT);
+        page += run - 1;
+        continue;
+      }
+      if ((e & REG_KIND_MASK) !== PageKind.POOL || ((e >>> REG_THREAD_SHIFT) & REG_THREAD_MASK) !== this.tid || ((e >>> REG_AUX_SHIFT) & REG_AUX_MASK) !== 0) continue;
+      const s = page << PAGE_SHIFT;
+      const c = (e >>> REG_CLASS_SHIFT) & REG_CLASS_MASK;
+      const d = this.desc(s);
+      const used = i32[d + PD_USED]!;
+      i32[d + PD_SLAB_NEXT] = 0;
+      i32[d + PD_SLAB_PREV] = 0;
+      if (used < this.caps[c]!) this.enqueue(c, s);
+      this.spans++;
+      this.spanBytes += this.pages[c]! * PAGE_SIZE;
+      this.usedBlocks += used;
+      this.usedBytes += used * this.sizes[c]!;
+      page += this.pages[c]! - 1;
+    }
+    this.drainRemote();
+  }
+
   stats(): PoolRefillStats {
     return {
       chunks: this.chunks, arenaBytes: this.arenaBytes, spansCreated: this.spansCreated, spansReleased: this.spansReleased,
@@ -404,7 +450,7 @@ class PoolRefillBox implements PoolRefill {
       for (let k = 0; k < this.emptyCount[p - 1]!; k++) {
         const s = this.empty[(p - 1) * EMPTY_STACK + k]!;
         for (let i = 0; i < p; i++) {
-          if (i32[this.reg + (s >>> PAGE_SHIFT) + i] !== PageKind.MAPPED) this.corrupt(`pooled empty span 0x${s.toString(16)}: page ${i} is not MAPPED`);
+          if (i32[this.reg + (s >>> PAGE_SHIFT) + i] !== this.mappedEntry) this.corrupt(`pooled empty span 0x${s.toString(16)}: page ${i} is not MAPPED by this thread`);
         }
         emptyBytes += p * PAGE_SIZE;
       }

@@ -2,6 +2,7 @@ import {
   ErrorCode, HakmemError, MAX_BATCH,
   type BlockSink, type BlockSource, type PoolTls, type PoolTlsOptions, type PoolTlsStats, type Ptr,
 } from '@hakmem/contracts';
+import { classStackWords, layoutClassStacks } from '@hakmem/primitives';
 import { DEFAULT_POOL_CLASS_SIZES, defaultPoolCapacity } from './api.js';
 
 const BOX = 'pool-tls';
@@ -31,23 +32,17 @@ class PoolTlsBox implements PoolTls {
   private spills = 0;
   private spillBlocks = 0;
 
-  constructor(sizes: Int32Array, caps: Int32Array, source: BlockSource & BlockSink) {
+  constructor(sizes: Int32Array, caps: Int32Array, source: BlockSource & BlockSink, storage: ((words: number) => Int32Array) | undefined) {
     const n = sizes.length;
     this.numClasses = n;
     this.classSizes = sizes;
     this.source = source;
-    let total = n * 4;
-    for (let c = 0; c < n; c++) total += 1 + caps[c]!;
-    this.a = new Int32Array(total);
-    let at = n * 4;
-    for (let c = 0; c < n; c++) {
-      at++; // sentinel
-      this.a[c * 4] = at;
-      this.a[c * 4 + 1] = at;
-      at += caps[c]!;
-      this.a[c * 4 + 2] = at;
-      this.a[c * 4 + 3] = Math.max(1, Math.min(caps[c]! >>> 1, MAX_BATCH));
-    }
+    const words = classStackWords(caps);
+    this.a = storage === undefined ? new Int32Array(words) : storage(words);
+    if (!(this.a instanceof Int32Array) || this.a.length !== words) throw invalid(`storage must return an Int32Array of ${words} words`);
+    const batches = new Int32Array(n);
+    for (let c = 0; c < n; c++) batches[c] = Math.max(1, Math.min(caps[c]! >>> 1, MAX_BATCH));
+    layoutClassStacks(this.a, caps, batches);
     const last = sizes[n - 1]!;
     this.lut = new Uint8Array((last >>> 9) + 1);
     let cls = 0;
@@ -197,5 +192,5 @@ export function createPoolTls(options: PoolTlsOptions): PoolTls {
     if (cap === undefined || !Number.isInteger(cap) || cap < 1 || cap > 4096) throw invalid(`capacity of class ${c} must be an integer in 1..4096, got ${cap}`);
     caps[c] = cap;
   }
-  return new PoolTlsBox(sizes, caps, options.source);
+  return new PoolTlsBox(sizes, caps, options.source, options.storage);
 }

@@ -2,6 +2,7 @@ import {
   ErrorCode, HakmemError, MAX_BATCH,
   type BlockSink, type BlockSource, type Ptr, type UnifiedCache, type UnifiedCacheOptions, type UnifiedCacheStats,
 } from '@hakmem/contracts';
+import { classStackWords, layoutClassStacks } from '@hakmem/primitives';
 import { DEFAULT_CAPACITY } from './api.js';
 
 /** Words per class at the front of `a`: top, base, limit, batch. */
@@ -35,22 +36,11 @@ class UnifiedCacheBox implements UnifiedCache {
   private spills = 0;
   private spillBlocks = 0;
 
-  constructor(caps: Int32Array, batches: Int32Array, source: BlockSource & BlockSink) {
-    const n = caps.length;
-    this.numClasses = n;
-    let total = n * M_WORDS;
-    for (let c = 0; c < n; c++) total += 1 + caps[c]!;
-    this.a = new Int32Array(total);
-    let at = n * M_WORDS;
-    for (let c = 0; c < n; c++) {
-      const m = c * M_WORDS;
-      at++; // the class's sentinel slot, a[base - 1] = 0 for good: see pop
-      this.a[m + M_TOP] = at;
-      this.a[m + M_BASE] = at;
-      at += caps[c]!;
-      this.a[m + M_LIMIT] = at;
-      this.a[m + M_BATCH] = batches[c]!;
-    }
+  constructor(caps: Int32Array, batches: Int32Array, source: BlockSource & BlockSink, storage: ((words: number) => Int32Array) | undefined) {
+    this.numClasses = caps.length;
+    const words = classStackWords(caps);
+    this.a = storage === undefined ? new Int32Array(words) : checkedStorage(storage(words), words);
+    layoutClassStacks(this.a, caps, batches);
     this.source = source;
   }
 
@@ -157,6 +147,13 @@ class UnifiedCacheBox implements UnifiedCache {
   }
 }
 
+function checkedStorage(a: Int32Array, words: number): Int32Array {
+  if (!(a instanceof Int32Array) || a.length !== words) {
+    throw new HakmemError(ErrorCode.INVALID_OPTION, `storage must return an Int32Array of ${words} words`, { box: 'unified-cache' });
+  }
+  return a;
+}
+
 function perClass(value: number | readonly number[] | undefined, n: number, dflt: (c: number) => number, what: string): Int32Array {
   const out = new Int32Array(n);
   for (let c = 0; c < n; c++) {
@@ -180,5 +177,5 @@ export function createUnifiedCache(options: UnifiedCacheOptions): UnifiedCache {
   const caps = perClass(options.capacity, n, () => DEFAULT_CAPACITY, 'capacity');
   const batches = perClass(options.batch, n, (c) => Math.max(1, caps[c]! >>> 1), 'batch');
   for (let c = 0; c < n; c++) batches[c] = Math.min(batches[c]!, caps[c]!, MAX_BATCH);
-  return new UnifiedCacheBox(caps, batches, options.source);
+  return new UnifiedCacheBox(caps, batches, options.source, options.storage);
 }

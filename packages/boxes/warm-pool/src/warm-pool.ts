@@ -1,7 +1,7 @@
 import {
   ErrorCode, HakmemError, PageKind, PAGE_SHIFT, PAGE_SIZE, PD_BLOCK_SIZE, PD_CAPACITY, PD_CARVE, PD_FREE_HEAD,
   PD_REGION_MASK, PD_REGION_OWNER, PD_REGION_STATE, PD_REMOTE_HEAD, PD_SLAB_NEXT, PD_SLAB_PREV, PD_USED, REG_AUX_SHIFT,
-  REG_CLASS_SHIFT, REG_THREAD_SHIFT, SUPERSLAB_ALL_FREE, SUPERSLAB_SIZE, SuperSlabState,
+  REG_CLASS_SHIFT, REG_KIND_MASK, REG_THREAD_SHIFT, SUPERSLAB_ALL_FREE, SUPERSLAB_SIZE, SuperSlabState,
   type BoxContext, type HeapViews, type Ptr, type SlabSink, type SuperSlabLender, type WarmPool, type WarmPoolOptions,
   type WarmPoolStats,
 } from '@hakmem/contracts';
@@ -26,6 +26,8 @@ class WarmPoolBox implements WarmPool {
   private readonly sizes: Int32Array;
   private readonly lender: SuperSlabLender & SlabSink;
   private readonly held: Int32Array;
+  private readonly maxBytes: number;
+  private readonly firstSuperSlab: number;
   private n = 0;
   private hits = 0;
   private misses = 0;
@@ -43,6 +45,8 @@ class WarmPoolBox implements WarmPool {
     this.sizes = options.classSizes;
     this.lender = options.lender;
     this.held = new Int32Array(capacity);
+    this.maxBytes = ctx.layout.maxBytes;
+    this.firstSuperSlab = Math.ceil(ctx.layout.heapStart / SUPERSLAB_SIZE) * SUPERSLAB_SIZE;
   }
 
   private desc(addr: Ptr): number {
@@ -174,6 +178,26 @@ class WarmPoolBox implements WarmPool {
 
   flush(): void {
     while (this.n > 0) this.giveBack(this.n - 1);
+  }
+
+  /**
+   * Holds again every SuperSlab whose descriptor says this thread owns it (HOT or
+   * DRAINING, lent to `tid`): the 1 MiB-aligned regions whose first page is a tiny slab
+   * or a free slab. Beyond the capacity, they go back to the lender.
+   */
+  adopt(): void {
+    const i32 = this.v.i32;
+    const end = Math.min(i32.byteLength, this.maxBytes);
+    for (let base = this.firstSuperSlab; base + SUPERSLAB_SIZE <= end; base += SUPERSLAB_SIZE) {
+      const d = this.desc(base);
+      const kind = i32[this.reg + (base >>> PAGE_SHIFT)]! & REG_KIND_MASK;
+      if ((kind !== PageKind.TINY && kind !== PageKind.MAPPED) || i32[d + PD_REGION_OWNER] !== this.tid) continue;
+      const state = i32[d + PD_REGION_STATE];
+      if (state !== SuperSlabState.HOT && state !== SuperSlabState.DRAINING) continue;
+      if (this.indexOf(base) >= 0) continue;
+      if (this.n === this.held.length) this.lender.releaseSuperSlab(base);
+      else this.held[this.n++] = base;
+    }
   }
 
   stats(): WarmPoolStats {

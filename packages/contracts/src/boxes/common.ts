@@ -22,3 +22,18 @@ export interface FlushableBox {
    */
   flush(): void;
 }
+
+/**
+ * A thread-local box whose JS-side state can be rebuilt from the linear memory by a fresh
+ * instance built for the same thread id: how `attachHeap` adopts the slabs and spans an
+ * abandoned thread id still owns, and how `heap.reclaim(tid)` collects a thread that died.
+ */
+export interface AdoptableBox {
+  /**
+   * Rebuilds this instance's queues and counters from the registry and descriptors of
+   * what thread `ctx.tid` owns, and drains its remote-free lists.
+   * Pre: the instance is fresh, and no other instance of this thread id runs.
+   * Post: `checkInvariants()` passes; nothing the thread owned is lost. Never throws.
+   */
+  adopt(): void;
+}

@@ -1,5 +1,5 @@
 import type { BlockSink, BlockSource, SlabSink, SlabSource } from '../chain.js';
-import type { Box, FlushableBox } from './common.js';
+import type { AdoptableBox, Box, FlushableBox } from './common.js';
 
 export interface PageBoxOptions {
   /** Block size of each tiny class (from tiny-route). */
@@ -26,8 +26,10 @@ export interface PageBoxStats {
   slabsReleased: number;
   /** Blocks freed into slabs (local). */
   freed: number;
-  /** Blocks freed into another thread's slab (remote-free pushes). */
+  /** Blocks of another thread's slabs sent to that thread's remote-free list. */
   remoteFreed: number;
+  /** Chains of such blocks pushed (one CAS each; one chain per owner per freeBatch). */
+  remotePushes: number;
   /** Remote frees drained into local free lists. */
   remoteDrained: number;
 }
@@ -36,7 +38,15 @@ export interface PageBoxStats {
  * Per-thread page pool: refills the unified cache from the slabs this thread already
  * holds (drain remote frees, then the slab's free list, then carve) before asking the
  * warm pool for another slab; takes freed blocks back into their slabs and returns
- * slabs that become empty. A block whose slab belongs to another thread is pushed onto
- * that slab's remote-free list (lock-free CAS), never into a local list.
+ * slabs that become empty.
+ *
+ * A block whose slab belongs to another thread (the registry entry's thread field) is
+ * never put on a local list: `freeBatch` links the batch's blocks of each owner into one
+ * chain (through the blocks' first words) and pushes the chain onto the owner's remote-free
+ * list (thread record word TR_TINY_REMOTE_HEAD) with one lock-free CAS. The owner drains
+ * its list at the start of its next `allocBatch` and in `flush()`.
  */
-export interface PageBox extends Box<PageBoxStats>, BlockSource, BlockSink, FlushableBox {}
+export interface PageBox extends Box<PageBoxStats>, BlockSource, BlockSink, FlushableBox, AdoptableBox {
+  /** Drains this thread's remote-free list into its slabs now; returns the blocks drained. Never throws. */
+  drainRemote(): number;
+}

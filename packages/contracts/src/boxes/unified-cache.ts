@@ -14,6 +14,15 @@ export interface UnifiedCacheOptions {
   readonly batch?: number | readonly number[];
   /** Where refills come from and spills go (page-box). */
   readonly source: BlockSource & BlockSink;
+  /**
+   * Where to keep the stacks: called once with the number of Int32 words needed, returns
+   * an Int32Array of exactly that length. The composition root of a shared heap passes
+   * the thread's local region in the linear memory, so that another thread can collect
+   * the blocks cached here if this thread dies (`heap.reclaim`). When the array already
+   * holds this cache's layout (same classes and capacities: an adopted thread id's
+   * region), its contents are kept. Default: a new JS-side Int32Array.
+   */
+  readonly storage?: (words: number) => Int32Array;
 }
 
 export interface UnifiedCacheStats {

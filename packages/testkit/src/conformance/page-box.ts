@@ -1,5 +1,6 @@
 import {
   MAX_BATCH, PAGE_SIZE, PageKind, PD_BLOCK_SIZE, PD_CAPACITY, PD_CARVE, PD_FREE_HEAD, PD_REMOTE_HEAD, PD_USED,
+  TR_TINY_REMOTE_HEAD, threadWord,
   type PageBox, type PageBoxOptions, type PageBoxStats, type Ptr, type SharedPool, type WarmPool,
 } from '@hakmem/contracts';
 import type { PageBoxFactory, SlabFixture, SlabFixtureFactory } from './fixture.js';
@@ -31,7 +32,7 @@ interface PageSetup {
 }
 
 const SENTINEL = -7;
-const ZERO_STATS: PageBoxStats = { fromFreeList: 0, carved: 0, slabsAcquired: 0, slabsReleased: 0, freed: 0, remoteFreed: 0, remoteDrained: 0 };
+const ZERO_STATS: PageBoxStats = { fromFreeList: 0, carved: 0, slabsAcquired: 0, slabsReleased: 0, freed: 0, remoteFreed: 0, remotePushes: 0, remoteDrained: 0 };
 
 /**
  * Conformance suite of the `PageBox` contract (packages/contracts/src/boxes/page-box.ts:
@@ -64,6 +65,12 @@ export function pageBoxConformance(make: PageBoxFactory, fixture: SlabFixtureFac
     return { f, pool, warm, slabs, pb: make(f.context(-1, tid), options), tid, live: new Map(), foreign: new Map() };
   };
   const size = (e: PageEnv, cls: number): number => e.f.classSizes[cls]!;
+  /** The blocks of a list linked through their first words, from `head` (at most `max`). */
+  const walk = (f: SlabFixture, head: Ptr, max: number): Ptr[] => {
+    const out: Ptr[] = [];
+    for (let b = head; b !== 0 && out.length <= max; b = f.backend.views.i32[b >>> 2]!) out.push(b);
+    return out;
+  };
   const slabOf = (b: Ptr): Ptr => b - (b % PAGE_SIZE);
 
   const checkBlock = (e: PageEnv, b: number, cls: number, when: string): void => {
@@ -451,27 +458,56 @@ export function pageBoxConformance(make: PageBoxFactory, fixture: SlabFixtureFac
       },
     },
     {
-      name: 'page-box: remote free — a block freed by a thread that does not own its slab goes onto the slab\'s remote-free list and is drained by the owner',
+      name: 'page-box: remote free — blocks freed by a thread that does not own their slab go, one chain per owner, onto the owner\'s remote-free list (TR_TINY_REMOTE_HEAD) and are drained by the owner',
       run() {
         const f = fixture();
         const t1 = build(f, 1);
         const t2 = build(f, 2);
         const cls = 5;
         const blocks = alloc(t1, cls, 10, 'thread 1');
-        const b = blocks[4]!;
-        const slab = slabOf(b);
+        const mine = alloc(t2, cls, 2, 'thread 2');
+        const gone = [blocks[4]!, blocks[7]!];
+        const slab = slabOf(gone[0]!);
         const used = pd(f, slab, PD_USED);
-        t1.live.delete(b);
-        const arr = Int32Array.of(b);
-        t2.pb.freeBatch(cls, arr, 0, 1);
-        check(t2.pb.stats().remoteFreed === 1, `thread 2 freeing thread 1's block: remoteFreed ${t2.pb.stats().remoteFreed}, want 1`);
-        check(pd(f, slab, PD_REMOTE_HEAD) === b, `PD_REMOTE_HEAD of thread 1's slab is ${hex(pd(f, slab, PD_REMOTE_HEAD))}, want the pushed block ${hex(b)}`);
+        for (const b of gone) t1.live.delete(b);
+        for (const b of mine) t2.live.delete(b);
+        const arr = Int32Array.of(gone[0]!, mine[0]!, gone[1]!, mine[1]!);
+        t2.pb.freeBatch(cls, arr, 0, 4);
+        const s2 = t2.pb.stats();
+        check(s2.remoteFreed === 2 && s2.remotePushes === 1, `thread 2 freeing two of thread 1's blocks in one batch: remoteFreed ${s2.remoteFreed}, remotePushes ${s2.remotePushes}, want 2 and 1 (one chain)`);
+        const list = walk(f, f.backend.views.i32[threadWord(1, TR_TINY_REMOTE_HEAD)]!, 10);
+        check(list.length === 2 && list.includes(gone[0]!) && list.includes(gone[1]!), `thread 1's remote list holds ${list.map(hex).join(', ')}, want ${gone.map(hex).join(', ')}`);
+        check(f.backend.views.i32[threadWord(2, TR_TINY_REMOTE_HEAD)] === 0, 'thread 2 freeing its own blocks used its remote list');
         check(pd(f, slab, PD_USED) === used, 'a remote free changed the owner\'s PD_USED (owner thread only)');
+        check(pd(f, slab, PD_REMOTE_HEAD) === 0, 'a remote free wrote the slab\'s descriptor (owner thread only)');
         t2.pb.checkInvariants();
-        const got = alloc(t1, cls, 1, 'thread 1 refill');
-        check(got[0] === b && t1.pb.stats().remoteDrained === 1, `the owner's refill did not drain the remote free first (got ${hex(got[0]!)}, remoteDrained ${t1.pb.stats().remoteDrained})`);
-        check(pd(f, slab, PD_REMOTE_HEAD) === 0, 'the remote-free list was not emptied by the drain');
+        const got = alloc(t1, cls, 2, 'thread 1 refill');
+        check(gone.every((b) => got.includes(b)) && t1.pb.stats().remoteDrained === 2, `the owner's refill did not drain the remote frees first (got ${got.map(hex).join(', ')}, remoteDrained ${t1.pb.stats().remoteDrained})`);
+        check(f.backend.views.i32[threadWord(1, TR_TINY_REMOTE_HEAD)] === 0, 'the remote-free list was not emptied by the drain');
         valid(t1, 'after drain');
+        valid(t2, 'after drain');
+      },
+    },
+    {
+      name: 'page-box: adopt — a fresh instance for the same thread id rebuilds the queues of the slabs the thread owns and drains its remote list',
+      run() {
+        const f = fixture();
+        const t1 = build(f, 1);
+        const t2 = build(f, 2);
+        const cls = 9;
+        const blocks = alloc(t1, cls, 300, 'thread 1');
+        const gone = blocks.slice(0, 50);
+        for (const b of gone) t1.live.delete(b);
+        t2.pb.freeBatch(cls, Int32Array.from(gone), 0, gone.length);
+        const again = build(f, 1);
+        for (const [slab, c] of t1.slabs.owned) again.slabs.owned.set(slab, c);
+        for (const [b, c] of t1.live) again.live.set(b, c);
+        again.pb.adopt();
+        valid(again, 'after adopt');
+        check(again.pb.stats().remoteDrained === 50, `adopt drained ${again.pb.stats().remoteDrained} remote frees, want 50`);
+        const more = alloc(again, cls, 60, 'the adopter');
+        check(gone.every((b) => more.includes(b)), 'the adopter did not reuse the blocks freed remotely');
+        valid(again, 'after the adopter allocates');
       },
     },
     {

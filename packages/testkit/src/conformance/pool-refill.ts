@@ -566,6 +566,36 @@ export function poolRefillConformance(make: PoolRefillFactory, env: MidEnvFactor
       },
     },
     {
+      name: `${C}: adopt — a fresh instance for a thread id rebuilds the span queues and counters from the registry, gives back what the id mapped but did not cut, and drains its remote list`,
+      run() {
+        const r = setup();
+        const tidA = r.ctx.tid;
+        const a = r.box(tidA);
+        const bb = r.box(r.env.otherTid);
+        const live = new Map<Ptr, number>();
+        const cls = classWith(r, a, 24);
+        const blocks = take(r, a, cls, 40, tidA, live, 'thread A carves 40');
+        give(bb, cls, blocks.slice(0, 10), live);
+        const before = a.stats();
+        // Thread A is gone; a new instance of its id takes over.
+        const again = r.box(tidA);
+        noThrow(`${C} adopt`, () => again.adopt());
+        const s = again.stats();
+        check(s.spans === before.spans && s.spanBytes === before.spanBytes, `${C} adopt: ${s.spans} spans / ${s.spanBytes} B, the first instance had ${before.spans} / ${before.spanBytes}`);
+        check(s.remoteDrained === 10 && s.usedBlocks === 30, `${C} adopt: remoteDrained ${s.remoteDrained}, usedBlocks ${s.usedBlocks}; want 10 and 30`);
+        check(remoteHead(r, tidA) === 0, `${C} adopt did not drain the id's remote list`);
+        check(s.arenaFree === 0 && r.regions.inUse === s.spanBytes + s.emptySpanBytes, `${C} adopt: ${r.regions.inUse} B still mapped, the adopted spans hold ${s.spanBytes} B (the arena rest must go back)`);
+        checkUsed(r, tidA, live, 'after adopt');
+        again.checkInvariants();
+        const more = take(r, again, cls, 10, tidA, live, 'the adopter allocates');
+        check(blocks.slice(0, 10).every((p) => more.includes(p)), `${C} adopt: the adopter did not reuse the blocks freed remotely`);
+        give(again, cls, [...live.keys()], live);
+        again.trim();
+        check(r.regions.inUse === 0, `${C} adopt: after freeing everything and trim, ${r.regions.inUse} B are still mapped`);
+        again.checkInvariants();
+      },
+    },
+    {
       name: `${C}: trim drains remote frees and gives every empty span and the arena rest back (os-boundary keeps only spans with live blocks)`,
       run() {
         const r = setup();

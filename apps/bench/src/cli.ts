@@ -8,6 +8,11 @@ import { runBench, type RunFailure, type RunOptions, type WorkloadChoice, type W
 import { findSubject, subjects } from './subjects/index.js';
 import { errorMessage } from './util.js';
 import { findWorkload, workloads } from './workloads/index.js';
+import type { MtRunRecord, MtSpec } from './mt/api.js';
+import { formatMtTable, formatScaling, mtProblems, paramText } from './mt/report.js';
+import type { MtGroupRuns, MtRunFailure, MtWorkloadChoice } from './mt/runner.js';
+import { mtSubjects } from './mt/subjects/index.js';
+import { findMtWorkload, isMtWorkload, mtWorkloads, paramsFor } from './mt/workloads/index.js';
 
 const USAGE = `hakmem-bench — replays the workloads of BENCH.md on hakmem and its peers
 
@@ -16,6 +21,10 @@ usage:
                    [--cycles N] [--seed N] [--json out.json] [--quick]
                    (--quick: a smoke run — one run each, 1/50 of every workload's
                    cycles; the checks all run, the timings mean nothing)
+  hakmem-bench run --suite mt [--subjects a,b,…] [--workloads w[:N],…] [--threads 1,2]
+                   [--param key=value,…] [--runs N] [--seed N] [--json out.json] [--quick]
+                   (the multi-thread workloads, on worker_threads; a multi-thread
+                   workload named in --workloads runs so without --suite too)
   hakmem-bench compare [--a SUBJECT] --b SUBJECT [--workloads w[:cycles],…] [--runs N]
                    [--cycles N] [--seed N] [--json out.json]
                    (A/B: both interleaved, the ratio, and the counters that differ)
@@ -26,11 +35,16 @@ usage:
                    exit 1 on any error)
   hakmem-bench measure --subject S --workload W --cycles N --seed N [--run I]
                    (one measurement in this process; \`run\` starts one per child)
+  hakmem-bench measure-mt --spec JSON   (the same for a multi-thread workload)
 
 defaults: --subjects hakmem,thing,seglist,null
           --workloads default,tiny,mid,default-ws8192,pool,large,json,mir,vm
           --runs 5 --seed 42 (cycles: each workload's own); compare: --a hakmem,
           --workloads default
+          --suite mt: --subjects hakmem,thing-locked,cheap,null
+          --workloads cross-thread,larson,mid-large-mt --threads 1,2
+          (w:N sets a multi-thread workload's main parameter: cross-thread blocks
+          per pair, larson ms, mid-large-mt cycles per thread)
 a SUBJECT is a name from \`list\`, hakmem:PRESET (default, wasm, growable, debug1), or
 the path of a module exporting a heap (\`export const heap = compose({...})\`)`;
 
@@ -60,6 +74,10 @@ async function trace(args: string[]): Promise<number> {
 const DEFAULT_SUBJECTS = 'hakmem,thing,seglist,null';
 /** Every band of random-mixed and the single-block scenarios (the ring forms and tiny-hot by name). */
 const DEFAULT_WORKLOADS = 'default,tiny,mid,default-ws8192,pool,large,json,mir,vm';
+/** `--suite mt`: the multi-thread workloads of BENCH.md and their subjects. */
+const MT_SUBJECTS = 'hakmem,thing-locked,cheap,null';
+const MT_WORKLOADS = 'cross-thread,larson,mid-large-mt';
+const MT_THREADS = '1,2';
 
 function positiveInt(value: string | undefined, what: string, fallback?: number): number {
   if (value === undefined && fallback !== undefined) return fallback;
@@ -115,50 +133,167 @@ function printWorkload(w: WorkloadRuns): number {
   return found.length;
 }
 
+/** The multi-thread part of an invocation (see runMt). */
+interface MtPlan {
+  readonly subjects: string[];
+  readonly workloads: MtWorkloadChoice[];
+  readonly threads: number[];
+}
+
+/** The machine, for the header line and --json. */
+function machineInfo(): Record<string, string | number> {
+  return { node: process.version, platform: `${process.platform} ${process.arch}`, cpus: cpus().length, cpu: cpus()[0]?.model ?? '?' };
+}
+
+/** `--param a=1,b=2`. */
+function parseParams(items: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const item of items.flatMap(list)) {
+    const [key, value] = item.split('=');
+    const n = Number(value);
+    if (key === undefined || value === undefined || !Number.isFinite(n) || n < 0) throw new Error(`--param takes key=number (got "${item}")`);
+    out[key] = n;
+  }
+  return out;
+}
+
+/** A multi-thread workload `name` or `name:N` (N: its primary parameter), with the --param values it has. */
+function mtChoice(item: string, given: Readonly<Record<string, number>>, quick: boolean): MtWorkloadChoice {
+  const colon = item.lastIndexOf(':');
+  const name = colon < 0 ? item : item.slice(0, colon);
+  const workload = findMtWorkload(name);
+  const own = Object.fromEntries(Object.entries(given).filter(([key]) => key in workload.defaults));
+  if (colon >= 0) own[workload.primary] = positiveInt(item.slice(colon + 1), `${workload.primary} of ${name}`);
+  return { name, params: paramsFor(workload, own, quick) };
+}
+
+const mtName = (item: string): string => (item.includes(':') ? item.slice(0, item.lastIndexOf(':')) : item);
+
+/** Prints a multi-thread workload's tables (one per thread count), its problems and its scaling; returns how many problems. */
+function printMtWorkload(groups: readonly MtGroupRuns[]): number {
+  let found = 0;
+  for (const g of groups) {
+    const workload = findMtWorkload(g.workload);
+    console.log(`\n## ${g.workload} × ${g.threads} thread${g.threads === 1 ? '' : 's'} (${workload.description}; ${paramText(g.params)})\n`);
+    if (g.notRun !== undefined) {
+      console.log(`(not run: ${g.notRun})`);
+      continue;
+    }
+    if (g.records.length > 0) console.log(formatMtTable(g));
+    const problems = mtProblems(g);
+    for (const problem of problems) console.log(`!!! ${problem}`);
+    if (problems.length === 0 && g.records.length > 0) {
+      const subjectCount = new Set(g.records.map((r) => r.subject)).size;
+      const counters = workload.deterministic(g.params)
+        ? `counters identical over all ${g.records.length} runs of ${subjectCount} subjects`
+        : `${g.records.length} runs of ${subjectCount} subjects (fixed time: counters differ by speed; every block freed)`;
+      console.log(`\n${counters}; no verify failed`);
+    }
+    found += problems.length;
+  }
+  const scaling = formatScaling(groups);
+  if (scaling !== undefined) console.log(`\n### ${groups[0]!.workload}: gain with the thread count\n\n${scaling}`);
+  return found;
+}
+
+/** The multi-thread workloads of an invocation: each subject × thread count × run in its own process. */
+async function runMt(plan: MtPlan, runs: number, seed: number): Promise<{ trouble: number; records: MtRunRecord[]; failures: MtRunFailure[]; skipped: { subject: string; reason: string }[] }> {
+  const { runMtBench } = await import('./mt/runner.js');
+  console.log(`multi-thread: threads ${plan.threads.join(',')}; subjects ${plan.subjects.join(',')}`);
+  let trouble = 0;
+  const result = await runMtBench({
+    ...plan,
+    runs,
+    seed,
+    onRun: (r) => console.error(`  ${r.workload} ×${r.threads} run ${r.run + 1}/${runs} ${r.subject.padEnd(12)} ${mops(r.opsPerSec)} M ops/s (${r.elapsedMs.toFixed(0)} ms)`),
+    onFailure: (f) => console.error(`  ${f.workload} ×${f.threads} run ${f.run + 1}/${runs} ${f.subject}: FAILED: ${f.error}`),
+    onWorkload: (groups) => {
+      trouble += printMtWorkload(groups);
+    },
+  });
+  for (const { subject, reason } of result.skipped) console.log(`\nskipped ${subject} (multi-thread): ${reason}`);
+  return {
+    trouble,
+    records: result.groups.flatMap((g) => g.records),
+    failures: result.groups.flatMap((g) => g.failures),
+    skipped: result.skipped,
+  };
+}
+
 async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      subjects: { type: 'string', default: DEFAULT_SUBJECTS },
-      workloads: { type: 'string', default: DEFAULT_WORKLOADS },
+      subjects: { type: 'string' },
+      workloads: { type: 'string' },
       runs: { type: 'string' },
       cycles: { type: 'string' },
       seed: { type: 'string' },
       json: { type: 'string' },
       quick: { type: 'boolean', default: false },
+      suite: { type: 'string' },
+      threads: { type: 'string' },
+      param: { type: 'string', multiple: true },
     },
   });
+  const suite = values.suite ?? 'default';
+  if (suite !== 'default' && suite !== 'mt') throw new Error(`--suite is default or mt, got "${suite}"`);
   const cycles = values.cycles === undefined ? undefined : positiveInt(values.cycles, '--cycles');
   const quick = values.quick === true;
-  const chosen = list(values.workloads).map((w) => workloadChoice(w, cycles));
-  const options: RunOptions = {
-    subjects: list(values.subjects),
-    workloads: quick ? chosen.map(quickChoice) : chosen,
-    runs: positiveInt(values.runs, '--runs', quick ? 1 : 5),
-    seed: seedOf(values.seed),
-  };
-  let trouble = 0;
-  const machine = {
-    node: process.version, platform: `${process.platform} ${process.arch}`, cpus: cpus().length, cpu: cpus()[0]?.model ?? '?',
-  };
+  const items = list(values.workloads ?? (suite === 'mt' ? MT_WORKLOADS : DEFAULT_WORKLOADS));
+  const mtItems = items.filter((w) => isMtWorkload(mtName(w)));
+  const stItems = items.filter((w) => !isMtWorkload(mtName(w)));
+  const chosen = stItems.map((w) => workloadChoice(w, cycles));
+  const runs = positiveInt(values.runs, '--runs', quick ? 1 : 5);
+  const seed = seedOf(values.seed);
+  const given = parseParams(values.param ?? []);
+  const mtChosen = mtItems.map((w) => mtChoice(w, given, quick));
+  for (const key of Object.keys(given)) {
+    if (!mtChosen.some((c) => key in findMtWorkload(c.name).defaults)) throw new Error(`--param ${key}: no chosen multi-thread workload has it`);
+  }
+  // Given --subjects serve both parts; a name only one part knows is left out of the other.
+  const mtNames = new Set(mtSubjects.map((m) => m.name));
+  const stNames = new Set(subjects.map((m) => m.name));
+  const both = mtItems.length > 0 && stItems.length > 0;
+  const stSubjects = list(values.subjects ?? DEFAULT_SUBJECTS).filter((n) => !both || !mtNames.has(n) || stNames.has(n));
+  const mtList = list(values.subjects ?? MT_SUBJECTS).filter((n) => !both || mtNames.has(n));
+  const options: RunOptions = { subjects: stSubjects, workloads: quick ? chosen.map(quickChoice) : chosen, runs, seed };
+  const machine = machineInfo();
   console.log(`hakmem-bench: node ${machine.node}, ${machine.platform}, ${machine.cpus}× ${machine.cpu}; ${options.runs} runs, seed ${options.seed}\n`);
 
-  const result = await runBench({
-    ...options,
-    onRun: (r) =>
-      console.error(`  ${r.workload} run ${r.run + 1}/${options.runs} ${r.subject.padEnd(6)} ${mops(r.opsPerSec)} M ops/s (${r.elapsedMs.toFixed(0)} ms)`),
-    onFailure: (f) => console.error(`  ${f.workload} run ${f.run + 1}/${options.runs} ${f.subject}: FAILED: ${f.error}`),
-    onWorkload: (w) => {
-      trouble += printWorkload(w);
-    },
-  });
-  for (const { subject, reason } of result.skipped) console.log(`\nskipped ${subject}: ${reason}`);
+  let trouble = 0;
+  let result: Awaited<ReturnType<typeof runBench>> | undefined;
+  if (chosen.length > 0) {
+    result = await runBench({
+      ...options,
+      onRun: (r) =>
+        console.error(`  ${r.workload} run ${r.run + 1}/${options.runs} ${r.subject.padEnd(6)} ${mops(r.opsPerSec)} M ops/s (${r.elapsedMs.toFixed(0)} ms)`),
+      onFailure: (f) => console.error(`  ${f.workload} run ${f.run + 1}/${options.runs} ${f.subject}: FAILED: ${f.error}`),
+      onWorkload: (w) => {
+        trouble += printWorkload(w);
+      },
+    });
+    for (const { subject, reason } of result.skipped) console.log(`\nskipped ${subject}: ${reason}`);
+  }
+  let mt: Awaited<ReturnType<typeof runMt>> | undefined;
+  if (mtChosen.length > 0) {
+    const threads = list(values.threads ?? MT_THREADS).map((t) => positiveInt(t, '--threads'));
+    mt = await runMt({ subjects: mtList, workloads: mtChosen, threads }, runs, seed);
+    trouble += mt.trouble;
+  }
 
   if (values.json !== undefined) {
-    const runs = result.workloads.flatMap((w) => w.records);
-    const failures = result.workloads.flatMap((w) => w.failures);
-    const chosen = result.workloads.map((w) => ({ name: w.workload, cycles: w.cycles }));
-    const doc = { date: new Date().toISOString(), machine, options: { ...options, workloads: chosen }, skipped: result.skipped, runs, failures };
+    const doc = {
+      date: new Date().toISOString(),
+      machine,
+      options: { ...options, workloads: (result?.workloads ?? []).map((w) => ({ name: w.workload, cycles: w.cycles })) },
+      skipped: result?.skipped ?? [],
+      runs: (result?.workloads ?? []).flatMap((w) => w.records),
+      failures: (result?.workloads ?? []).flatMap((w) => w.failures),
+      ...(mt === undefined ? {} : {
+        mt: { workloads: mtChosen, threads: list(values.threads ?? MT_THREADS).map(Number), skipped: mt.skipped, runs: mt.records, failures: mt.failures },
+      }),
+    };
     writeFileSync(values.json, `${JSON.stringify(doc, null, 2)}\n`);
     console.log(`\nraw runs written to ${values.json}`);
   }
@@ -210,6 +345,12 @@ interface JsonReport {
   readonly options: { readonly workloads: readonly { name: string; cycles: number }[] };
   readonly runs: RunRecord[];
   readonly failures: RunFailure[];
+  readonly mt?: {
+    readonly workloads: readonly MtWorkloadChoice[];
+    readonly threads: readonly number[];
+    readonly runs: MtRunRecord[];
+    readonly failures: MtRunFailure[];
+  };
 }
 
 function report(args: string[]): number {
@@ -222,6 +363,15 @@ function report(args: string[]): number {
     const mine = <T extends { workload: string }>(items: T[]): T[] => items.filter((r) => r.workload === name);
     trouble += printWorkload({ workload: name, cycles, records: mine(doc.runs), failures: mine(doc.failures) });
   }
+  for (const { name, params } of doc.mt?.workloads ?? []) {
+    const groups = (doc.mt?.threads ?? []).map((threads): MtGroupRuns => {
+      const mine = <T extends { workload: string; threads: number }>(items: readonly T[]): T[] =>
+        items.filter((r) => r.workload === name && r.threads === threads);
+      const reason = findMtWorkload(name).notFor(threads);
+      return { workload: name, threads, params, records: mine(doc.mt!.runs), failures: mine(doc.mt!.failures), ...(reason === undefined ? {} : { notRun: reason }) };
+    });
+    trouble += printMtWorkload(groups);
+  }
   return trouble > 0 ? 1 : 0;
 }
 
@@ -230,6 +380,13 @@ async function listAll(): Promise<number> {
   for (const w of workloads) console.log(`  ${w.name.padEnd(15)} ${w.description}; ${w.cycles} cycles`);
   console.log('\nsubjects:');
   for (const s of subjects) {
+    const status = await s.load().then(() => '', (error: unknown) => ` [unavailable: ${errorMessage(error)}]`);
+    console.log(`  ${s.name.padEnd(15)} ${s.description}${status}`);
+  }
+  console.log('\nmulti-thread workloads (--suite mt):');
+  for (const w of mtWorkloads) console.log(`  ${w.name.padEnd(15)} ${w.description}; ${paramText(w.defaults)}`);
+  console.log('\nmulti-thread subjects:');
+  for (const s of mtSubjects) {
     const status = await s.load().then(() => '', (error: unknown) => ` [unavailable: ${errorMessage(error)}]`);
     console.log(`  ${s.name.padEnd(15)} ${s.description}${status}`);
   }
@@ -259,6 +416,22 @@ async function measureOne(args: string[]): Promise<number> {
   return 0;
 }
 
+/** `measure-mt --spec JSON`: one multi-thread measurement (what each child of `run --suite mt` runs). */
+async function measureMtOne(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { spec: { type: 'string' } } });
+  if (values.spec === undefined) throw new Error('measure-mt needs --spec (a JSON MtSpec)');
+  const { measureMt } = await import('./mt/measure.js');
+  try {
+    const record = await measureMt(JSON.parse(values.spec) as MtSpec);
+    process.stdout.write(`${JSON.stringify(record)}\n`);
+  } catch (error) {
+    // Workers still sleeping on a word nobody will change would keep the process alive.
+    console.error(`hakmem-bench measure-mt: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    process.exit(2);
+  }
+  process.exit(0);
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -272,6 +445,8 @@ async function main(argv: string[]): Promise<number> {
       return listAll();
     case 'measure':
       return measureOne(rest);
+    case 'measure-mt':
+      return measureMtOne(rest);
     case 'trace':
       return trace(rest);
     case undefined:

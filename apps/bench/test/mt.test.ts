@@ -1,0 +1,79 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, test } from 'vitest';
+import type { MtRunRecord, MtSpec } from '../src/mt/api.js';
+import { workerExecArgv } from '../src/mt/threads.js';
+import { findMtWorkload, paramsFor } from '../src/mt/workloads/index.js';
+import { nodeArgs } from '../src/runner.js';
+import { NullSubject } from '../src/subjects/null.js';
+import { runRandomMixed } from '../src/workloads/random-mixed.js';
+
+const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+const run = promisify(execFile);
+
+/** One measurement in a child process, as `run --suite mt` makes it (async, so a workload's subjects run side by side). */
+async function measure(subject: string, workload: string, threads: number, params: Record<string, number>): Promise<MtRunRecord> {
+  const spec: MtSpec = { subject, workload, threads, params: paramsFor(findMtWorkload(workload), params, false), seed: 42, run: 0 };
+  const { stdout } = await run(process.execPath, [...nodeArgs(), '--expose-gc', CLI, 'measure-mt', '--spec', JSON.stringify(spec)], {
+    timeout: 60_000, maxBuffer: 16 << 20,
+  });
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as MtRunRecord;
+}
+
+const SUBJECTS = ['null', 'thing-locked', 'hakmem'];
+const COUNTERS = ['mallocs', 'frees', 'failed', 'bytes', 'finalSeed', 'checksum'] as const;
+
+/** The counters of every subject agree; every subject but null verified its blocks. */
+function expectAgreement(records: readonly MtRunRecord[]): void {
+  const [reference] = records;
+  for (const r of records) {
+    for (const key of COUNTERS) expect(r[key], `${r.subject} ${key}`).toBe(reference![key]);
+    expect(r.failed).toBe(0);
+    if (r.subject === 'null') {
+      expect(r.verify).toBe('n/a');
+    } else {
+      expect(r.mismatches, r.subject).toBe(0);
+      expect(r.verify).toBe('ok');
+      expect(r.footprint, r.subject).toBeGreaterThan(0);
+    }
+    expect(r.opsPerSec).toBeGreaterThan(0);
+  }
+}
+
+describe('multi-thread workloads, 2 workers, on null, thing-locked and hakmem (each in its own process)', () => {
+  test('cross-thread: every block A mallocs, B verifies and frees; counters agree', async () => {
+    const records = await Promise.all(SUBJECTS.map((s) => measure(s, 'cross-thread', 2, { blocks: 6000 })));
+    expectAgreement(records);
+    expect(records[0]).toMatchObject({ mallocs: 6000, frees: 6000 });
+  });
+
+  test('larson, fixed work: each lineage handed to a new worker, which frees the inherited blocks and drains; counters agree', async () => {
+    const records = await Promise.all(SUBJECTS.map((s) => measure(s, 'larson', 2, { steps: 4000, rounds: 2000, warmSteps: 2000 })));
+    expectAgreement(records);
+    for (const r of records) {
+      // 2 lineages × 4000 steps, each step a free and a malloc (the fill before and the drain after are not timed).
+      expect(r).toMatchObject({ mallocs: 8000, frees: 8000 });
+      expect(r.extra).toMatchObject({ handoffs: 2, generations: 4, 'fill.mallocs': 2000, 'drain.frees': 2000, 'live.end': 0 });
+    }
+  });
+
+  test('mid-large-mt: each thread its own random-mixed pool; counters agree; one thread replays the pool band', async () => {
+    const [records, single] = await Promise.all([
+      Promise.all(SUBJECTS.map((s) => measure(s, 'mid-large-mt', 2, { cycles: 6000 }))),
+      measure('null', 'mid-large-mt', 1, { cycles: 6000 }),
+    ]);
+    expectAgreement(records);
+    const band = runRandomMixed(new NullSubject(), { variant: 'pool', ws: 256, minSize: 8192, maxSize: 53248, cycles: 6000, seed: 42 });
+    expect(single).toMatchObject({ mallocs: band.mallocs, frees: band.frees, bytes: band.bytes, finalSeed: band.finalSeed, checksum: band.checksum });
+    expect(records[0]!.mallocs).toBeGreaterThan(band.mallocs);
+  });
+});
+
+describe('worker options', () => {
+  test("keep the resolution conditions, drop tsx's --import and V8 flags", () => {
+    expect(workerExecArgv(['--import', 'file:///x/node_modules/tsx/dist/loader.mjs', '--conditions=@hakmem/source', '--expose-gc']))
+      .toEqual(['--conditions=@hakmem/source']);
+    expect(workerExecArgv([])).toEqual(['--conditions=@hakmem/source']);
+  });
+});

@@ -1,7 +1,8 @@
 import {
-  ErrorCode, HakmemError, TR_POOL_CACHE_BASE, TR_POOL_CACHE_BYTES, TR_TINY_CACHE_BASE, TR_TINY_CACHE_BYTES,
-  type BoxContext, type HeapLayout, type MemoryBackend,
+  ErrorCode, GH_DEBUG_BITMAP, HakmemError, PAGE_SHIFT, PAGE_SIZE, PageKind, TR_POOL_CACHE_BASE, TR_POOL_CACHE_BYTES, TR_TINY_CACHE_BASE, TR_TINY_CACHE_BYTES,
+  type BoxContext, type HeapLayout, type MemoryBackend, type OsBoundary,
 } from '@hakmem/contracts';
+import { alignUp } from '@hakmem/primitives';
 import { attachBackend, createNativeBackend, createWasmBackend } from '@hakmem/memory-backend';
 import { createOsBoundary } from '@hakmem/os-boundary';
 import { createSuperSlabTier } from '@hakmem/superslab-tier';
@@ -17,7 +18,7 @@ import { createL25Pool } from '@hakmem/l25-pool';
 import { createBigCache } from '@hakmem/bigcache';
 import type { AttachOptions, BoxFactories, ComposeOptions, HeapOptions, SharedHeapHandle } from './api.js';
 import { Heap, ValidatingHeap, type HeapThread } from './heap.js';
-import { initHeader, planLayout, readLayout, SLOT_L25_POOL, SLOT_SHARED_POOL, SLOT_SUPERSLAB_TIER, slotOffset } from './layout.js';
+import { initHeader, planLayout, readLayout, SLOT_BIGCACHE, SLOT_L25_POOL, SLOT_SHARED_POOL, SLOT_SUPERSLAB_TIER, slotOffset } from './layout.js';
 import { cacheStorage, hostThreadId, takeThread } from './threads.js';
 
 /** The default implementation of every box. */
@@ -101,7 +102,7 @@ export function buildThread(spec: ThreadSpec): Heap {
   const poolTls = f.poolTls({ ...t.poolTls, classSizes: poolClasses, source: poolRefill, ...storage(TR_POOL_CACHE_BASE, TR_POOL_CACHE_BYTES) });
   // l25-pool's shard records take consecutive box slots from SLOT_L25_POOL (it checks they fit in page 0).
   const l25Pool = f.l25Pool(ctx(SLOT_L25_POOL), { regions: osBoundary, ...t.l25Pool });
-  const bigCache = f.bigCache(ctx(-1), { regions: osBoundary, ...t.bigCache });
+  const bigCache = f.bigCache(ctx(SLOT_BIGCACHE), { regions: osBoundary, ...t.bigCache });
   if (spec.adopt) {
     pageBox.adopt();
     warmPool.adopt();
@@ -119,6 +120,7 @@ export function buildThread(spec: ThreadSpec): Heap {
   };
   const gatekeeper = f.gatekeeper(ctx(-1), {
     route: tinyRoute, cache: unifiedCache, pool: poolTls, l25: l25Pool, big: bigCache, onOutOfMemory,
+    ...(debug >= 1 && backend.shared ? { liveBitmap: sharedLiveBitmap(backend, layout, osBoundary) } : {}),
     ...(options.throwOnOutOfMemory === undefined ? {} : { throwOnOutOfMemory: options.throwOnOutOfMemory }),
   });
   const boxes = { osBoundary, superslabTier, sharedPool, warmPool, pageBox, unifiedCache, tinyRoute, gatekeeper, poolTls, poolRefill, l25Pool, bigCache };
@@ -148,6 +150,30 @@ export function attachHeap(handle: SharedHeapHandle, options: AttachOptions = {}
   const { tid, adopted } = takeThread(backend, options.hostThreadId ?? hostThreadId());
   const { hostThreadId: _h, ...own } = options;
   return buildThread({ backend, layout, tid, attach: true, adopt: adopted, options: { ...handle.options, ...own } });
+}
+
+/**
+ * The debug live-block bitmap of a shared heap, in the linear memory (header word
+ * GH_DEBUG_BITMAP), so that every thread's gatekeeper sees every thread's blocks: mapped
+ * by the first thread that needs it (registry META).
+ */
+function sharedLiveBitmap(backend: MemoryBackend, layout: HeapLayout, os: OsBoundary): Uint8Array {
+  const bytes = (layout.maxBytes >>> 6) + 1;
+  const i32 = backend.views.i32;
+  let base = Atomics.load(i32, GH_DEBUG_BITMAP);
+  if (base === 0) {
+    const mapped = alignUp(bytes, PAGE_SIZE);
+    const p = os.map(mapped, PAGE_SIZE);
+    if (p === 0) throw invalid(`maxBytes ${layout.maxBytes} cannot hold the debug bitmap (${mapped} bytes)`);
+    const v = backend.views;
+    const reg = layout.registryOffset >>> 2;
+    v.i32.fill(PageKind.META, reg + (p >>> PAGE_SHIFT), reg + ((p + mapped) >>> PAGE_SHIFT));
+    if (!os.lastMapZeroed()) v.u8.fill(0, p, p + mapped);
+    base = Atomics.compareExchange(v.i32, GH_DEBUG_BITMAP, 0, p);
+    if (base !== 0) os.unmap(p, mapped); // another thread was first
+    else base = p;
+  }
+  return new Uint8Array(backend.buffer(), base, bytes);
 }
 
 function checkDebug(debug: number): void {

@@ -157,10 +157,11 @@ export class Heap {
    */
   detach(): void {
     if (this.detached) return;
-    this.flushThread();
+    const error = this.flushThread();
     this.detached = true;
     this.gk = closedGatekeeper(this.tid);
     releaseThread(this.backend, this.layout, this.boxes.osBoundary, this.tid);
+    if (error !== undefined) throw error; // debug level 2 found a use after free: reported once all is given back
   }
 
   /** True after `detach()`. */
@@ -168,15 +169,22 @@ export class Heap {
     return this.detached;
   }
 
-  /** Everything this thread's boxes hold goes back down the chain (detach, collection). */
-  private flushThread(): void {
+  /** Everything this thread's boxes hold goes back down the chain (detach, collection); returns what the quarantine's check threw. */
+  private flushThread(): unknown {
     const b = this.boxes;
+    let error: unknown;
+    try {
+      b.gatekeeper.flush();
+    } catch (e) {
+      error = e;
+    }
     b.unifiedCache.flush();
     b.pageBox.flush();
     b.warmPool.flush();
     b.poolTls.flush();
     b.poolRefill.trim();
     b.bigCache.trim();
+    return error;
   }
 
   /**
@@ -232,6 +240,7 @@ export class Heap {
   trim(): number {
     const b = this.boxes;
     const before = b.osBoundary.stats().bytesInUse;
+    b.gatekeeper.flush(); // debug level 2: the quarantine (checked for writes after free)
     b.unifiedCache.flush();
     b.pageBox.flush();
     b.warmPool.flush();
@@ -256,7 +265,11 @@ export class Heap {
    * are not live). A model test compares it with its own sum to catch leaks.
    */
   liveBytes(): number {
-    return this.tinyUsage().bytesInUse + this.poolUsage().bytesInUse + this.boxes.l25Pool.stats().liveBytes + this.bigUsage().bytesInUse;
+    const tiers = this.tinyUsage().bytesInUse + this.poolUsage().bytesInUse + this.boxes.l25Pool.stats().liveBytes + this.bigUsage().bytesInUse;
+    if (this.debug < 2) return tiers;
+    // Level 2: blocks in the quarantine are freed; a live block's usable size is what was asked.
+    const g = this.boxes.gatekeeper.stats();
+    return tiers - g.quarantinedBytes - g.guardBytes;
   }
 
   /** Footprint, per-tier usage and every box's counters (allocates: not for hot paths). */

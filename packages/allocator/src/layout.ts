@@ -10,8 +10,10 @@ import { osBoundaryStateBytes } from '@hakmem/os-boundary';
 /** Box state slots in page 0, by owner. */
 export const SLOT_SUPERSLAB_TIER = 0;
 export const SLOT_SHARED_POOL = 1;
+/** bigcache: its cache index and counters (BIG_STATE_WORDS words: 4 slots, 2..5). */
+export const SLOT_BIGCACHE = 2;
 /** l25-pool: its shard records take `l25PoolStateBytes(shards, classes) / 64` slots from here (the last owner: it may take the rest of the slot area). */
-export const SLOT_L25_POOL = 2;
+export const SLOT_L25_POOL = 6;
 
 /** Byte offset of box state slot `k`. */
 export function slotOffset(k: number): number {

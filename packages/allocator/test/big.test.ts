@@ -129,7 +129,8 @@ describe('createHeap: the big tier (bigcache above l25Max)', () => {
   });
 
   test('realloc tiny → big → bigger → smaller → tiny keeps the contents', () => {
-    for (const debug of [0, 1, 3]) {
+    // Levels 0 and 1 (at 2 and 3 realloc always moves, to catch stale pointers: debug.test.ts).
+    for (const debug of [0, 1]) {
       const heap = createHeap({ maxBytes: 64 << 20, debug });
       let p = heap.malloc(1000);
       fill(heap, p, 1000, 3);

@@ -51,14 +51,16 @@ export const ALIGN_16_FROM = 16;
 //  10    os state offset    creator, once                 attach
 //  11    os state bytes     creator, once                 attach
 //  12    heap start         creator, once                 attach
-//  13..15 reserved
+//  13    debug live bitmap  creator, once (debug ≥ 1,      every thread's gatekeeper
+//                         shared heaps; 0 = none)
+//  14..15 reserved
 //  16..  box state slots: 64-byte slots handed out by the composition root
 // ---------------------------------------------------------------------------------------
 
 /** 'HKMM' little-endian: marks a memory that holds a hakmem heap. */
 export const HEADER_MAGIC = 0x4d4d_4b48;
 /** Bumped whenever the in-memory layout changes incompatibly. */
-export const LAYOUT_VERSION = 2;
+export const LAYOUT_VERSION = 3;
 /** Word indexes of the global header fields (see the table above). */
 export const GH_MAGIC = 0;
 export const GH_VERSION = 1;
@@ -73,6 +75,8 @@ export const GH_PAGE_TABLE_OFFSET = 9;
 export const GH_OS_STATE_OFFSET = 10;
 export const GH_OS_STATE_BYTES = 11;
 export const GH_HEAP_START = 12;
+/** Base of the debug live-block bitmap in a shared heap at debug level ≥ 1 (0 = none). */
+export const GH_DEBUG_BITMAP = 13;
 /** Byte offset of the first box state slot in page 0. */
 export const GH_BOX_SLOTS_OFFSET = 64;
 /** Size of one box state slot in bytes (16 words). */

@@ -138,7 +138,7 @@ function brokenGatekeeper(flaw: GatekeeperFlaw) {
   return (ctx: BoxContext, options: GatekeeperOptions): Gatekeeper => {
     const g = createGatekeeper(ctx, options);
     const wrapped: Gatekeeper = {
-      name: g.name, stats: () => g.stats(), checkInvariants: () => g.checkInvariants(),
+      name: g.name, stats: () => g.stats(), checkInvariants: () => g.checkInvariants(), flush: () => g.flush(),
       malloc: (size) => g.malloc(flaw === 'lenient-sizes' && Number.isFinite(size) ? Math.max(0, Math.ceil(size)) : size),
       free: (ptr) => {
         if (flaw === 'free-zero-throws' && ptr === 0) throw new HakmemError(ErrorCode.INVALID_POINTER, 'free(0)');

@@ -3,11 +3,20 @@ import {
   PD_REGION_STATE, PageKind, REG_AUX_MASK, REG_AUX_SHIFT, REG_KIND_MASK,
   type BigCache, type BigCacheOptions, type BigCacheStats, type BoxContext, type HeapViews, type Ptr,
 } from '@hakmem/contracts';
+import { canBlockHere, lockAcquire, lockRelease } from '@hakmem/primitives';
 import { BIG_CLASSES, bigClassCeil, bigClassFloor, bigClassPages, DEFAULT_BUDGET } from './api.js';
 
 const BOX = 'bigcache';
 /** How many classes above the request's a cache lookup may take a block from (then trimmed): up to 2×. */
 const LOOKUP_SPAN = 4;
+const S_LOCK = BIG_CLASSES;
+const S_CONTENDED = BIG_CLASSES + 1;
+const S_CACHED_BLOCKS = BIG_CLASSES + 2;
+const S_CACHED_PAGES = BIG_CLASSES + 3;
+const S_LIVE_BLOCKS = BIG_CLASSES + 4;
+const S_LIVE_PAGES = BIG_CLASSES + 5;
+/** Int32 words of bigcache's state (heads, lock, counters). */
+export const BIG_STATE_WORDS = BIG_CLASSES + 6;
 
 /**
  * Big blocks over a region source. Every call is a slow path (a big block is at least
@@ -15,8 +24,16 @@ const LOOKUP_SPAN = 4;
  * registry writes, not instructions.
  *
  * Shared metadata (registry entries, the head page's descriptor words) lives in the
- * linear memory; the cache index (per class, the head of a list linked through the
- * cached blocks' descriptors) and the counters are this thread's, JS-side.
+ * linear memory, and so does the cache index when the box has a state slot (the
+ * composition root gives it one): per class the head of a list linked through the cached
+ * blocks' descriptors, and the cached / live counters — one cache for every thread of a
+ * shared heap, under a lock, so a block freed by one thread serves another's next request
+ * and any thread's `trim()` (on exhaustion too) gives back every cached block. Without a
+ * slot the index is a JS-side array of this instance. The call counters (hits, misses,
+ * maps, unmaps, resizes) are this thread's.
+ *
+ * State words (Int32, from the slot): 0..55 heads | 56 lock | 57 lock contended |
+ * 58 cached blocks | 59 cached pages | 60 live blocks | 61 live pages.
  */
 class BigCacheBox implements BigCache {
   readonly name = BOX;
@@ -27,8 +44,11 @@ class BigCacheBox implements BigCache {
   private readonly maxPages: number;
   private readonly budget: number;
   private readonly regions: BigCacheOptions['regions'];
-  /** Per class, the most recently cached block (0 = empty); the list runs through PD_REGION_NEXT. */
-  private readonly heads: Int32Array;
+  /** The state (see above) when the box has no slot: this instance's own. */
+  private readonly own: Int32Array | null;
+  /** Index of state word 0 in `st()`. */
+  private readonly sb: number;
+  private readonly canBlock: boolean;
   private readonly tid: number;
   private readonly shared: boolean;
   private readonly backend: BoxContext['backend'];
@@ -38,10 +58,6 @@ class BigCacheBox implements BigCache {
   private mapped = 0;
   private unmapped = 0;
   private resized = 0;
-  private cachedBlocks = 0;
-  private cachedBytes = 0;
-  private liveBlocks = 0;
-  private liveBytes = 0;
 
   constructor(ctx: BoxContext, options: BigCacheOptions, budget: number) {
     this.v = ctx.backend.views;
@@ -51,7 +67,9 @@ class BigCacheBox implements BigCache {
     this.maxPages = ctx.layout.maxPages;
     this.budget = budget;
     this.regions = options.regions;
-    this.heads = new Int32Array(BIG_CLASSES);
+    this.own = ctx.slotOffset < 0 ? new Int32Array(BIG_STATE_WORDS) : null;
+    this.sb = ctx.slotOffset < 0 ? 0 : ctx.slotOffset >>> 2;
+    this.canBlock = ctx.shared && canBlockHere();
     this.tid = ctx.tid;
     this.shared = ctx.shared;
     this.backend = ctx.backend;
@@ -62,40 +80,65 @@ class BigCacheBox implements BigCache {
     return this.pd + ((addr >>> PAGE_SHIFT) << 4);
   }
 
+  /** The array holding the state: this instance's own, or the memory (re-read: wasm growth replaces the views). */
+  private st(): Int32Array {
+    return this.own ?? this.v.i32;
+  }
+
+  private head(k: number): Ptr {
+    return this.st()[this.sb + k]!;
+  }
+
+  private setHead(k: number, p: Ptr): void {
+    this.st()[this.sb + k] = p;
+  }
+
+  /** Adds to a state counter (atomically in a shared heap: the live counters change outside the lock). */
+  private add(word: number, delta: number): void {
+    if (this.shared && this.own === null) Atomics.add(this.st(), this.sb + word, delta);
+    else this.st()[this.sb + word]! += delta;
+  }
+
+  private word(w: number): number {
+    return this.st()[this.sb + w]!;
+  }
+
+  private lock(): void {
+    if (this.shared && this.own === null && lockAcquire(this.st(), this.sb + S_LOCK, this.canBlock) !== 0) this.add(S_CONTENDED, 1);
+  }
+
+  private unlock(): void {
+    if (this.shared && this.own === null) lockRelease(this.st(), this.sb + S_LOCK);
+  }
+
   alloc(size: number, align: number = PAGE_SIZE): Ptr {
     if (this.shared) this.backend.refresh(); // a cached block freed by us may lie past views grown elsewhere
     const need = size <= 0 ? 1 : ((size + PAGE_MASK) >>> PAGE_SHIFT);
     const c = bigClassCeil(need);
     const top = Math.min(BIG_CLASSES - 1, c + LOOKUP_SPAN);
     const misaligned = align > PAGE_SIZE ? align - 1 : 0;
-    for (let k = c; k <= top; k++) {
-      const base = this.heads[k]!;
-      if (base === 0 || (base & misaligned) !== 0) continue;
-      const d = this.desc(base);
-      const i32 = this.v.i32;
-      this.heads[k] = i32[d + PD_REGION_NEXT]!;
-      i32[d + PD_REGION_NEXT] = 0;
-      let pages = i32[d + PD_REGION_PAGES]!;
-      this.cachedBlocks--;
-      this.cachedBytes -= pages * PAGE_SIZE;
+    const hit = this.takeCached(c, top, misaligned);
+    if (hit !== 0) {
+      const d = this.desc(hit);
+      let pages = this.v.i32[d + PD_REGION_PAGES]!;
       // From a larger class: give the part beyond the request's class back.
       const want = bigClassPages(c);
-      if (k > c && pages > want) {
-        this.unmapTail(base, pages, want);
+      if (bigClassFloor(pages) > c && pages > want) {
+        this.unmapTail(hit, pages, want);
         pages = want;
-        i32[d + PD_REGION_PAGES] = pages;
+        this.v.i32[d + PD_REGION_PAGES] = pages;
       }
       this.hits++;
       this.zeroed = false;
-      this.makeLive(base, pages, false); // its registry entries stayed BIG while cached
-      return base;
+      this.makeLive(hit, pages, false); // its registry entries stayed BIG while cached
+      return hit;
     }
     this.misses++;
     let pages = bigClassPages(c);
     if (pages > this.maxPages) pages = need;
     const at = align > PAGE_SIZE ? align : PAGE_SIZE;
     let base = this.regions.map(pages * PAGE_SIZE, at);
-    if (base === 0 && this.cachedBlocks > 0) {
+    if (base === 0 && this.word(S_CACHED_BLOCKS) > 0) {
       // Exhausted while holding freed blocks: give them back (os-boundary coalesces them) and retry.
       this.trim();
       base = this.regions.map(pages * PAGE_SIZE, at);
@@ -105,6 +148,28 @@ class BigCacheBox implements BigCache {
     this.zeroed = this.regions.lastMapZeroed();
     this.makeLive(base, pages, true); // views re-read there: map may have grown (wasm replaces the buffer)
     return base;
+  }
+
+  /** Under the lock: unlinks the first cached block of classes c..top whose head is aligned (`misaligned` mask 0); 0 if none. */
+  private takeCached(c: number, top: number, misaligned: number): Ptr {
+    if (this.word(S_CACHED_BLOCKS) === 0) return 0;
+    this.lock();
+    try {
+      for (let k = c; k <= top; k++) {
+        const base = this.head(k);
+        if (base === 0 || (base & misaligned) !== 0) continue;
+        const i32 = this.v.i32;
+        const d = this.desc(base);
+        this.setHead(k, i32[d + PD_REGION_NEXT]!);
+        i32[d + PD_REGION_NEXT] = 0;
+        this.add(S_CACHED_BLOCKS, -1);
+        this.add(S_CACHED_PAGES, -i32[d + PD_REGION_PAGES]!);
+        return base;
+      }
+      return 0;
+    } finally {
+      this.unlock();
+    }
   }
 
   lastAllocZeroed(): boolean {
@@ -121,8 +186,8 @@ class BigCacheBox implements BigCache {
     i32[d + PD_REGION_NEXT] = 0;
     i32[d + PD_REGION_PREV] = 0;
     if (fresh) this.stamp(base, 0, pages, PageKind.BIG);
-    this.liveBlocks++;
-    this.liveBytes += pages * PAGE_SIZE;
+    this.add(S_LIVE_BLOCKS, 1);
+    this.add(S_LIVE_PAGES, pages);
   }
 
   /** Registry entries of pages `from..to-1` of the block at `base`: `kind` with the page index as aux (0 clears). */
@@ -137,37 +202,42 @@ class BigCacheBox implements BigCache {
   }
 
   free(ptr: Ptr): void {
+    if (this.shared) this.backend.refresh();
     const i32 = this.v.i32;
     const d = this.desc(ptr);
     const pages = i32[d + PD_REGION_PAGES]!;
-    const bytes = pages * PAGE_SIZE;
-    this.liveBlocks--;
-    this.liveBytes -= bytes;
-    if (bytes > this.budget) {
+    this.add(S_LIVE_BLOCKS, -1);
+    this.add(S_LIVE_PAGES, -pages);
+    if (pages * PAGE_SIZE > this.budget) {
       this.unmapBlock(ptr, pages);
       return;
     }
     const c = bigClassFloor(pages);
     i32[d + PD_REGION_STATE] = BigBlockState.CACHED;
-    i32[d + PD_REGION_OWNER] = this.tid; // whose cache list holds it (adopt, checkInvariants)
-    i32[d + PD_REGION_NEXT] = this.heads[c]!;
-    this.heads[c] = ptr;
-    this.cachedBlocks++;
-    this.cachedBytes += bytes;
-    // Over budget: evict largest-first (the fewest unmaps to get back within it).
-    for (let k = BIG_CLASSES - 1; this.cachedBytes > this.budget && k >= 0; k--) {
-      while (this.heads[k] !== 0 && this.cachedBytes > this.budget) this.evictHead(k);
+    i32[d + PD_REGION_OWNER] = this.tid; // the thread that cached it (stats of who frees what)
+    this.lock();
+    try {
+      i32[d + PD_REGION_NEXT] = this.head(c);
+      this.setHead(c, ptr);
+      this.add(S_CACHED_BLOCKS, 1);
+      this.add(S_CACHED_PAGES, pages);
+      // Over budget: evict largest-first (the fewest unmaps to get back within it).
+      for (let k = BIG_CLASSES - 1; this.word(S_CACHED_PAGES) * PAGE_SIZE > this.budget && k >= 0; k--) {
+        while (this.head(k) !== 0 && this.word(S_CACHED_PAGES) * PAGE_SIZE > this.budget) this.evictHead(k);
+      }
+    } finally {
+      this.unlock();
     }
   }
 
-  /** Unmaps the most recently cached block of class `k`. */
+  /** Under the lock: unmaps the most recently cached block of class `k`. */
   private evictHead(k: number): number {
-    const base = this.heads[k]!;
+    const base = this.head(k);
     const d = this.desc(base);
     const pages = this.v.i32[d + PD_REGION_PAGES]!;
-    this.heads[k] = this.v.i32[d + PD_REGION_NEXT]!;
-    this.cachedBlocks--;
-    this.cachedBytes -= pages * PAGE_SIZE;
+    this.setHead(k, this.v.i32[d + PD_REGION_NEXT]!);
+    this.add(S_CACHED_BLOCKS, -1);
+    this.add(S_CACHED_PAGES, -pages);
     this.unmapBlock(base, pages);
     return pages * PAGE_SIZE;
   }
@@ -203,7 +273,7 @@ class BigCacheBox implements BigCache {
     if (keep < pages) {
       this.unmapTail(ptr, pages, keep);
       this.v.i32[d + PD_REGION_PAGES] = keep;
-      this.liveBytes -= (pages - keep) * PAGE_SIZE;
+      this.add(S_LIVE_PAGES, keep - pages);
     }
     this.resized++;
     return true;
@@ -225,7 +295,7 @@ class BigCacheBox implements BigCache {
     }
     this.stamp(ptr, pages, want, PageKind.BIG); // views re-read there: mapAt may have grown the memory
     this.v.i32[this.desc(ptr) + PD_REGION_PAGES] = want;
-    this.liveBytes += (want - pages) * PAGE_SIZE;
+    this.add(S_LIVE_PAGES, want - pages);
     this.resized++;
     return true;
   }
@@ -236,17 +306,24 @@ class BigCacheBox implements BigCache {
 
   trim(): number {
     let bytes = 0;
-    for (let k = 0; k < BIG_CLASSES; k++) {
-      while (this.heads[k] !== 0) bytes += this.evictHead(k);
+    this.lock();
+    try {
+      for (let k = 0; k < BIG_CLASSES; k++) {
+        while (this.head(k) !== 0) bytes += this.evictHead(k);
+      }
+    } finally {
+      this.unlock();
     }
     return bytes;
   }
 
   /**
-   * A thread that died left blocks CACHED in lists nobody has any more (their descriptors
-   * name it as owner): they are unmapped. Live blocks need nothing (anyone may free them).
+   * Nothing to rebuild with a state slot (the cache is shared). Without one, a thread
+   * that died left blocks CACHED in its lost JS-side lists (their descriptors name it as
+   * owner): they are unmapped. Live blocks need nothing (anyone may free them).
    */
   adopt(): void {
+    if (this.own === null) return;
     if (this.shared) this.backend.refresh();
     const i32 = this.v.i32;
     const end = Math.min(this.regions.end(), i32.byteLength) >>> PAGE_SHIFT;
@@ -263,7 +340,8 @@ class BigCacheBox implements BigCache {
   stats(): BigCacheStats {
     return {
       hits: this.hits, misses: this.misses, mapped: this.mapped, unmapped: this.unmapped, resizedInPlace: this.resized,
-      cachedBlocks: this.cachedBlocks, cachedBytes: this.cachedBytes, liveBlocks: this.liveBlocks, liveBytes: this.liveBytes,
+      cachedBlocks: this.word(S_CACHED_BLOCKS), cachedBytes: this.word(S_CACHED_PAGES) * PAGE_SIZE,
+      liveBlocks: this.word(S_LIVE_BLOCKS), liveBytes: this.word(S_LIVE_PAGES) * PAGE_SIZE,
     };
   }
 
@@ -273,7 +351,7 @@ class BigCacheBox implements BigCache {
     let blocks = 0;
     let bytes = 0;
     for (let k = 0; k < BIG_CLASSES; k++) {
-      for (let base = this.heads[k]!; base !== 0; base = i32[this.desc(base) + PD_REGION_NEXT]!) {
+      for (let base = this.head(k); base !== 0; base = i32[this.desc(base) + PD_REGION_NEXT]!) {
         const at = `cached block 0x${base.toString(16)} (class ${k})`;
         if (seen.has(base)) this.corrupt(`${at} is cached twice (or its class list has a cycle)`);
         seen.add(base);
@@ -287,8 +365,8 @@ class BigCacheBox implements BigCache {
         bytes += pages * PAGE_SIZE;
       }
     }
-    if (blocks !== this.cachedBlocks || bytes !== this.cachedBytes) {
-      this.corrupt(`the cache lists hold ${blocks} blocks / ${bytes} bytes, the counters say ${this.cachedBlocks} / ${this.cachedBytes}`);
+    if (blocks !== this.word(S_CACHED_BLOCKS) || bytes !== this.word(S_CACHED_PAGES) * PAGE_SIZE) {
+      this.corrupt(`the cache lists hold ${blocks} blocks / ${bytes} bytes, the counters say ${this.word(S_CACHED_BLOCKS)} / ${this.word(S_CACHED_PAGES) * PAGE_SIZE}`);
     }
     if (bytes > this.budget) this.corrupt(`${bytes} cached bytes exceed the budget of ${this.budget}`);
     // Blocks, from the registry: every BIG run starts at a head (aux 0) whose descriptor
@@ -308,7 +386,7 @@ class BigCacheBox implements BigCache {
       const d = this.desc(base);
       const pages = i32[d + PD_REGION_PAGES]!;
       const state = i32[d + PD_REGION_STATE];
-      if (state === BigBlockState.CACHED && !seen.has(base) && (!this.shared || i32[d + PD_REGION_OWNER] === this.tid)) this.corrupt(`${at} is CACHED but in no cache list of this thread`);
+      if (state === BigBlockState.CACHED && !seen.has(base) && (this.own === null || !this.shared)) this.corrupt(`${at} is CACHED but in no cache list`);
       if (state !== BigBlockState.LIVE && state !== BigBlockState.CACHED) this.corrupt(`${at} has state ${state}, neither LIVE nor CACHED`);
       if (pages < 1 || p + pages > end) this.corrupt(`${at} has ${pages} pages, beyond the managed area`);
       this.checkEntries(base, pages, PageKind.BIG, at);
@@ -318,9 +396,11 @@ class BigCacheBox implements BigCache {
       }
       p += pages;
     }
-    // The live counters are this thread's: with other threads they say nothing about the registry.
-    if (!this.shared && (live !== this.liveBlocks || liveBytes !== this.liveBytes)) {
-      this.corrupt(`the registry holds ${live} live big blocks / ${liveBytes} bytes, the counters say ${this.liveBlocks} / ${this.liveBytes}`);
+    // A slotless instance in a shared heap counts only its own calls: it says nothing about the registry.
+    const sayBlocks = this.word(S_LIVE_BLOCKS);
+    const sayBytes = this.word(S_LIVE_PAGES) * PAGE_SIZE;
+    if ((this.own === null || !this.shared) && (live !== sayBlocks || liveBytes !== sayBytes)) {
+      this.corrupt(`the registry holds ${live} live big blocks / ${liveBytes} bytes, the counters say ${sayBlocks} / ${sayBytes}`);
     }
   }
 

@@ -1,2 +1,2 @@
 export * from './api.js';
-export { createBigCache } from './bigcache.js';
+export { BIG_STATE_WORDS, createBigCache } from './bigcache.js';

@@ -434,7 +434,7 @@ class GatekeeperBox implements Gatekeeper {
     return 0;
   }
 
-  private checkSize(size: number): void {
+  protected checkSize(size: number): void {
     if (!Number.isInteger(size) || size < 0 || size > this.maxBytes) {
       throw this.reject(ErrorCode.INVALID_SIZE, `size ${size} is not an integer in 0..${this.maxBytes}`);
     }
@@ -445,11 +445,19 @@ class GatekeeperBox implements Gatekeeper {
     return new HakmemError(code, message, ptr === undefined ? { box: BOX } : { box: BOX, ptr });
   }
 
+  /** Nothing to give back at levels 0 and 1 (level 2 empties its quarantine). */
+  flush(): void {}
+
   stats(): GatekeeperStats {
     return {
       callocs: this.callocs, reallocsInPlace: this.reallocsInPlace, reallocsMoved: this.reallocsMoved,
-      memaligns: this.memaligns, failed: this.failed, rejected: this.rejected,
+      memaligns: this.memaligns, failed: this.failed, rejected: this.rejected, ...this.guardStats(),
     };
+  }
+
+  /** Level 2's counters (0 below). */
+  protected guardStats(): { quarantined: number; quarantinedBytes: number; guardBytes: number } {
+    return { quarantined: 0, quarantinedBytes: 0, guardBytes: 0 };
   }
 
   checkInvariants(): void {
@@ -468,14 +476,24 @@ class GatekeeperBox implements Gatekeeper {
  * that is not live throw E_DOUBLE_FREE before anything changes: a second free, or a
  * free of a carved block still sitting in a cache (never handed out), either of which
  * would otherwise put one block in the cache twice. A subclass, so a release heap's
- * entry carries no debug branch; its call sites see only one class.
+ * entry carries no debug branch; its call sites see only one class. The bitmap is
+ * JS-side (this thread's) unless the composition passes one in the linear memory
+ * (`liveBitmap`: a shared heap does), updated with Atomics then, so a block allocated by
+ * one worker and freed twice by others is caught too.
  */
 class DebugGatekeeperBox extends GatekeeperBox {
   private readonly live: Uint8Array;
+  private readonly shared: boolean;
 
   constructor(ctx: BoxContext, options: GatekeeperOptions) {
     super(ctx, options);
-    this.live = new Uint8Array((ctx.layout.maxBytes >>> 6) + 1);
+    const bytes = (ctx.layout.maxBytes >>> 6) + 1;
+    const given = options.liveBitmap;
+    if (given !== undefined && (!(given instanceof Uint8Array) || given.length < bytes)) {
+      throw new HakmemError(ErrorCode.INVALID_OPTION, `liveBitmap must be a Uint8Array of at least ${bytes} bytes`, { box: BOX });
+    }
+    this.live = given ?? new Uint8Array(bytes);
+    this.shared = ctx.shared && given !== undefined;
   }
 
   override malloc(size: number): Ptr {
@@ -487,20 +505,38 @@ class DebugGatekeeperBox extends GatekeeperBox {
   }
 
   private markLive(p: Ptr): Ptr {
-    if (p !== 0) this.live[p >>> 6]! |= 1 << ((p >>> 3) & 7);
+    if (p === 0) return p;
+    if (this.shared) Atomics.or(this.live, p >>> 6, 1 << ((p >>> 3) & 7));
+    else this.live[p >>> 6]! |= 1 << ((p >>> 3) & 7);
     return p;
+  }
+
+  /** Clears the block's bit (before the block is really freed: another thread may get it at once). */
+  protected markFree(ptr: Ptr): void {
+    if (this.shared) Atomics.and(this.live, ptr >>> 6, ~(1 << ((ptr >>> 3) & 7)));
+    else this.live[ptr >>> 6]! &= ~(1 << ((ptr >>> 3) & 7));
   }
 
   override free(ptr: Ptr): void {
     if (ptr === 0) return;
     this.checkLive(ptr, 'free');
-    super.free(ptr);
-    this.live[ptr >>> 6]! &= ~(1 << ((ptr >>> 3) & 7));
+    this.markFree(ptr);
+    try {
+      super.free(ptr);
+    } catch (e) {
+      this.markLive(ptr);
+      throw e;
+    }
   }
 
   override realloc(ptr: Ptr, size: number): Ptr {
     if (ptr !== 0) this.checkLive(ptr, 'realloc');
     return super.realloc(ptr, size);
+  }
+
+  /** The base entry's free (no liveness bit): level 2 frees quarantined blocks with it. */
+  protected freeUnchecked(ptr: Ptr): void {
+    super.free(ptr);
   }
 
   override usableSize(ptr: Ptr): number {
@@ -513,16 +549,223 @@ class DebugGatekeeperBox extends GatekeeperBox {
   }
 
   private isLive(ptr: Ptr): boolean {
-    return (this.live[ptr >>> 6]! & (1 << ((ptr >>> 3) & 7))) !== 0;
+    const byte = this.shared ? Atomics.load(this.live, ptr >>> 6) : this.live[ptr >>> 6]!;
+    return (byte & (1 << ((ptr >>> 3) & 7))) !== 0;
   }
 
   /** Throws E_DOUBLE_FREE for a block start that is not live; the base class's errors for anything else. */
-  private checkLive(ptr: Ptr, op: string): void {
+  protected checkLive(ptr: Ptr, op: string): void {
     if (Number.isInteger(ptr) && ptr > 0 && ptr < this.maxBytes && this.isLive(ptr)) return;
     this.resolve(ptr, op); // its own error for anything that is no block start (and for a cached big / L2.5 block)
     throw this.reject(ErrorCode.DOUBLE_FREE, `${op}(0x${ptr.toString(16)}): the block is not allocated (freed already, or never handed out)`, ptr);
   }
 }
+
+/** Byte written over fresh blocks at level 2 (calloc's are zeroed instead). */
+export const FRESH_FILL = 0xa5;
+/** Byte written over freed blocks at level 2, checked when they leave the quarantine. */
+export const FREED_FILL = 0xdd;
+/** Bytes of a freed block not checked for FREED_FILL (the tiers link free blocks through their first word). */
+const FREED_SKIP = 8;
+/** Extra bytes asked for each block at level 2: at least 4 of canary and the 4-byte requested size. */
+const GUARD_BYTES = 8;
+
+function canaryByte(ptr: Ptr, i: number): number {
+  return (0xc3 ^ ((ptr >>> 3) + i * 29)) & 0xff;
+}
+
+/**
+ * Debug level 2: level 1 plus
+ * - **fill patterns**: a fresh block reads FRESH_FILL (calloc's: 0), a freed one FREED_FILL;
+ * - **canaries**: every block is asked `size + 8` bytes of its tier; the bytes from `size`
+ *   to the usable end − 4 are a canary (an address-derived pattern), the last 4 bytes hold
+ *   the requested size, so any thread can check a block: `free` and `realloc` check the
+ *   canary first and throw `E_CORRUPTION` ("buffer overrun") naming the block, its size and
+ *   the first bad offset, and leave the block live; `usableSize` is the requested size;
+ * - **quarantine**: a freed block waits in this thread's FIFO (bounded by blocks and bytes)
+ *   before it is really freed, so that it is not reused at once; when it leaves (or on
+ *   `flush()`), its FREED_FILL is checked from byte 8 on, and a block written after its
+ *   free is reported as `E_CORRUPTION` ("use after free") naming the block and the offset
+ *   — the block is freed first, so nothing is lost;
+ * - `realloc` always moves (a stale pointer to the old block then trips the quarantine).
+ */
+class GuardedGatekeeperBox extends DebugGatekeeperBox {
+  private readonly q: Int32Array;
+  private readonly qBytes: number;
+  private head = 0;
+  private count = 0;
+  private bytes = 0;
+  /** Σ (usable − requested) over the blocks this thread handed out and has not freed. */
+  private overhead = 0;
+  private readonly u8: () => Uint8Array;
+
+  constructor(ctx: BoxContext, options: GatekeeperOptions) {
+    super(ctx, options);
+    const blocks = options.quarantineBlocks ?? 1024;
+    const qb = options.quarantineBytes ?? 8 << 20;
+    if (!Number.isInteger(blocks) || blocks < 0 || !Number.isInteger(qb) || qb < 0) {
+      throw new HakmemError(ErrorCode.INVALID_OPTION, `quarantineBlocks / quarantineBytes must be non-negative integers, got ${blocks} / ${qb}`, { box: BOX });
+    }
+    this.q = new Int32Array(Math.max(1, blocks));
+    this.qBytes = blocks === 0 ? -1 : qb;
+    const views = ctx.backend.views;
+    this.u8 = () => views.u8;
+  }
+
+  /** True inside memalign: the base's inner mallocs ask exact (aligned) class sizes and must stay unguarded. */
+  private raw = false;
+
+  override malloc(size: number): Ptr {
+    if (this.raw || (size >>> 0) !== size || size > this.maxBytes - GUARD_BYTES) return super.malloc(size); // its error, or 0
+    return this.guard(super.malloc(size + GUARD_BYTES), size, FRESH_FILL);
+  }
+
+  override memalign(align: number, size: number): Ptr {
+    if (this.raw || (size >>> 0) !== size || size > this.maxBytes - GUARD_BYTES) return super.memalign(align, size);
+    this.raw = true;
+    let p: Ptr;
+    try {
+      p = super.memalign(align, size + GUARD_BYTES);
+    } finally {
+      this.raw = false;
+    }
+    return this.guard(p, size, FRESH_FILL);
+  }
+
+  override calloc(n: number, size: number): Ptr {
+    const p = super.calloc(n, size); // checks n × size; its malloc is ours (guarded, FRESH_FILL)
+    if (p !== 0) this.u8().fill(0, p, p + n * size);
+    return p;
+  }
+
+  /** Writes the fill, the canary and the requested size into a block just handed out. */
+  private guard(p: Ptr, size: number, fill: number): Ptr {
+    if (p === 0) return 0;
+    const u8 = this.u8();
+    const end = p + super.usableSize(p);
+    this.overhead += end - p - size;
+    u8.fill(fill, p, p + size);
+    for (let i = p + size; i < end - 4; i++) u8[i] = canaryByte(p, i - p);
+    new DataView(u8.buffer, u8.byteOffset).setUint32(end - 4, size, true);
+    return p;
+  }
+
+  /** The requested size of a live block (its last 4 usable bytes). */
+  private requested(p: Ptr): number {
+    const u8 = this.u8();
+    return new DataView(u8.buffer, u8.byteOffset).getUint32(p + super.usableSize(p) - 4, true);
+  }
+
+  /** Throws E_CORRUPTION when a live block's canary was overwritten. */
+  private checkCanary(p: Ptr, op: string): void {
+    const u8 = this.u8();
+    const usable = super.usableSize(p);
+    const size = this.requested(p);
+    if (size > usable - GUARD_BYTES) {
+      throw this.reject(ErrorCode.CORRUPTION, `${op}(0x${p.toString(16)}): buffer overrun — the block's size word (its last 4 usable bytes) was overwritten`, p);
+    }
+    for (let i = size; i < usable - 4; i++) {
+      if (u8[p + i] !== canaryByte(p, i)) {
+        throw this.reject(ErrorCode.CORRUPTION, `${op}(0x${p.toString(16)}): buffer overrun — the block of ${size} bytes was written past its end, at offset ${i} (the ${this.tierOf(p)} block's canary)`, p);
+      }
+    }
+  }
+
+  private tierOf(p: Ptr): string {
+    return TIER_NAMES[this.resolve(p, 'check')] ?? 'unknown';
+  }
+
+  override usableSize(ptr: Ptr): number {
+    super.usableSize(ptr); // its checks (a live block start)
+    return this.requested(ptr);
+  }
+
+  override free(ptr: Ptr): void {
+    if (ptr === 0) return;
+    this.checkLive(ptr, 'free');
+    this.checkCanary(ptr, 'free');
+    const usable = super.usableSize(ptr);
+    this.overhead -= usable - this.requested(ptr);
+    this.markFree(ptr); // a second free is E_DOUBLE_FREE from here on
+    this.u8().fill(FREED_FILL, ptr, ptr + usable);
+    if (this.qBytes < 0) {
+      this.release(ptr);
+      return;
+    }
+    const cap = this.q.length;
+    this.q[(this.head + this.count) % cap] = ptr;
+    this.count++;
+    this.bytes += usable;
+    while (this.count > 0 && (this.count > cap - 1 || this.bytes > this.qBytes)) this.evict();
+  }
+
+  override realloc(ptr: Ptr, size: number): Ptr {
+    if (ptr === 0) return this.malloc(size);
+    this.checkSize(size);
+    this.checkLive(ptr, 'realloc');
+    this.checkCanary(ptr, 'realloc');
+    if (size === 0) {
+      this.free(ptr);
+      return 0;
+    }
+    const old = this.requested(ptr);
+    const q = this.malloc(size);
+    if (q === 0) return 0; // the old block is intact
+    const u8 = this.u8();
+    u8.copyWithin(q, ptr, ptr + Math.min(old, size));
+    this.free(ptr);
+    return q;
+  }
+
+  /** Really frees the oldest quarantined block, after checking nobody wrote to it. */
+  private evict(): void {
+    const p = this.q[this.head]!;
+    this.head = (this.head + 1) % this.q.length;
+    this.count--;
+    const u8 = this.u8();
+    const usable = this.usableOfFreed(p);
+    this.bytes -= usable;
+    let bad = -1;
+    for (let i = FREED_SKIP; i < usable; i++) {
+      if (u8[p + i] !== FREED_FILL) {
+        bad = i;
+        break;
+      }
+    }
+    this.release(p);
+    if (bad >= 0) {
+      throw this.reject(ErrorCode.CORRUPTION, `use after free: block 0x${p.toString(16)} (${usable} usable bytes) was written at offset ${bad} after it was freed`, p);
+    }
+  }
+
+  /** The usable size of a quarantined block (still allocated in its tier). */
+  private usableOfFreed(p: Ptr): number {
+    return this.usableAt(p, this.resolve(p, 'quarantine'));
+  }
+
+  /** The real free of a block (its tier's), bypassing the level-1 bit (already cleared). */
+  private release(p: Ptr): void {
+    this.freeUnchecked(p);
+  }
+
+  protected override guardStats(): { quarantined: number; quarantinedBytes: number; guardBytes: number } {
+    return { quarantined: this.count, quarantinedBytes: this.bytes, guardBytes: this.overhead };
+  }
+
+  override flush(): void {
+    let error: unknown;
+    while (this.count > 0) {
+      try {
+        this.evict();
+      } catch (e) {
+        error ??= e;
+      }
+    }
+    if (error !== undefined) throw error;
+  }
+}
+
+const TIER_NAMES: Record<number, string> = { 2: 'tiny (unified-cache)', 3: 'pool (pool-tls)', 4: 'L2.5 (l25-pool)', 5: 'big (bigcache)' };
 
 /**
  * Creates one thread's entry over the composed boxes: at `ctx.debug >= 1` the entry that
@@ -531,5 +774,6 @@ class DebugGatekeeperBox extends GatekeeperBox {
 export function createGatekeeper(ctx: BoxContext, options: GatekeeperOptions): Gatekeeper {
   const problem = tierProblem(options.route, options.pool, options.l25);
   if (problem !== undefined) throw new HakmemError(ErrorCode.INVALID_OPTION, problem, { box: BOX });
+  if (ctx.debug >= 2) return new GuardedGatekeeperBox(ctx, options);
   return ctx.debug >= 1 ? new DebugGatekeeperBox(ctx, options) : new GatekeeperBox(ctx, options);
 }

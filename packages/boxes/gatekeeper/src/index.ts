@@ -1,2 +1,2 @@
 export * from './api.js';
-export { createGatekeeper } from './gatekeeper.js';
+export { createGatekeeper, FRESH_FILL, FREED_FILL } from './gatekeeper.js';

@@ -1,6 +1,6 @@
 import type { Ptr } from '../pointer.js';
 import type { BigCache } from './bigcache.js';
-import type { Box } from './common.js';
+import type { Box, FlushableBox } from './common.js';
 import type { L25Pool } from './l25-pool.js';
 import type { PoolTls } from './pool-tls.js';
 import type { TinyRoute } from './tiny-route.js';
@@ -19,6 +19,15 @@ export interface GatekeeperStats {
   failed: number;
   /** Bad-input calls rejected with a HakmemError. */
   rejected: number;
+  /** Debug level 2: blocks freed but held in this thread's quarantine, and their usable bytes in their tiers. */
+  quarantined: number;
+  quarantinedBytes: number;
+  /**
+   * Debug level 2: bytes of live blocks beyond what was asked (canary and size word, and
+   * the tier's rounding), net of this thread's mallocs and frees (a block freed by another
+   * thread is counted there).
+   */
+  guardBytes: number;
 }
 
 /** Options of a gatekeeper: the boxes it routes to. */
@@ -50,6 +59,19 @@ export interface GatekeeperOptions {
    * the hook that finds the memory exhausted fails at once (no nested call).
    */
   readonly onOutOfMemory?: (size: number) => boolean;
+  /**
+   * Debug level ≥ 1: the bitmap of live blocks (one bit per 8-byte granule of the address
+   * space, `(maxBytes >>> 6) + 1` bytes). In a shared heap the composition root passes one
+   * in the linear memory, so that every thread sees the same bits (updated with Atomics).
+   * Default: a JS-side one of this thread.
+   */
+  readonly liveBitmap?: Uint8Array;
+  /**
+   * Debug level 2: freed blocks wait in this thread's quarantine before they are really
+   * freed, up to this many blocks (default 1024) or `quarantineBytes` (default 8 MiB).
+   */
+  readonly quarantineBlocks?: number;
+  readonly quarantineBytes?: number;
 }
 
 /**
@@ -64,7 +86,7 @@ export interface GatekeeperOptions {
  * and leaves the heap exactly as it was; exhaustion returns 0 (or throws
  * E_OUT_OF_MEMORY when the heap was created with `throwOnOutOfMemory`).
  */
-export interface Gatekeeper extends Box<GatekeeperStats> {
+export interface Gatekeeper extends Box<GatekeeperStats>, FlushableBox {
   /**
    * Pre: `size` a non-negative integer `<= maxBytes`. `malloc(0)` returns a unique
    * minimum-size block, as glibc does.

@@ -24,7 +24,7 @@ type CacheOptions = Omit<BigCacheOptions, 'regions'>;
 /** What a bigcache case works on. */
 interface BigEnv {
   readonly env: MidEnv;
-  /** The context (slotOffset -1, as the composition root gives bigcache). */
+  /** The context (slotOffset -1: a slotless instance keeps its cache index JS-side; the composition root gives bigcache a slot, see its README). */
   readonly ctx: BoxContext;
   readonly regions: MidRegions;
   /** A cache over the probe (or over the probe without `mapAt`). */

@@ -676,7 +676,7 @@ class GuardedGatekeeperBox extends DebugGatekeeperBox {
   }
 
   override usableSize(ptr: Ptr): number {
-    super.usableSize(ptr); // its checks (a live block start)
+    if (super.usableSize(ptr) === 0) return 0; // usableSize(0); its checks otherwise (a live block start)
     return this.requested(ptr);
   }
 

@@ -27,3 +27,4 @@ export {
 } from './conformance/pool-refill.js';
 export { l25PoolConformance, type L25PoolFactory } from './conformance/l25-pool.js';
 export { bigCacheConformance, type BigCacheFactory } from './conformance/bigcache.js';
+export { FaultyBackend, randomGrowFaults, type GrowFault } from './faulty-backend.js';

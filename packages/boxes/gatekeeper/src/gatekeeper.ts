@@ -612,12 +612,20 @@ class GuardedGatekeeperBox extends DebugGatekeeperBox {
     this.u8 = () => views.u8;
   }
 
-  /** True inside memalign: the base's inner mallocs ask exact (aligned) class sizes and must stay unguarded. */
+  /** True inside malloc / memalign: the base's inner calls (memalign's exact class sizes, out-of-memory retries) stay unguarded. */
   private raw = false;
 
   override malloc(size: number): Ptr {
     if (this.raw || (size >>> 0) !== size || size > this.maxBytes - GUARD_BYTES) return super.malloc(size); // its error, or 0
-    return this.guard(super.malloc(size + GUARD_BYTES), size, FRESH_FILL);
+    // raw: the base's out-of-memory retry calls malloc again; that inner call must not guard too.
+    this.raw = true;
+    let p: Ptr;
+    try {
+      p = super.malloc(size + GUARD_BYTES);
+    } finally {
+      this.raw = false;
+    }
+    return this.guard(p, size, FRESH_FILL);
   }
 
   override memalign(align: number, size: number): Ptr {

@@ -1,13 +1,13 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { tsWorker } from '../../../tools/worker/ts-worker.js';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, isHakmemError } from '@hakmem/contracts';
 import { attachHeap, createHeap, type Heap } from '../src/index.js';
 import type { WorkerJob } from './fixtures/worker.js';
 
-// Workers run the fixture's TypeScript through tsx (fixtures/boot.mjs), with workspace
-// packages resolved to their sources, as the bench does.
-const BOOT = new URL('./fixtures/boot.mjs', import.meta.url);
-const SCRIPT = new URL('./fixtures/worker.ts', import.meta.url).href;
+// Workers run the fixture's TypeScript through tsx (tools/worker), with workspace
+// packages resolved to their sources.
+const SCRIPT = new URL('./fixtures/worker.ts', import.meta.url);
 
 interface Report {
   ops: number;
@@ -19,7 +19,7 @@ interface Report {
 }
 
 function start(job: WorkerJob): { worker: Worker; report: Promise<Report> } {
-  const worker = new Worker(BOOT, { workerData: { ...job, script: SCRIPT }, execArgv: ['--conditions=@hakmem/source'] });
+  const worker = tsWorker(SCRIPT, { data: job });
   const report = new Promise<Report>((resolve, reject) => {
     worker.once('message', resolve);
     worker.once('error', reject);

@@ -3,7 +3,7 @@
 // a pattern in every block, checked before free), then every worker detaches and the heap
 // must be empty and valid.
 import { createHeap } from '@hakmem/allocator';
-import type { WorkerJob } from '../../packages/allocator/test/fixtures/worker.js';
+import type { WorkerJob } from './stress-worker.js';
 import { tsWorker } from '../worker/ts-worker.js';
 
 export interface StressCase {
@@ -14,7 +14,7 @@ export interface StressCase {
   readonly debug: number;
 }
 
-const SCRIPT = new URL('../../packages/allocator/test/fixtures/worker.ts', import.meta.url);
+const SCRIPT = new URL('./stress-worker.ts', import.meta.url);
 
 function run(job: WorkerJob): Promise<{ mismatches: number }> {
   const w = tsWorker(SCRIPT, { data: job });

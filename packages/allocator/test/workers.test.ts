@@ -3,11 +3,11 @@ import { tsWorker } from '../../../tools/worker/ts-worker.js';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, isHakmemError } from '@hakmem/contracts';
 import { attachHeap, createHeap, type Heap } from '../src/index.js';
-import type { WorkerJob } from './fixtures/worker.js';
+import type { WorkerJob } from '../../../tools/fuzz/stress-worker.js';
 
 // Workers run the fixture's TypeScript through tsx (tools/worker), with workspace
 // packages resolved to their sources.
-const SCRIPT = new URL('./fixtures/worker.ts', import.meta.url);
+const SCRIPT = new URL('../../../tools/fuzz/stress-worker.ts', import.meta.url);
 
 interface Report {
   ops: number;

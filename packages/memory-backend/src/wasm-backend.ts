@@ -1,8 +1,9 @@
 import {
   PAGE_SHIFT,
-  type BackendCapabilities, type BackendOptions, type MemoryBackend, type SharedBackendHandle,
+  type BackendCapabilities, type MemoryBackend, type SharedBackendHandle,
 } from '@hakmem/contracts';
-import { capabilitiesOf, checkShareable, growTarget, resolveOptions } from './common.js';
+import type { WasmBackendOptions } from './api.js';
+import { capabilitiesOf, checkShareable, growTarget, invalidOption, resolveOptions } from './common.js';
 import { Views } from './views.js';
 
 /**
@@ -70,15 +71,32 @@ export class WasmBackend implements MemoryBackend {
 
 /**
  * Creates a backend over a new `WebAssembly.Memory` of `initialBytes`, with maximum
- * `maxBytes`, shared when `options.shared`.
- * Throws `HakmemError(E_INVALID_OPTION)` for bad options.
+ * `maxBytes`, shared when `options.shared`; or, with `options.memory`, over that
+ * existing memory (see `WasmBackendOptions.memory`).
+ * Throws `HakmemError(E_INVALID_OPTION)` for bad options: with `memory`, also for a
+ * value that is not a `WebAssembly.Memory`, a `shared` that disagrees with it, or a
+ * `maxBytes` below its current size.
  */
-export function createWasmBackend(options?: BackendOptions): MemoryBackend {
+export function createWasmBackend(options?: WasmBackendOptions): MemoryBackend {
+  if (options?.memory !== undefined) return existingMemoryBackend(options.memory, options);
   const { initialBytes, maxBytes, shared } = resolveOptions(options);
   const memory = new WebAssembly.Memory({
     initial: initialBytes >>> PAGE_SHIFT,
     maximum: maxBytes >>> PAGE_SHIFT,
     shared,
   });
+  return new WasmBackend(memory, maxBytes);
+}
+
+function existingMemoryBackend(memory: WebAssembly.Memory, options: WasmBackendOptions): MemoryBackend {
+  if (!(memory instanceof WebAssembly.Memory)) throw invalidOption(`memory must be a WebAssembly.Memory, got ${String(memory)}`);
+  const isShared = (memory.buffer as unknown) instanceof SharedArrayBuffer;
+  if (options.shared !== undefined && options.shared !== isShared) {
+    throw invalidOption(`shared: ${String(options.shared)} disagrees with the memory given, which is ${isShared ? '' : 'not '}shared`);
+  }
+  const { initialBytes: _ignored, ...rest } = options;
+  const { maxBytes } = resolveOptions({ ...rest, shared: isShared });
+  const bytes = memory.buffer.byteLength;
+  if (bytes > maxBytes) throw invalidOption(`maxBytes ${maxBytes} (in whole pages) is below the memory's current size ${bytes}`);
   return new WasmBackend(memory, maxBytes);
 }

@@ -28,3 +28,4 @@ export {
 export { l25PoolConformance, type L25PoolFactory } from './conformance/l25-pool.js';
 export { bigCacheConformance, type BigCacheFactory } from './conformance/bigcache.js';
 export { FaultyBackend, randomGrowFaults, type GrowFault } from './faulty-backend.js';
+export { TraceRecorder, type RecordableHeap, type TraceInfo } from './trace-recorder.js';

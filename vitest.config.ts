@@ -13,7 +13,7 @@ export default defineConfig({
     },
   },
   test: {
-    include: ['{packages,apps,tools,examples}/**/*.test.ts'],
+    include: ['{packages,apps,tools,examples,boxes-contrib}/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/dist/**', '**/fixtures/**'],
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -8,6 +8,12 @@
 //   root           packages/allocator        the composition root: boxes meet here
 //   testkit        packages/testkit          may import anything below apps
 //   app            apps/*, examples/*        may import anything but tests
+//   contrib        boxes-contrib/*           a box under development (npm run new-box): the
+//                                            contracts, and the default boxes, the backend
+//                                            and the composition root it starts from and is
+//                                            composed by (src/heap.ts); not testkit, tools
+//                                            or apps. (A box of packages/boxes may import
+//                                            no box: moving one there drops the delegation.)
 //   tools          tools/**                  may import anything
 //   box-test       packages/boxes/*/test/**  its own box, and what a test may import but
 //                                            other boxes: boxes meet only in the composition
@@ -24,6 +30,7 @@ export const elements = [
   { type: 'root', pattern: 'packages/allocator', mode: 'folder' },
   { type: 'testkit', pattern: 'packages/testkit', mode: 'folder' },
   { type: 'app', pattern: ['apps/*', 'examples/*'], mode: 'folder', capture: ['app'] },
+  { type: 'contrib', pattern: 'boxes-contrib/*', mode: 'folder', capture: ['box'] },
   { type: 'tools', pattern: 'tools', mode: 'folder' },
 ];
 
@@ -45,6 +52,7 @@ export const elementTypesRule = [
       { from: 'root', allow: ['contracts', 'primitives', 'backend', 'box'] },
       { from: 'testkit', allow: ['contracts', 'primitives', 'backend', 'box', 'root'] },
       { from: 'app', allow: ['contracts', 'primitives', 'backend', 'box', 'root', 'testkit', 'tools'] },
+      { from: 'contrib', allow: ['contracts', 'primitives', 'backend', 'box', 'root'] },
       { from: 'tools', allow: ['contracts', 'primitives', 'backend', 'box', 'root', 'testkit', 'tools'] },
       { from: 'box-test', allow: ['contracts', 'primitives', 'backend', 'root', 'testkit', 'tools', 'box-test', ['box', { box: '${from.box}' }]] },
       {
@@ -52,7 +60,7 @@ export const elementTypesRule = [
         disallow: [['box', { box: '!${from.box}' }]],
         message: 'Contract D: the tests of box ${file.box} may not import box ${dependency.box}; reach other boxes through the composition root',
       },
-      { from: 'test', allow: ['contracts', 'primitives', 'backend', 'box', 'root', 'testkit', 'tools', 'app', 'test'] },
+      { from: 'test', allow: ['contracts', 'primitives', 'backend', 'box', 'root', 'testkit', 'tools', 'app', 'contrib', 'test'] },
     ],
   },
 ];

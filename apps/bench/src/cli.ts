@@ -25,10 +25,16 @@ usage:
                    [--param key=value,…] [--runs N] [--seed N] [--json out.json] [--quick]
                    (the multi-thread workloads, on worker_threads; a multi-thread
                    workload named in --workloads runs so without --suite too)
+  hakmem-bench run --suite mimalloc [same options]
+                   (mimalloc-bench's shapes: alloc-test single-thread, alloc-test-mt,
+                   cache-scratch, mstress and xmalloc on worker_threads)
   hakmem-bench compare [--a SUBJECT] --b SUBJECT [--workloads w[:cycles],…] [--runs N]
                    [--cycles N] [--seed N] [--json out.json]
                    (A/B: both interleaved, the ratio, and the counters that differ)
   hakmem-bench report out.json     (the tables again, from a --json file)
+  hakmem-bench chart out.json [--out charts/] [--scale auto|linear|log]
+                   (one SVG per workload from a --json file: ops/s median with
+                   min–max whiskers per subject and thread count, and peak footprint)
   hakmem-bench list
   hakmem-bench trace check [NAME,…|all] [--events N] [--validate-every N]
                    (replays traces through a hakmem heap with every check on;
@@ -45,12 +51,17 @@ defaults: --subjects hakmem,thing,seglist,null
           --workloads cross-thread,larson,mid-large-mt --threads 1,2
           (w:N sets a multi-thread workload's main parameter: cross-thread blocks
           per pair, larson ms, mid-large-mt cycles per thread)
+          --suite mimalloc: --workloads alloc-test,alloc-test-mt,cache-scratch,
+          mstress,xmalloc, the subjects as above (without --subjects, a workload's
+          slow subjects are left out: thing of alloc-test, thing-locked of all but
+          cache-scratch); --param sets any workload's parameter (alloc-test's too)
 a SUBJECT is a name from \`list\`, hakmem:PRESET (default, wasm, growable, debug1), or
 the path of a module exporting a heap (\`export const heap = compose({...})\`)`;
 
 /** `trace check`: the correctness pass of src/trace-check.ts over shipped traces. */
 async function trace(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
+  if (sub === 'snapshots') return (await import('./trace-snapshots.js')).snapshotsCommand(rest); // heap snapshots for apps/heap-viewer
   if (sub !== 'check') throw new Error(`trace needs a subcommand: check (got ${sub === undefined ? 'nothing' : `"${sub}"`})`);
   const { values, positionals } = parseArgs({
     args: rest,
@@ -78,6 +89,9 @@ const DEFAULT_WORKLOADS = 'default,tiny,mid,default-ws8192,pool,large,json,mir,v
 const MT_SUBJECTS = 'hakmem,thing-locked,cheap,null';
 const MT_WORKLOADS = 'cross-thread,larson,mid-large-mt';
 const MT_THREADS = '1,2';
+/** `--suite mimalloc`: mimalloc-bench's shapes (alloc-test single-thread, the rest on worker_threads). */
+const MIMALLOC_WORKLOADS = 'alloc-test,alloc-test-mt,cache-scratch,mstress,xmalloc';
+const SUITES: Readonly<Record<string, string>> = { default: DEFAULT_WORKLOADS, mt: MT_WORKLOADS, mimalloc: MIMALLOC_WORKLOADS };
 
 function positiveInt(value: string | undefined, what: string, fallback?: number): number {
   if (value === undefined && fallback !== undefined) return fallback;
@@ -94,21 +108,27 @@ function seedOf(value: string | undefined): number {
 
 const list = (value: string): string[] => value.split(',').map((s) => s.trim()).filter(Boolean);
 
-/** `name` or `name:cycles`; a bare name takes --cycles if given. */
-function workloadChoice(item: string, cycles: number | undefined): WorkloadChoice {
+/** `name` or `name:cycles`; a bare name takes --cycles if given; the --param values the workload has. */
+function workloadChoice(item: string, cycles: number | undefined, given: Readonly<Record<string, number>> = {}, leaveSlow = false): WorkloadChoice {
   // The cycles follow the last colon (workload names may hold one: `trace:python-json:200000`).
   const colon = item.lastIndexOf(':');
   const tail = colon < 0 ? '' : item.slice(colon + 1);
   const [name, own] = colon >= 0 && /^[^a-z]*$/i.test(tail) && !findable(item) ? [item.slice(0, colon), tail] : [item, undefined];
-  findWorkload(name);
+  const workload = findWorkload(name);
   const chosen = own !== undefined ? positiveInt(own, `cycles of ${name}`) : cycles;
-  return chosen === undefined ? { name } : { name, cycles: chosen };
+  const mine = Object.fromEntries(Object.entries(given).filter(([key]) => key in (workload.params ?? {})));
+  return {
+    name,
+    ...(chosen === undefined ? {} : { cycles: chosen }),
+    ...(Object.keys(mine).length === 0 ? {} : { params: mine }),
+    ...(leaveSlow && workload.slowSubjects !== undefined ? { leaveOut: workload.slowSubjects } : {}),
+  };
 }
 
 /** `--quick`: a workload without its own cycle count runs 1/50 of its default (at least 1000). */
 function quickChoice(choice: WorkloadChoice): WorkloadChoice {
   if (choice.cycles !== undefined) return choice;
-  return { name: choice.name, cycles: Math.max(1000, Math.ceil(findWorkload(choice.name).cycles / 50)) };
+  return { ...choice, cycles: Math.max(1000, Math.ceil(findWorkload(choice.name).cycles / 50)) };
 }
 
 function findable(name: string): boolean {
@@ -118,7 +138,8 @@ function findable(name: string): boolean {
 /** Prints a workload's table and its problems; returns how many problems. */
 function printWorkload(w: WorkloadRuns): number {
   const workload = findWorkload(w.workload);
-  console.log(`\n## ${w.workload} (${workload.description}; ${w.cycles} cycles)\n`);
+  const params = w.params === undefined || Object.keys(w.params).length === 0 ? '' : `; ${paramText(w.params)}`;
+  console.log(`\n## ${w.workload} (${workload.description}; ${w.cycles} cycles${params})\n`);
   if (w.records.length > 0) console.log(formatTable(w, { blockBytes: workload.blockBytes, peakLiveBytes: workload.peakLiveBytes }));
   for (const r of w.records.filter((x) => (x.unaligned ?? 0) > 0 && x.run === 0)) {
     console.log(`(${r.subject}: ${r.unaligned} memalign blocks came back unaligned: an emulated memalign (malloc), or null's one address)`);
@@ -158,13 +179,13 @@ function parseParams(items: readonly string[]): Record<string, number> {
 }
 
 /** A multi-thread workload `name` or `name:N` (N: its primary parameter), with the --param values it has. */
-function mtChoice(item: string, given: Readonly<Record<string, number>>, quick: boolean): MtWorkloadChoice {
+function mtChoice(item: string, given: Readonly<Record<string, number>>, quick: boolean, leaveSlow = false): MtWorkloadChoice {
   const colon = item.lastIndexOf(':');
   const name = colon < 0 ? item : item.slice(0, colon);
   const workload = findMtWorkload(name);
   const own = Object.fromEntries(Object.entries(given).filter(([key]) => key in workload.defaults));
   if (colon >= 0) own[workload.primary] = positiveInt(item.slice(colon + 1), `${workload.primary} of ${name}`);
-  return { name, params: paramsFor(workload, own, quick) };
+  return { name, params: paramsFor(workload, own, quick), ...(leaveSlow && workload.slowSubjects !== undefined ? { leaveOut: workload.slowSubjects } : {}) };
 }
 
 const mtName = (item: string): string => (item.includes(':') ? item.slice(0, item.lastIndexOf(':')) : item);
@@ -180,6 +201,7 @@ function printMtWorkload(groups: readonly MtGroupRuns[]): number {
       continue;
     }
     if (g.records.length > 0) console.log(formatMtTable(g));
+    for (const { subject, reason } of g.leftOut ?? []) console.log(`(${subject} not run here: ${reason})`);
     const problems = mtProblems(g);
     for (const problem of problems) console.log(`!!! ${problem}`);
     if (problems.length === 0 && g.records.length > 0) {
@@ -237,19 +259,24 @@ async function run(args: string[]): Promise<number> {
     },
   });
   const suite = values.suite ?? 'default';
-  if (suite !== 'default' && suite !== 'mt') throw new Error(`--suite is default or mt, got "${suite}"`);
+  const suiteWorkloads = SUITES[suite];
+  if (suiteWorkloads === undefined) throw new Error(`--suite is ${Object.keys(SUITES).join(', ')}; got "${suite}"`);
   const cycles = values.cycles === undefined ? undefined : positiveInt(values.cycles, '--cycles');
   const quick = values.quick === true;
-  const items = list(values.workloads ?? (suite === 'mt' ? MT_WORKLOADS : DEFAULT_WORKLOADS));
+  const items = list(values.workloads ?? suiteWorkloads);
   const mtItems = items.filter((w) => isMtWorkload(mtName(w)));
   const stItems = items.filter((w) => !isMtWorkload(mtName(w)));
-  const chosen = stItems.map((w) => workloadChoice(w, cycles));
+  const given = parseParams(values.param ?? []);
+  // Without --subjects, the default lists leave out a workload's slow subjects (Workload.slowSubjects).
+  const leaveSlow = values.subjects === undefined;
+  const chosen = stItems.map((w) => workloadChoice(w, cycles, given, leaveSlow));
   const runs = positiveInt(values.runs, '--runs', quick ? 1 : 5);
   const seed = seedOf(values.seed);
-  const given = parseParams(values.param ?? []);
-  const mtChosen = mtItems.map((w) => mtChoice(w, given, quick));
+  const mtChosen = mtItems.map((w) => mtChoice(w, given, quick, leaveSlow));
   for (const key of Object.keys(given)) {
-    if (!mtChosen.some((c) => key in findMtWorkload(c.name).defaults)) throw new Error(`--param ${key}: no chosen multi-thread workload has it`);
+    const mt = mtChosen.some((c) => key in findMtWorkload(c.name).defaults);
+    const st = chosen.some((c) => key in (findWorkload(c.name).params ?? {}));
+    if (!mt && !st) throw new Error(`--param ${key}: no chosen workload has it`);
   }
   // Given --subjects serve both parts; a name only one part knows is left out of the other.
   const mtNames = new Set(mtSubjects.map((m) => m.name));
@@ -286,7 +313,10 @@ async function run(args: string[]): Promise<number> {
     const doc = {
       date: new Date().toISOString(),
       machine,
-      options: { ...options, workloads: (result?.workloads ?? []).map((w) => ({ name: w.workload, cycles: w.cycles })) },
+      options: {
+        ...options,
+        workloads: (result?.workloads ?? []).map((w) => ({ name: w.workload, cycles: w.cycles, ...(w.params === undefined ? {} : { params: w.params }) })),
+      },
       skipped: result?.skipped ?? [],
       runs: (result?.workloads ?? []).flatMap((w) => w.records),
       failures: (result?.workloads ?? []).flatMap((w) => w.failures),
@@ -342,7 +372,7 @@ async function compare(args: string[]): Promise<number> {
 
 interface JsonReport {
   readonly machine: Record<string, unknown>;
-  readonly options: { readonly workloads: readonly { name: string; cycles: number }[] };
+  readonly options: { readonly workloads: readonly { name: string; cycles: number; params?: Readonly<Record<string, number>> }[] };
   readonly runs: RunRecord[];
   readonly failures: RunFailure[];
   readonly mt?: {
@@ -359,31 +389,53 @@ function report(args: string[]): number {
   const doc = JSON.parse(readFileSync(file, 'utf8')) as JsonReport;
   console.log(`from ${file}: ${JSON.stringify(doc.machine)}`);
   let trouble = 0;
-  for (const { name, cycles } of doc.options.workloads) {
+  for (const { name, cycles, params } of doc.options.workloads) {
     const mine = <T extends { workload: string }>(items: T[]): T[] => items.filter((r) => r.workload === name);
-    trouble += printWorkload({ workload: name, cycles, records: mine(doc.runs), failures: mine(doc.failures) });
+    trouble += printWorkload({ workload: name, cycles, ...(params === undefined ? {} : { params }), records: mine(doc.runs), failures: mine(doc.failures) });
   }
-  for (const { name, params } of doc.mt?.workloads ?? []) {
+  for (const { name, params, leaveOut } of doc.mt?.workloads ?? []) {
+    const leftOut = Object.entries(leaveOut ?? {}).map(([subject, reason]) => ({ subject, reason }));
     const groups = (doc.mt?.threads ?? []).map((threads): MtGroupRuns => {
       const mine = <T extends { workload: string; threads: number }>(items: readonly T[]): T[] =>
         items.filter((r) => r.workload === name && r.threads === threads);
       const reason = findMtWorkload(name).notFor(threads);
-      return { workload: name, threads, params, records: mine(doc.mt!.runs), failures: mine(doc.mt!.failures), ...(reason === undefined ? {} : { notRun: reason }) };
+      return {
+        workload: name, threads, params, records: mine(doc.mt!.runs), failures: mine(doc.mt!.failures),
+        ...(reason === undefined ? {} : { notRun: reason }), ...(leftOut.length === 0 ? {} : { leftOut }),
+      };
     });
     trouble += printMtWorkload(groups);
   }
   return trouble > 0 ? 1 : 0;
 }
 
+/** `chart out.json [--out dir]`: an SVG per workload of a --json file (src/chart.ts). */
+async function chart(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { out: { type: 'string', default: 'charts' }, scale: { type: 'string', default: 'auto' } },
+  });
+  const [file] = positionals;
+  if (file === undefined) throw new Error('chart needs the path of a --json file');
+  const scale = values.scale;
+  if (scale !== 'auto' && scale !== 'linear' && scale !== 'log') throw new Error(`--scale is auto, linear or log; got "${scale}"`);
+  const { writeCharts } = await import('./chart.js');
+  const written = writeCharts(JSON.parse(readFileSync(file, 'utf8')) as unknown, values.out, { scale });
+  for (const path of written) console.log(path);
+  if (written.length === 0) console.log(`no runs in ${file}: nothing written`);
+  return 0;
+}
+
 async function listAll(): Promise<number> {
   console.log('workloads:');
-  for (const w of workloads) console.log(`  ${w.name.padEnd(15)} ${w.description}; ${w.cycles} cycles`);
+  for (const w of workloads) console.log(`  ${w.name.padEnd(15)} ${w.description}; ${w.cycles} cycles${w.params === undefined ? '' : `, ${paramText(w.params)}`}`);
   console.log('\nsubjects:');
   for (const s of subjects) {
     const status = await s.load().then(() => '', (error: unknown) => ` [unavailable: ${errorMessage(error)}]`);
     console.log(`  ${s.name.padEnd(15)} ${s.description}${status}`);
   }
-  console.log('\nmulti-thread workloads (--suite mt):');
+  console.log('\nmulti-thread workloads (--suite mt: cross-thread, larson, mid-large-mt; --suite mimalloc: alloc-test-mt, cache-scratch, mstress, xmalloc):');
   for (const w of mtWorkloads) console.log(`  ${w.name.padEnd(15)} ${w.description}; ${paramText(w.defaults)}`);
   console.log('\nmulti-thread subjects:');
   for (const s of mtSubjects) {
@@ -402,6 +454,7 @@ async function measureOne(args: string[]): Promise<number> {
       cycles: { type: 'string' },
       seed: { type: 'string' },
       run: { type: 'string', default: '0' },
+      params: { type: 'string' },
     },
   });
   if (values.subject === undefined || values.workload === undefined) throw new Error('measure needs --subject and --workload');
@@ -411,6 +464,7 @@ async function measureOne(args: string[]): Promise<number> {
     cycles: positiveInt(values.cycles, '--cycles', findWorkload(values.workload).cycles),
     seed: seedOf(values.seed),
     run: Number(values.run),
+    ...(values.params === undefined ? {} : { params: JSON.parse(values.params) as Record<string, number> }),
   });
   process.stdout.write(`${JSON.stringify(record)}\n`);
   return 0;
@@ -441,6 +495,8 @@ async function main(argv: string[]): Promise<number> {
       return compare(rest);
     case 'report':
       return report(rest);
+    case 'chart':
+      return chart(rest);
     case 'list':
       return listAll();
     case 'measure':

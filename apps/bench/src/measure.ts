@@ -1,6 +1,6 @@
 import { findSubject } from './subjects/index.js';
 import { findWorkload } from './workloads/index.js';
-import { opsOf, type Counters } from './workloads/workload.js';
+import { opsOf, workloadParams, type Counters } from './workloads/workload.js';
 
 /** What one child process measures: one subject, one workload, one timed run. */
 export interface MeasureSpec {
@@ -10,6 +10,8 @@ export interface MeasureSpec {
   readonly seed: number;
   /** Index of the run (for the record only). */
   readonly run: number;
+  /** The workload's parameters besides cycles (Workload.params), when it has any: the ones given; the rest take their defaults. */
+  readonly params?: Readonly<Record<string, number>>;
 }
 
 export type Verify = 'ok' | 'FAILED' | 'n/a';
@@ -57,8 +59,9 @@ export function warmupSeed(seed: number): number {
  */
 export async function measure(spec: MeasureSpec): Promise<RunRecord> {
   const workload = findWorkload(spec.workload);
+  const params = workloadParams(workload, spec.params);
   const factory = await findSubject(spec.subject).load();
-  const subject = await factory({ arenaBytes: workload.arenaBytes });
+  const subject = await factory({ arenaBytes: workload.arenaFor?.(params) ?? workload.arenaBytes });
 
   const warmCycles = Math.ceil((spec.cycles * WARMUP_SHARE) / WARMUP_CALLS);
   let warmMismatches = 0;
@@ -67,13 +70,13 @@ export async function measure(spec: MeasureSpec): Promise<RunRecord> {
       // One long call: the subject reaches the steady state of a full-length run (its
       // caches filled, its rarer paths — misses, splits, unmaps — taken often enough to
       // be optimised), then the pause and one more short call as before.
-      warmMismatches += workload.run(subject, Math.ceil(spec.cycles * (workload.warmupShare ?? WARMUP_SHARE)), warmupSeed(spec.seed + k + 1)).mismatches;
+      warmMismatches += workload.run(subject, Math.ceil(spec.cycles * (workload.warmupShare ?? WARMUP_SHARE)), warmupSeed(spec.seed + k + 1), params).mismatches;
       await new Promise((resolve) => setTimeout(resolve, WARMUP_PAUSE_MS));
     }
-    warmMismatches += workload.run(subject, warmCycles, warmupSeed(spec.seed + k)).mismatches;
+    warmMismatches += workload.run(subject, warmCycles, warmupSeed(spec.seed + k), params).mismatches;
   }
   globalThis.gc?.();
-  const result = workload.run(subject, spec.cycles, spec.seed);
+  const result = workload.run(subject, spec.cycles, spec.seed, params);
 
   const ops = opsOf(result);
   const bad = warmMismatches + result.mismatches > 0;

@@ -5,11 +5,16 @@ import type { MeasureSpec, RunRecord } from './measure.js';
 import { findSubject } from './subjects/index.js';
 import { errorMessage } from './util.js';
 import { findWorkload } from './workloads/index.js';
+import { workloadParams } from './workloads/workload.js';
 
 export interface WorkloadChoice {
   readonly name: string;
   /** Overrides the workload's own cycle count. */
   readonly cycles?: number;
+  /** Overrides of the workload's parameters (Workload.params). */
+  readonly params?: Readonly<Record<string, number>>;
+  /** Subjects not to run on this workload, with the reason (a suite's slow subjects). */
+  readonly leaveOut?: Readonly<Record<string, string>>;
 }
 
 export interface RunOptions {
@@ -32,6 +37,8 @@ export interface RunFailure extends MeasureSpec {
 export interface WorkloadRuns {
   readonly workload: string;
   readonly cycles: number;
+  /** The workload's parameters (defaults merged), when it has any. */
+  readonly params?: Readonly<Record<string, number>>;
   readonly records: RunRecord[];
   readonly failures: RunFailure[];
   /** Subjects left out of this workload by their own `notFor`, with the reason. */
@@ -62,6 +69,7 @@ export function spawnMeasure(spec: MeasureSpec): RunRecord {
     ...nodeArgs(), '--expose-gc', CLI, 'measure',
     '--subject', spec.subject, '--workload', spec.workload,
     '--cycles', String(spec.cycles), '--seed', String(spec.seed), '--run', String(spec.run),
+    ...(spec.params === undefined ? [] : ['--params', JSON.stringify(spec.params)]),
   ];
   const child = spawnSync(process.execPath, args, {
     encoding: 'utf8',
@@ -100,18 +108,20 @@ export async function runBench(options: RunOptions): Promise<BenchResult> {
   const { ready, skipped } = await probe(options.subjects);
   const workloads: WorkloadRuns[] = [];
   for (const choice of options.workloads) {
-    const cycles = choice.cycles ?? findWorkload(choice.name).cycles;
+    const workload = findWorkload(choice.name);
+    const cycles = choice.cycles ?? workload.cycles;
+    const params = workload.params === undefined ? undefined : workloadParams(workload, choice.params);
     const notRun: { subject: string; reason: string }[] = [];
     const here = ready.filter((subject) => {
-      const reason = findSubject(subject).notFor?.(choice.name);
+      const reason = findSubject(subject).notFor?.(choice.name) ?? choice.leaveOut?.[subject];
       if (reason !== undefined) notRun.push({ subject, reason });
       return reason === undefined;
     });
-    const entry: WorkloadRuns = { workload: choice.name, cycles, records: [], failures: [], notRun };
+    const entry: WorkloadRuns = { workload: choice.name, cycles, ...(params === undefined ? {} : { params }), records: [], failures: [], notRun };
     workloads.push(entry);
     for (let run = 0; run < options.runs; run++) {
       for (const subject of here) {
-        const spec: MeasureSpec = { subject, workload: choice.name, cycles, seed: options.seed, run };
+        const spec: MeasureSpec = { subject, workload: choice.name, cycles, seed: options.seed, run, ...(params === undefined ? {} : { params }) };
         try {
           const record = spawnMeasure(spec);
           entry.records.push(record);

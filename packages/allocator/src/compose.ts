@@ -47,6 +47,23 @@ export const defaultBoxes: Readonly<BoxFactories> = Object.freeze({
  *
  * Pre: the backend is fresh (no heap in it yet) and its maximum holds the metadata plus
  * one SuperSlab. Throws `E_INVALID_OPTION` otherwise.
+ *
+ * @example
+ * ```ts
+ * import { compose, defaultBoxes } from '@hakmem/allocator';
+ * import { createNativeBackend } from '@hakmem/memory-backend';
+ *
+ * const backend = createNativeBackend({ maxBytes: 32 << 20 });
+ * const heap = compose({
+ *   backend,
+ *   // a swapped box: here the default unified cache with 32 blocks per class
+ *   boxes: { unifiedCache: (options) => defaultBoxes.unifiedCache({ ...options, capacity: 32 }) },
+ * });
+ * const p = heap.malloc(48);
+ * if (heap.boxes.unifiedCache.capacity(heap.boxes.tinyRoute.classOf(48)) !== 32) throw new Error('not swapped');
+ * heap.free(p);
+ * heap.validate();
+ * ```
  */
 export function compose(options: ComposeOptions): Heap {
   const { backend, ...rest } = options;
@@ -139,6 +156,23 @@ export function buildThread(spec: ThreadSpec): Heap {
  * out-of-memory hook; tuning and debug level come from the handle.
  * Throws `E_INVALID_OPTION` when the handle or the memory's header is not a shared hakmem
  * heap of this layout version, or when every thread id is taken.
+ *
+ * @example
+ * ```ts
+ * import { attachHeap, createHeap, type SharedHeapHandle } from '@hakmem/allocator';
+ *
+ * // main thread: const worker = new Worker(url, { workerData: heap.share() }); heap.watch(worker);
+ * const heap = createHeap({ shared: true, maxBytes: 32 << 20 });
+ * const workerData: SharedHeapHandle = heap.share();
+ *
+ * // in the worker (here: this thread, which works the same way):
+ * const h = attachHeap(workerData);
+ * const p = h.malloc(64);                     // the same memory: the creator sees the block
+ * h.u8(p, 4).set([1, 2, 3, 4]);
+ * if (heap.u8(p, 4).join() !== '1,2,3,4') throw new Error('not the same memory');
+ * h.free(p);
+ * h.detach();                                 // before the worker exits (else heap.watch reclaims it)
+ * ```
  */
 export function attachHeap(handle: SharedHeapHandle, options: AttachOptions = {}): Heap {
   if (handle === null || typeof handle !== 'object' || handle.kind !== 'hakmem-heap') {
@@ -187,6 +221,20 @@ export const DEFAULT_MAX_BYTES = 256 << 20;
  * The embedded default: a native backend (one reserved ArrayBuffer of `maxBytes`, a
  * SharedArrayBuffer when `shared`, committed by the OS as the heap touches it; a
  * resizable / growable one with `growable`) and the default boxes.
+ *
+ * @example
+ * ```ts
+ * import { createHeap } from '@hakmem/allocator';
+ *
+ * const heap = createHeap();                  // native backend, 256 MiB maximum, default boxes
+ * const p = heap.malloc(80);                  // a byte offset into heap.views, 16-byte aligned
+ * heap.f64(p, 10).fill(1.5);                  // a typed-array view of the block
+ * if (heap.views.f64[p / 8 + 9] !== 1.5) throw new Error('the view is the memory');
+ * heap.free(p);
+ * const s = heap.stats();                     // footprint, per-tier usage, every box's counters
+ * if (s.tiny.blocksInUse !== 0 || s.footprint === 0) throw new Error('stats');
+ * heap.validate();                            // full metadata check (throws on corruption)
+ * ```
  */
 export function createHeap(options: HeapOptions = {}): Heap {
   const { backend = 'native', maxBytes = DEFAULT_MAX_BYTES, shared = false, growable = false, ...rest } = options;

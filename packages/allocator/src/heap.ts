@@ -10,6 +10,7 @@ import {
 import type { BigUsage, HeapStats, SharedHeapHandle, TierUsage, TinyUsage } from './api.js';
 import type { ThreadSpec } from './compose.js';
 import { closedGatekeeper } from './closed.js';
+import { takeSnapshot, type HeapSnapshot } from './snapshot.js';
 import {
   abandonedThreads, claimThread, pendingRemote, releaseThread, threadRecords, type ThreadRecord,
 } from './threads.js';
@@ -74,27 +75,117 @@ export class Heap {
     this.thread = thread;
   }
 
-  /** See `Gatekeeper.malloc`: at least `size` bytes, 16-byte aligned from 16 up; 0 on exhaustion. */
+  /**
+   * See `Gatekeeper.malloc`: at least `size` bytes, 16-byte aligned from 16 up; 0 on exhaustion.
+   *
+   * @example
+   * ```ts
+   * import { createHeap } from '@hakmem/allocator';
+   *
+   * const heap = createHeap({ maxBytes: 32 << 20 });
+   * const p = heap.malloc(24);                  // tiny: a 32-byte class
+   * if (p === 0 || p % 16 !== 0 || heap.usableSize(p) < 24) throw new Error('malloc(24)');
+   * heap.u8(p, 24).fill(0xab);                  // a view of the block's bytes
+   * const big = heap.malloc(24 << 20);          // big: whole pages
+   * if (big === 0) throw new Error('malloc(24 MiB)');
+   * if (heap.malloc(24 << 20) !== 0) throw new Error('exhaustion returns 0 (throwOnOutOfMemory: false)');
+   * heap.free(p);
+   * heap.free(big);
+   * ```
+   */
   malloc(size: number): Ptr {
     return this.gk.malloc(size);
   }
 
-  /** See `Gatekeeper.free`: `free(0)` is a no-op; bad pointers throw a typed error. */
+  /**
+   * See `Gatekeeper.free`: `free(0)` is a no-op; bad pointers throw a typed error.
+   *
+   * @example
+   * ```ts
+   * import { createHeap } from '@hakmem/allocator';
+   * import { ErrorCode, isHakmemError } from '@hakmem/contracts';
+   *
+   * const heap = createHeap({ maxBytes: 32 << 20 });
+   * heap.free(0);                               // a no-op, as in C
+   * const p = heap.malloc(64);
+   * try {
+   *   heap.free(p + 8);                         // not the start of a block
+   *   throw new Error('free(p + 8) did not throw');
+   * } catch (e) {
+   *   if (!isHakmemError(e) || e.code !== ErrorCode.INTERIOR_POINTER) throw e;
+   * }
+   * heap.free(p);
+   * if (heap.liveBytes() !== 0) throw new Error('p is still live');
+   * ```
+   */
   free(ptr: Ptr): void {
     this.gk.free(ptr);
   }
 
-  /** See `Gatekeeper.calloc`: zeroed; throws `E_INVALID_SIZE` when `n * size` overflows. */
+  /**
+   * See `Gatekeeper.calloc`: zeroed; throws `E_INVALID_SIZE` when `n * size` overflows.
+   *
+   * @example
+   * ```ts
+   * import { createHeap } from '@hakmem/allocator';
+   * import { ErrorCode, isHakmemError } from '@hakmem/contracts';
+   *
+   * const heap = createHeap({ maxBytes: 32 << 20 });
+   * const dirty = heap.malloc(800);
+   * heap.u8(dirty, 800).fill(0xff);
+   * heap.free(dirty);
+   * const p = heap.calloc(100, 8);              // 800 zeroed bytes, even where a freed block was
+   * if (heap.f64(p, 100).some((x) => x !== 0)) throw new Error('calloc: not zeroed');
+   * try {
+   *   heap.calloc(1 << 20, 1 << 20);            // 2^40 bytes
+   *   throw new Error('calloc overflow did not throw');
+   * } catch (e) {
+   *   if (!isHakmemError(e) || e.code !== ErrorCode.INVALID_SIZE) throw e;
+   * }
+   * heap.free(p);
+   * ```
+   */
   calloc(n: number, size: number): Ptr {
     return this.gk.calloc(n, size);
   }
 
-  /** See `Gatekeeper.realloc`: C semantics; on exhaustion returns 0 and the old block is intact. */
+  /**
+   * See `Gatekeeper.realloc`: C semantics; on exhaustion returns 0 and the old block is intact.
+   *
+   * @example
+   * ```ts
+   * import { createHeap } from '@hakmem/allocator';
+   *
+   * const heap = createHeap({ maxBytes: 32 << 20 });
+   * let p = heap.realloc(0, 16);                // realloc(0, n) is malloc(n)
+   * heap.i32(p, 4).set([1, 2, 3, 4]);
+   * p = heap.realloc(p, 100_000);               // grows across tiers (tiny → L2.5), contents kept
+   * if (heap.i32(p, 4).join() !== '1,2,3,4') throw new Error('realloc lost the contents');
+   * p = heap.realloc(p, 8);                     // shrinks: the first 8 bytes are kept
+   * if (heap.i32(p, 2).join() !== '1,2') throw new Error('realloc (shrink) lost the contents');
+   * if (heap.realloc(p, 0) !== 0) throw new Error('realloc(p, 0) frees p and returns 0');
+   * if (heap.liveBytes() !== 0) throw new Error('leak');
+   * ```
+   */
   realloc(ptr: Ptr, size: number): Ptr {
     return this.gk.realloc(ptr, size);
   }
 
-  /** See `Gatekeeper.memalign`. */
+  /**
+   * See `Gatekeeper.memalign`.
+   *
+   * @example
+   * ```ts
+   * import { createHeap } from '@hakmem/allocator';
+   *
+   * const heap = createHeap({ maxBytes: 32 << 20 });
+   * for (const align of [16, 256, 4096, 1 << 16]) {
+   *   const p = heap.memalign(align, 100);
+   *   if (p === 0 || p % align !== 0 || heap.usableSize(p) < 100) throw new Error(`memalign(${align}, 100)`);
+   *   heap.free(p);                             // an aligned block is freed like any other
+   * }
+   * ```
+   */
   memalign(align: number, size: number): Ptr {
     return this.gk.memalign(align, size);
   }
@@ -133,6 +224,20 @@ export class Heap {
    * What a worker needs to attach to this heap (`attachHeap(handle)`): plain data and the
    * shared memory, for `postMessage`. Throws `E_INVALID_OPTION` unless the heap was
    * created with `shared: true`.
+   *
+   * @example
+   * ```ts
+   * import { attachHeap, createHeap } from '@hakmem/allocator';
+   *
+   * const heap = createHeap({ shared: true, maxBytes: 32 << 20 });
+   * const handle = heap.share();                // plain data + the SharedArrayBuffer: postMessage it,
+   * // e.g. new Worker(url, { workerData: handle }); here the "worker" is this thread:
+   * const other = attachHeap(handle);           // in the worker: attachHeap(workerData)
+   * const p = other.malloc(64);
+   * heap.free(p);                               // any thread may free any block (a remote free)
+   * other.detach();
+   * if (other.tid === heap.tid) throw new Error('each attached instance has its own thread id');
+   * ```
    */
   share(): SharedHeapHandle {
     if (!this.backend.shared) throw invalid('share() needs a heap created with shared: true');
@@ -154,6 +259,26 @@ export class Heap {
    * `trim()` collects it). Later calls on this instance throw `E_HEAP_CLOSED`; a second
    * `detach()` does nothing. The creator's heap may detach too (the memory stays usable by
    * the threads still attached).
+   *
+   * @example
+   * ```ts
+   * import { attachHeap, createHeap } from '@hakmem/allocator';
+   * import { ErrorCode, isHakmemError } from '@hakmem/contracts';
+   *
+   * const heap = createHeap({ shared: true, maxBytes: 32 << 20 });
+   * const worker = attachHeap(heap.share());    // as a worker would
+   * const kept = worker.malloc(100);            // outlives the worker's detach
+   * worker.detach();
+   * if (!worker.isDetached) throw new Error('detached');
+   * try {
+   *   worker.malloc(1);
+   *   throw new Error('malloc after detach did not throw');
+   * } catch (e) {
+   *   if (!isHakmemError(e) || e.code !== ErrorCode.HEAP_CLOSED) throw e;
+   * }
+   * heap.free(kept);                            // the creator frees it (queued for the abandoned id)
+   * heap.trim();                                // collects what the detached thread left behind
+   * ```
    */
   detach(): void {
     if (this.detached) return;
@@ -270,6 +395,18 @@ export class Heap {
     // Level 2: blocks in the quarantine are freed; a live block's usable size is what was asked.
     const g = this.boxes.gatekeeper.stats();
     return tiers - g.quarantinedBytes - g.guardBytes;
+  }
+
+  /**
+   * A picture of the heap for the heap viewer and for debugging, read from the metadata
+   * in the linear memory (registry, page descriptors, free ranges, thread records): per
+   * 64 KiB page its owner kind, class, thread and occupancy; the SuperSlabs, pool spans,
+   * L2.5 and big blocks and free ranges; and `stats()`. JSON-serialisable (the per-page
+   * columns are base64 typed arrays: `decodeSnapshotPages`). A slow path (one pass over
+   * the registry): not for hot loops. Format: the package README, "Snapshots".
+   */
+  snapshot(): HeapSnapshot {
+    return takeSnapshot(this);
   }
 
   /** Footprint, per-tier usage and every box's counters (allocates: not for hot paths). */

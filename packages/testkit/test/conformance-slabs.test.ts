@@ -39,10 +39,7 @@ function pdIndex(ctx: BoxContext, addr: number, word: number): number {
  * (see the conformance report). `test.fails` keeps the suite green and turns red as soon
  * as a default is fixed, so the entry is then removed.
  */
-const KNOWN_DEFAULT_FAILURES = new Set<string>([
-  // Remote free is not implemented yet (the workers issue): page-box frees every block locally.
-  'page-box: remote free — a block freed by a thread that does not own its slab goes onto the slab\'s remote-free list and is drained by the owner',
-]);
+const KNOWN_DEFAULT_FAILURES = new Set<string>([]);
 
 const runAll = (suite: readonly ConformanceCase[]): void => runSuite(suite, KNOWN_DEFAULT_FAILURES);
 

@@ -25,8 +25,9 @@ export async function measureMt(spec: MtSpec): Promise<MtRunRecord> {
     params: spec.params,
     seed: spec.seed,
     control,
+    sharesAddresses: host.sharesAddresses === true,
     spawn: (task) => spawnTaskWorker({
-      subject: spec.subject, workload: spec.workload, params: spec.params, handle: host.handle, control, generation: 0, ...task,
+      subject: spec.subject, workload: spec.workload, threads: spec.threads, params: spec.params, handle: host.handle, control, generation: 0, ...task,
     }),
   };
   const result = await workload.run(ctx);

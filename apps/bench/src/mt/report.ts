@@ -12,6 +12,7 @@ const EXTRA_COLUMNS: readonly { key: string; title: string }[] = [
   { key: 'handoffs', title: 'handoffs' },
   { key: 'stallMs', title: 'stall ms' },
   { key: 'lock.contended', title: 'contended' },
+  { key: 'lines.shared', title: 'shared lines' },
 ];
 
 export interface MtSummary {

@@ -15,6 +15,8 @@ export interface MtWorkloadChoice {
   readonly name: string;
   /** The workload's parameters, complete (defaults merged). */
   readonly params: Readonly<Record<string, number>>;
+  /** Subjects not to run on this workload, with the reason (a suite's slow subjects). */
+  readonly leaveOut?: Readonly<Record<string, string>>;
 }
 
 export interface MtRunFailure extends MtSpec {
@@ -30,6 +32,8 @@ export interface MtGroupRuns {
   readonly failures: MtRunFailure[];
   /** Set when the workload does not run at this thread count. */
   readonly notRun?: string;
+  /** Subjects left out of this workload (MtWorkloadChoice.leaveOut), with the reason. */
+  readonly leftOut?: { subject: string; reason: string }[];
 }
 
 export interface MtRunOptions {
@@ -91,14 +95,19 @@ export async function runMtBench(options: MtRunOptions): Promise<MtBenchResult> 
   const groups: MtGroupRuns[] = [];
   for (const choice of options.workloads) {
     const workload = findMtWorkload(choice.name);
+    const leftOut = ready.filter((s) => choice.leaveOut?.[s] !== undefined).map((s) => ({ subject: s, reason: choice.leaveOut![s]! }));
+    const here = ready.filter((s) => choice.leaveOut?.[s] === undefined);
     const mine: MtGroupRuns[] = [];
     for (const threads of options.threads) {
       const reason = workload.notFor(threads);
-      const group: MtGroupRuns = { workload: choice.name, threads, params: choice.params, records: [], failures: [], ...(reason === undefined ? {} : { notRun: reason }) };
+      const group: MtGroupRuns = {
+        workload: choice.name, threads, params: choice.params, records: [], failures: [],
+        ...(reason === undefined ? {} : { notRun: reason }), ...(leftOut.length === 0 ? {} : { leftOut }),
+      };
       mine.push(group);
       if (reason !== undefined) continue;
       for (let run = 0; run < options.runs; run++) {
-        for (const subject of ready) {
+        for (const subject of here) {
           const spec: MtSpec = { subject, workload: choice.name, threads, params: choice.params, seed: options.seed, run };
           try {
             const record = spawnMeasureMt(spec);

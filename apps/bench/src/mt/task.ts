@@ -10,6 +10,8 @@ export interface WorkerTask {
   readonly role: string;
   /** Thread, pair or lineage number. */
   readonly index: number;
+  /** The run's thread count (MtSpec.threads). */
+  readonly threads: number;
   /** larson: the lineage's generation this worker runs (0 for the first); else 0. */
   readonly generation: number;
   /** The seed of this worker's sequence (already derived per thread). */
@@ -45,6 +47,8 @@ export interface RunContext {
   readonly params: Readonly<Record<string, number>>;
   readonly seed: number;
   readonly control: SharedArrayBuffer;
+  /** The subject's blocks share addresses (null: MtHost.sharesAddresses), so address-based counts mean nothing. */
+  readonly sharesAddresses: boolean;
   /** Starts a worker on a task (the common fields filled in). */
   spawn(task: Pick<WorkerTask, 'role' | 'index' | 'seed' | 'shared'> & { generation?: number }): TaskWorker;
 }
@@ -75,6 +79,11 @@ export interface MtWorkload {
   readonly quick: Readonly<Record<string, number>>;
   /** The parameter `name:N` on the command line sets. */
   readonly primary: string;
+  /**
+   * Subjects that can run this workload but take minutes per run here, with the reason: a
+   * suite's default subject list leaves them out (`--subjects` naming them runs them).
+   */
+  readonly slowSubjects?: Readonly<Record<string, string>>;
   /** Why this workload does not run at `threads`, or undefined when it does. */
   notFor(threads: number): string | undefined;
   /** Workers attached at once (MtSubjectOptions.threads). */

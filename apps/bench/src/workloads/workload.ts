@@ -53,7 +53,36 @@ export interface Workload {
    * also gives the peak footprint ÷ this (`× live`).
    */
   readonly peakLiveBytes?: number;
-  run(subject: Subject, cycles: number, seed: number): WorkloadResult;
+  /**
+   * The workload's parameters besides `cycles` and their defaults (all numbers), for
+   * workloads that have any (alloc-test): `--param key=value` overrides them, and `run`
+   * gets the merged set.
+   */
+  readonly params?: Readonly<Record<string, number>>;
+  /**
+   * Subjects that can run this workload but take minutes per run here (their cost grows
+   * with the live blocks), with the reason: a suite's default subject list leaves them out
+   * (`--subjects` naming them runs them).
+   */
+  readonly slowSubjects?: Readonly<Record<string, string>>;
+  /** The fixed pool's size for these parameters, when it depends on them (else `arenaBytes`). */
+  readonly arenaFor?: (params: Readonly<Record<string, number>>) => number;
+  run(subject: Subject, cycles: number, seed: number, params?: Readonly<Record<string, number>>): WorkloadResult;
+}
+
+/**
+ * A workload's parameters: its defaults, then the given ones. Throws on a parameter the
+ * workload does not have.
+ */
+export function workloadParams(workload: Workload, given: Readonly<Record<string, number>> = {}): Record<string, number> {
+  const defaults = workload.params ?? {};
+  for (const key of Object.keys(given)) {
+    if (!(key in defaults)) {
+      const known = Object.keys(defaults);
+      throw new Error(`${workload.name} has no parameter "${key}"${known.length > 0 ? ` (it has: ${known.join(', ')})` : ' (it has none besides its cycles)'}`);
+    }
+  }
+  return { ...defaults, ...given };
 }
 
 export const KiB = 1024;

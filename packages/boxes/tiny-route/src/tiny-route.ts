@@ -66,6 +66,19 @@ function invalid(message: string): HakmemError {
  * Throws `HakmemError(E_INVALID_OPTION)` when the class table is not ascending, has a
  * size that is not a multiple of 8 (of 16 from 16 up), exceeds 255 classes or 32 KiB,
  * or when the thresholds are not `tinyMax < poolMax < l25Max`.
+ *
+ * @example
+ * ```ts
+ * import { Route } from '@hakmem/contracts';
+ * import { createTinyRoute } from '@hakmem/tiny-route';
+ *
+ * const route = createTinyRoute();            // the default classes and thresholds
+ * const cls = route.classOf(100);             // the smallest class holding 100 bytes
+ * if (route.classSize(cls) < 100 || route.route(100) !== Route.TINY) throw new Error('tiny');
+ * if (route.route(10_000) !== Route.POOL) throw new Error('mid (pool-tls)');
+ * if (route.route(200_000) !== Route.L25) throw new Error('L2.5 (l25-pool)');
+ * if (route.route(4 << 20) !== Route.BIG) throw new Error('big (bigcache)');
+ * ```
  */
 export function createTinyRoute(options: TinyRouteOptions = {}): TinyRoute {
   const sizes = options.classSizes ?? DEFAULT_CLASS_SIZES;

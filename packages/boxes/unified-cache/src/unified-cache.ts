@@ -171,6 +171,28 @@ function perClass(value: number | readonly number[] | undefined, n: number, dflt
  * Throws `HakmemError(E_INVALID_OPTION)` for a capacity or batch that is not an integer
  * in 1..65536, or a per-class array shorter than `numClasses`. Batches are clamped to
  * `min(capacity, MAX_BATCH)` (Contract C).
+ *
+ * @example
+ * On its own, over a stand-in page box (the source of batches of blocks):
+ * ```ts
+ * import type { BlockSink, BlockSource } from '@hakmem/contracts';
+ * import { createUnifiedCache } from '@hakmem/unified-cache';
+ *
+ * let next = 1 << 16;
+ * const source: BlockSource & BlockSink = {
+ *   allocBatch(_cls, out, offset, max) {
+ *     for (let i = 0; i < max; i++) out[offset + i] = (next += 64);
+ *     return max;
+ *   },
+ *   freeBatch() {},
+ * };
+ * const cache = createUnifiedCache({ numClasses: 4, capacity: 8, batch: 4, source });
+ * const p = cache.pop(0) || cache.refill(0);  // a miss: one batch of 4, one handed out, 3 cached
+ * if (p === 0 || cache.count(0) !== 3 || cache.stats().refills !== 1) throw new Error('refill');
+ * if (!cache.push(0, p) || cache.pop(0) !== p) throw new Error('LIFO: the block freed last comes back first');
+ * cache.checkInvariants();
+ * ```
+ * In a heap, it is `BoxFactories.unifiedCache`, tuned through `createHeap({ tuning: { unifiedCache: { capacity, batch } } })`.
  */
 export function createUnifiedCache(options: UnifiedCacheOptions): UnifiedCache {
   const n = options.numClasses;

@@ -1,9 +1,14 @@
 import type { MtWorkload } from '../task.js';
+import { allocTestMt } from './alloc-test-mt.js';
+import { cacheScratch } from './cache-scratch.js';
 import { crossThread } from './cross-thread.js';
 import { larson } from './larson.js';
 import { midLargeMt } from './mid-large-mt.js';
+import { mstress } from './mstress.js';
+import { xmalloc } from './xmalloc.js';
 
-export const mtWorkloads: readonly MtWorkload[] = [crossThread, larson, midLargeMt];
+/** BENCH.md's (the `--suite mt` default), then mimalloc-bench's shapes (`--suite mimalloc`). */
+export const mtWorkloads: readonly MtWorkload[] = [crossThread, larson, midLargeMt, allocTestMt, cacheScratch, mstress, xmalloc];
 
 export function isMtWorkload(name: string): boolean {
   return mtWorkloads.some((w) => w.name === name);

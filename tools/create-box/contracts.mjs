@@ -1,0 +1,209 @@
+// The box contracts the scaffolder knows: one entry per key of `BoxFactories` in
+// packages/allocator/src/api.ts (tools/create-box/test/create-box.test.ts checks that the
+// two lists agree). Each entry says which default box the new one starts as, and how the
+// testkit's conformance suite for the contract is wired in the generated test.
+//
+//   key          the `BoxFactories` / `createHeap({ boxes })` key
+//   iface        the contract's interface in @hakmem/contracts; options: its options type
+//   ctx          true when the factory takes a BoxContext first: (ctx, options) => box
+//   pkg/factory  the default box's package and factory (what the new box delegates to)
+//   summary      one line: what the box does in the heap
+//   workloads    hakmem-bench workloads that reach the box (for `npm run compare`)
+//   measure      one short `hakmem-bench measure` run that reaches it (the generated test)
+//   suite        the conformance wiring: imports (package → names), setup code, the suite
+//                expression with FACTORY for the new factory; null when testkit has none
+//   direct       with no suite: the imports and code of a direct test (FACTORY as above)
+
+const SLAB_FIXTURE = {
+  imports: {
+    '@hakmem/testkit': ['createSlabFixture'],
+    '@hakmem/memory-backend': ['createNativeBackend'],
+    '@hakmem/os-boundary': ['createOsBoundary'],
+    '@hakmem/tiny-route': ['createTinyRoute'],
+    '@hakmem/allocator': ['defaultBoxes', 'initHeader', 'layoutFor'],
+  },
+  setup: `// The slab suites' fixture: a fresh memory per case with the default boxes below the
+// one under test (as packages/testkit/test/conformance-slabs.test.ts builds it).
+const fixture = createSlabFixture({
+  backend: (o) => createNativeBackend(o),
+  layout: layoutFor,
+  initHeader,
+  osBoundary: createOsBoundary,
+  superslabTier: defaultBoxes.superslabTier,
+  sharedPool: defaultBoxes.sharedPool,
+  warmPool: defaultBoxes.warmPool,
+  classSizes: createTinyRoute({}).classSizes,
+});`,
+};
+
+const MID_ENV = {
+  imports: {
+    '@hakmem/testkit': ['type MidEnvFactory'],
+    '@hakmem/contracts': ['type BoxContext'],
+    '@hakmem/allocator': ['createHeap'],
+  },
+  setup: `// The mid suites' environment: a fresh heap per case, whose memory, layout and
+// os-boundary the suite uses (nothing in it maps until a malloc, and the suites never call
+// one). Threads 3 and 4 and box slot 100 are far from those of the heap's own boxes (as in
+// packages/testkit/test/conformance-mid.test.ts).
+const env: MidEnvFactory = ({ maxBytes = 64 << 20 } = {}) => {
+  const h = createHeap({ maxBytes });
+  const ctx: BoxContext = {
+    backend: h.backend, layout: h.layout, tid: 3, shared: h.backend.shared, slotOffset: 64 + 100 * 64, debug: 0,
+  };
+  return { ctx, otherTid: 4, regions: h.boxes.osBoundary };
+};`,
+};
+
+function merge(...parts) {
+  const imports = {};
+  for (const p of parts) {
+    for (const [pkg, names] of Object.entries(p.imports ?? {})) imports[pkg] = [...(imports[pkg] ?? []), ...names];
+  }
+  return imports;
+}
+
+const slab = (fn) => ({ imports: merge(SLAB_FIXTURE, { imports: { '@hakmem/testkit': [fn] } }), setup: SLAB_FIXTURE.setup, expr: `${fn}(FACTORY, fixture)` });
+const mid = (fn, extra = {}) => ({ imports: merge(MID_ENV, { imports: { '@hakmem/testkit': [fn] } }, extra), setup: MID_ENV.setup, expr: `${fn}(FACTORY, env)` });
+
+const TINY_MEASURE = { workload: 'tiny', cycles: 20_000 };
+
+/** @type {Record<string, {key: string, iface: string, options: string, ctx: boolean, pkg: string, factory: string, summary: string, workloads: string, measure: {workload: string, cycles: number}, suite: null | {imports: Record<string, string[]>, setup: string, expr: string}, direct?: {imports: Record<string, string[]>, code: string}}>} */
+export const CONTRACTS = {
+  'os-boundary': {
+    key: 'osBoundary', iface: 'OsBoundary', options: 'OsBoundaryOptions', ctx: false,
+    pkg: '@hakmem/os-boundary', factory: 'createOsBoundary',
+    summary: 'the only code that grows the memory: aligned map / unmap of page ranges for every tier, a free-range map, counters',
+    workloads: 'default,large,vm', measure: { workload: 'large', cycles: 2_000 },
+    suite: null,
+    direct: {
+      imports: {
+        '@hakmem/testkit': ['createSlabFixture', 'errorCodeOf'],
+        '@hakmem/contracts': ['ErrorCode'],
+        '@hakmem/memory-backend': ['createNativeBackend'],
+        '@hakmem/tiny-route': ['createTinyRoute'],
+        '@hakmem/allocator': ['defaultBoxes', 'initHeader', 'layoutFor'],
+      },
+      code: `// testkit has no conformance suite for the OsBoundary contract yet: the case below checks
+// the main RegionSource clauses directly, on a fresh memory whose os-boundary is FACTORY
+// (the slab suites' fixture, with FACTORY at the bottom), and the heap tests further down
+// run every tier on it.
+const fixture = createSlabFixture({
+  backend: (o) => createNativeBackend(o),
+  layout: layoutFor,
+  initHeader,
+  osBoundary: FACTORY,
+  superslabTier: defaultBoxes.superslabTier,
+  sharedPool: defaultBoxes.sharedPool,
+  warmPool: defaultBoxes.warmPool,
+  classSizes: createTinyRoute({}).classSizes,
+});
+
+describe('FACTORY: the RegionSource clauses of the OsBoundary contract', () => {
+  test('map: aligned, disjoint ranges; unmap: reuse before growth, bad ranges throw E_INVALID_RANGE; stats; checkInvariants', () => {
+    const os = fixture().regions;
+    const page = 1 << 16;
+    const a = os.map(page, 1 << 20);
+    const b = os.map(3 * page, page);
+    expect(a % (1 << 20)).toBe(0);
+    expect(a !== 0 && b !== 0 && (b >= a + page || b + 3 * page <= a)).toBe(true);
+    expect(os.stats().bytesInUse).toBe(4 * page);
+    os.unmap(b, 3 * page);
+    const end = os.end();
+    const c = os.map(3 * page, page);
+    expect(os.end()).toBe(end); // a free range fits: the memory does not grow
+    expect(errorCodeOf(() => os.unmap(a + 8, page))).toBe(ErrorCode.INVALID_RANGE);
+    os.checkInvariants();
+    os.unmap(a, page);
+    os.unmap(c, 3 * page);
+    expect(os.stats().bytesInUse).toBe(0);
+    os.checkInvariants();
+  });
+});`,
+    },
+  },
+  'superslab-tier': {
+    key: 'superslabTier', iface: 'SuperSlabTier', options: 'SuperSlabTierOptions', ctx: true,
+    pkg: '@hakmem/superslab-tier', factory: 'createSuperSlabTier',
+    summary: '1 MiB SuperSlabs of 16 slabs (COLD): HOT → DRAINING → FREE with a release guard, retention',
+    workloads: 'default,tiny,default-ws8192', measure: TINY_MEASURE,
+    suite: slab('superSlabTierConformance'),
+  },
+  'shared-pool': {
+    key: 'sharedPool', iface: 'SharedPool', options: 'SharedPoolOptions', ctx: true,
+    pkg: '@hakmem/shared-pool', factory: 'createSharedPool',
+    summary: 'the global pool of slabs: lends SuperSlabs to threads, a slab gets its class at run time',
+    workloads: 'default,tiny,default-ws8192', measure: TINY_MEASURE,
+    suite: slab('sharedPoolConformance'),
+  },
+  'warm-pool': {
+    key: 'warmPool', iface: 'WarmPool', options: 'WarmPoolOptions', ctx: true,
+    pkg: '@hakmem/warm-pool', factory: 'createWarmPool',
+    summary: "a thread's HOT SuperSlabs (WARM): assigns their free slabs to classes, borrows from the shared pool on a miss",
+    workloads: 'default,tiny,default-ws8192', measure: TINY_MEASURE,
+    suite: slab('warmPoolConformance'),
+  },
+  'page-box': {
+    key: 'pageBox', iface: 'PageBox', options: 'PageBoxOptions', ctx: true,
+    pkg: '@hakmem/page-box', factory: 'createPageBox',
+    summary: "a thread's slabs per class: batches of blocks from their free lists, then carved, for the unified cache",
+    workloads: 'default,tiny,default-ws8192', measure: TINY_MEASURE,
+    suite: slab('pageBoxConformance'),
+  },
+  'unified-cache': {
+    key: 'unifiedCache', iface: 'UnifiedCache', options: 'UnifiedCacheOptions', ctx: false,
+    pkg: '@hakmem/unified-cache', factory: 'createUnifiedCache',
+    summary: 'per-thread, per-class stacks of free tiny blocks (HOT): bounded batch refill from and spill to the page box',
+    workloads: 'default,tiny,default-ws8192', measure: TINY_MEASURE,
+    suite: { imports: { '@hakmem/testkit': ['unifiedCacheConformance'] }, setup: '', expr: 'unifiedCacheConformance(FACTORY)' },
+  },
+  'tiny-route': {
+    key: 'tinyRoute', iface: 'TinyRoute', options: 'TinyRouteOptions', ctx: false,
+    pkg: '@hakmem/tiny-route', factory: 'createTinyRoute',
+    summary: 'the size → (route, class) table every malloc goes through',
+    workloads: 'default,tiny,pool,large', measure: TINY_MEASURE,
+    suite: { imports: { '@hakmem/testkit': ['tinyRouteConformance'] }, setup: '', expr: 'tinyRouteConformance(FACTORY)' },
+  },
+  gatekeeper: {
+    key: 'gatekeeper', iface: 'Gatekeeper', options: 'GatekeeperOptions', ctx: true,
+    pkg: '@hakmem/gatekeeper', factory: 'createGatekeeper',
+    summary: 'the entry: malloc / free / calloc / realloc / memalign / usableSize over the tiers, bad-input checks',
+    workloads: 'default,tiny,pool,large', measure: TINY_MEASURE,
+    suite: {
+      imports: { '@hakmem/testkit': ['gatekeeperConformance'], '@hakmem/allocator': ['createHeap'] },
+      setup: '',
+      expr: 'gatekeeperConformance((o) => createHeap({ ...o, boxes: { gatekeeper: FACTORY } }))',
+    },
+  },
+  'pool-tls': {
+    key: 'poolTls', iface: 'PoolTls', options: 'PoolTlsOptions', ctx: false,
+    pkg: '@hakmem/pool-tls', factory: 'createPoolTls',
+    summary: 'per-thread stacks of free mid-size blocks (2 KiB – 64 KiB, 20 classes) in front of pool-refill',
+    workloads: 'pool', measure: { workload: 'pool', cycles: 20_000 },
+    suite: { imports: { '@hakmem/testkit': ['poolTlsConformance'] }, setup: '', expr: 'poolTlsConformance(FACTORY)' },
+  },
+  'pool-refill': {
+    key: 'poolRefill', iface: 'PoolRefill', options: 'PoolRefillOptions', ctx: true,
+    pkg: '@hakmem/pool-refill', factory: 'createPoolRefill',
+    summary: 'the per-thread arena of the mid tier: chunks cut into class spans, span free lists, remote frees',
+    workloads: 'pool', measure: { workload: 'pool', cycles: 20_000 },
+    suite: {
+      ...mid('poolRefillConformance', { imports: { '@hakmem/pool-tls': ['DEFAULT_POOL_CLASS_SIZES'] } }),
+      expr: 'poolRefillConformance(FACTORY, env, DEFAULT_POOL_CLASS_SIZES)',
+    },
+  },
+  'l25-pool': {
+    key: 'l25Pool', iface: 'L25Pool', options: 'L25PoolOptions', ctx: true,
+    pkg: '@hakmem/l25-pool', factory: 'createL25Pool',
+    summary: 'blocks of 64 KiB – 1 MiB in page classes: sharded caches in the linear memory, a non-empty bitmap',
+    workloads: 'large,json,mir', measure: { workload: 'large', cycles: 2_000 },
+    suite: mid('l25PoolConformance'),
+  },
+  bigcache: {
+    key: 'bigCache', iface: 'BigCache', options: 'BigCacheOptions', ctx: true,
+    pkg: '@hakmem/bigcache', factory: 'createBigCache',
+    summary: 'blocks above 1 MiB: whole pages from os-boundary, a size-classed cache within a budget, grown and shrunk in place',
+    workloads: 'vm,vm-ring8', measure: { workload: 'vm', cycles: 200 },
+    suite: mid('bigCacheConformance'),
+  },
+};

@@ -1,6 +1,6 @@
 import {
   ErrorCode, GH_NEXT_THREAD_ID, GH_THREAD_LOCK, HakmemError, MAX_THREADS, PAGE_SHIFT, PAGE_SIZE, PageKind, REG_KIND_MASK,
-  REG_THREAD_MASK, REG_THREAD_SHIFT, THREAD_RECORD_BYTES, ThreadState, TR_ATTACHES, TR_HOST_ID, TR_POOL_CACHE_BASE,
+  REG_THREAD_MASK, REG_THREAD_SHIFT, ThreadState, TR_ATTACHES, TR_HOST_ID, TR_POOL_CACHE_BASE,
   TR_POOL_CACHE_BYTES, TR_POOL_REMOTE_HEAD, TR_STATE, TR_TINY_CACHE_BASE, TR_TINY_CACHE_BYTES, TR_TINY_REMOTE_HEAD,
   threadWord,
   type HeapLayout, type MemoryBackend, type OsBoundary,
@@ -198,5 +198,3 @@ export function pendingRemote(backend: MemoryBackend, field: number, sizeOf: (bl
   return { blocks, bytes };
 }
 
-/** Bytes of the thread table (for the layout check). */
-export const THREAD_TABLE_BYTES = (MAX_THREADS + 1) * THREAD_RECORD_BYTES;

@@ -697,7 +697,7 @@ class GuardedGatekeeperBox extends DebugGatekeeperBox {
     this.markFree(ptr); // a second free is E_DOUBLE_FREE from here on
     this.u8().fill(FREED_FILL, ptr, ptr + usable);
     if (this.qBytes < 0) {
-      this.release(ptr);
+      this.freeUnchecked(ptr);
       return;
     }
     const cap = this.q.length;
@@ -740,7 +740,7 @@ class GuardedGatekeeperBox extends DebugGatekeeperBox {
         break;
       }
     }
-    this.release(p);
+    this.freeUnchecked(p);
     if (bad >= 0) {
       throw this.reject(ErrorCode.CORRUPTION, `use after free: block 0x${p.toString(16)} (${usable} usable bytes) was written at offset ${bad} after it was freed`, p);
     }
@@ -749,11 +749,6 @@ class GuardedGatekeeperBox extends DebugGatekeeperBox {
   /** The usable size of a quarantined block (still allocated in its tier). */
   private usableOfFreed(p: Ptr): number {
     return this.usableAt(p, this.resolve(p, 'quarantine'));
-  }
-
-  /** The real free of a block (its tier's), bypassing the level-1 bit (already cleared). */
-  private release(p: Ptr): void {
-    this.freeUnchecked(p);
   }
 
   protected override guardStats(): { quarantined: number; quarantinedBytes: number; guardBytes: number } {

@@ -1,16 +1,20 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as Plot from '@observablehq/plot';
+import { parseHTML } from 'linkedom';
 import type { RunRecord } from './measure.js';
 import type { MtRunRecord } from './mt/api.js';
 import { median, significant } from './report.js';
 import { MiB } from './workloads/workload.js';
 
 /**
- * `hakmem-bench chart`: self-contained SVG bar charts from a `run --json` file, written
- * with string templates (no dependency, no browser). One file per workload: the upper
- * panel gives each subject's median ops/s over its runs as a bar with a min–max whisker,
- * the lower one its peak footprint (the highest over its runs); a multi-thread workload
- * has one group of bars per thread count.
+ * `hakmem-bench chart`: SVG charts from a `run --json` file, drawn with Observable Plot
+ * (@observablehq/plot) on a linkedom document (no browser). One file per workload: the
+ * upper panel gives each subject's median ops/s over its runs as a bar with a min–max
+ * whisker, the lower one its peak footprint (the highest over its runs); a multi-thread
+ * workload has one facet of bars per thread count. A trace replay also gets a second
+ * file, its footprint over time: each subject's footprint sampled during the timed replay
+ * against the trace's live bytes (RunRecord.series).
  */
 
 /** One bar: a subject (at one thread count) over its runs. */
@@ -140,161 +144,201 @@ const KNOWN_COLOURS: Readonly<Record<string, string>> = {
   hakmem: '#1f77b4', thing: '#ff7f0e', 'thing-locked': '#ff7f0e', seglist: '#2ca02c', cheap: '#9467bd', null: '#8c8c8c',
 };
 const PALETTE = ['#17becf', '#d62728', '#bcbd22', '#e377c2', '#8c564b', '#7f7f7f', '#aec7e8', '#98df8a'];
+const FAILED_STROKE = '#d62728';
 
-function colours(subjects: readonly string[]): Map<string, string> {
-  const out = new Map<string, string>();
+function colours(subjects: readonly string[]): string[] {
   let next = 0;
-  for (const s of subjects) out.set(s, KNOWN_COLOURS[s] ?? PALETTE[next++ % PALETTE.length]!);
+  return subjects.map((s) => KNOWN_COLOURS[s] ?? PALETTE[next++ % PALETTE.length]!);
+}
+
+/** A fresh DOM document for Plot to draw into (Plot needs one; linkedom is a small DOM without a browser). */
+function plotDocument(): Document {
+  return parseHTML('<!doctype html><html><head></head><body></body></html>').document as unknown as Document;
+}
+
+/** Where the first panel's title goes; each panel is drawn PANEL_TITLE_H below its title. */
+const FIRST_PANEL_Y = 60;
+const PANEL_TITLE_H = 8;
+const PANEL_GAP = 24;
+
+/**
+ * The page: a white background, the title and the subtitle, then each Plot figure under
+ * its panel title, stacked. A figure is Plot's root `<svg>` (no title or legend is asked
+ * of Plot, so never a `<figure>`), nested at its place.
+ */
+function page(title: string, subtitle: string, panels: readonly { figure: Element; title: string }[]): string {
+  const parts: string[] = [];
+  let y = FIRST_PANEL_Y;
+  let width = 16 + 7 * Math.max(subtitle.length, title.length * 1.4);
+  for (const p of panels) {
+    if (p.figure.tagName.toLowerCase() !== 'svg') throw new Error(`Plot returned a <${p.figure.tagName}>, not an <svg>`);
+    parts.push(`<text class="panel-title" x="16" y="${y}" font-size="12" font-weight="bold">${escapeXml(p.title)}</text>`);
+    p.figure.setAttribute('x', '8');
+    p.figure.setAttribute('y', String(y + PANEL_TITLE_H));
+    parts.push(p.figure.outerHTML);
+    y += PANEL_TITLE_H + Number(p.figure.getAttribute('height')) + PANEL_GAP;
+    width = Math.max(width, 8 + Number(p.figure.getAttribute('width')));
+  }
+  width = Math.ceil(Math.max(420, width));
+  const height = Math.ceil(y - PANEL_GAP + 8);
+  return [
+    `<?xml version="1.0" encoding="UTF-8"?>`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif">`,
+    `<title>${escapeXml(`hakmem-bench: ${title}`)}</title>`,
+    `<rect x="0" y="0" width="100%" height="100%" fill="#fff"/>`,
+    `<text class="title" x="16" y="22" font-size="15" font-weight="bold">${escapeXml(title)}</text>`,
+    `<text class="subtitle" x="16" y="40" font-size="11" fill="#555">${escapeXml(subtitle)}</text>`,
+    ...parts,
+    `</svg>`,
+    '',
+  ].join('\n');
+}
+
+/** One row of a bar panel: a subject at one thread count. */
+interface BarRow extends Bar {
+  readonly group: string;
+  readonly value: number;
+  readonly lo: number;
+  readonly hi: number;
+  readonly tip: string;
+  readonly label: string;
+}
+
+/** One bar panel (rates or footprints) as a Plot figure: bars, whiskers when given, value labels, a facet per group. */
+function barPanel(spec: ChartSpec, document: Document, log: boolean, rows: readonly BarRow[], whiskers: boolean): Element {
+  const faceted = spec.groups.some((g) => g.label !== '');
+  const fx = faceted ? { fx: 'group' } : {};
+  const longest = Math.max(...spec.subjects.map((s) => s.length));
+  const width = Math.max(360, 80 + rows.length * 46 + (faceted ? spec.groups.length * 30 : 0));
+  // A log axis has no zero: the bars rise from the decade under the smallest value.
+  const floor = log ? 10 ** Math.floor(Math.log10(Math.min(...rows.map((r) => r.lo).filter((v) => v > 0)))) : 0;
+  const bar = { x: 'subject', y1: () => floor, y2: 'value', ...fx, inset: 0 };
+  // Whisker caps a third of a bar wide: each bar's band is about the plot's width over the bars.
+  const cap = Math.max(2, ((width - 84) / rows.length) * 0.33);
+  const spread = rows.filter((r) => r.runs > 1);
+  const marks: Plot.Markish[] = [
+    Plot.barY(rows, { ...bar, fill: 'subject', title: 'tip' }),
+    ...(rows.some((r) => r.failed) ? [Plot.barY(rows.filter((r) => r.failed), { ...bar, fill: 'none', stroke: FAILED_STROKE, strokeWidth: 2 })] : []),
+    ...(whiskers ? [
+      Plot.ruleX(spread, { x: 'subject', y1: 'lo', y2: 'hi', ...fx, stroke: '#222' }),
+      Plot.tickY(spread, { x: 'subject', y: 'lo', ...fx, stroke: '#222', inset: cap }),
+      Plot.tickY(spread, { x: 'subject', y: 'hi', ...fx, stroke: '#222', inset: cap }),
+    ] : []),
+    Plot.text(rows, { x: 'subject', y: whiskers ? 'hi' : 'value', ...fx, text: 'label', dy: -7, fontSize: 9 }),
+    ...(log ? [] : [Plot.ruleY([0])]),
+  ];
+  const decades = log ? decadeTicks(floor, Math.max(...rows.map((r) => r.hi))) : undefined;
+  return Plot.plot({
+    document,
+    width,
+    height: 250 + Math.min(90, longest * 4),
+    marginLeft: 64,
+    marginTop: 28,
+    marginBottom: 30 + Math.min(90, longest * 4),
+    x: { domain: spec.subjects as string[], label: null, tickRotate: -30, padding: 0.25 },
+    ...(faceted ? { fx: { label: null, domain: spec.groups.map((g) => g.label) } } : {}),
+    y: decades !== undefined
+      ? { type: 'log', grid: true, label: null, domain: [decades[0]!, decades.at(-1)!], ticks: decades, tickFormat: tickText }
+      : { grid: true, label: null, nice: true, insetTop: 12, tickFormat: tickText },
+    color: { domain: spec.subjects as string[], range: colours(spec.subjects) },
+    marks,
+  }) as unknown as Element;
+}
+
+/** Whole decades from `lo` (a power of ten) to above `hi`, with room over the tallest bar for its label. */
+function decadeTicks(lo: number, hi: number): number[] {
+  const from = Math.round(Math.log10(lo));
+  const to = Math.max(from + 1, Math.ceil(Math.log10(hi * 1.5)));
+  const out: number[] = [];
+  for (let e = from; e <= to; e++) out.push(10 ** e);
   return out;
-}
-
-/** A value axis: where a value lands (0 at the panel's bottom, 1 at its top) and the ticks to draw. */
-interface Axis {
-  readonly log: boolean;
-  at(value: number): number;
-  readonly ticks: readonly number[];
-}
-
-function niceStep(range: number): number {
-  const raw = range / 5;
-  const p = 10 ** Math.floor(Math.log10(raw));
-  const f = raw / p;
-  return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * p;
-}
-
-/** From 0 to a round value above `max`, with room over the tallest bar for its label. */
-function linearAxis(max: number): Axis {
-  const top = max > 0 ? max * 1.12 : 1;
-  const step = niceStep(top);
-  const end = Math.ceil(top / step) * step;
-  const ticks: number[] = [];
-  for (let v = 0; v <= end + step / 2; v += step) ticks.push(v);
-  return { log: false, at: (v) => Math.max(0, v) / end, ticks };
-}
-
-/** Whole decades around `min`..`max`, with room over the tallest bar for its label. */
-function logAxis(min: number, max: number): Axis {
-  const lo = Math.floor(Math.log10(min));
-  const hi = Math.max(lo + 1, Math.ceil(Math.log10(max * 1.5)));
-  const ticks: number[] = [];
-  for (let e = lo; e <= hi; e++) ticks.push(10 ** e);
-  return { log: true, at: (v) => (v <= 0 ? 0 : Math.max(0, (Math.log10(v) - lo) / (hi - lo))), ticks };
 }
 
 const tickText = (v: number): string => (v === 0 ? '0' : significant(v, 2));
 
-const PANEL_H = 190;
-const BAR_W = 34;
-const BAR_GAP = 8;
-const GROUP_GAP = 30;
-const LEFT = 72;
-const RIGHT = 24;
-
-/** One panel (rates or footprints): axis, grid, bars, whiskers, value labels. */
-function panel(
-  spec: ChartSpec, top: number, title: string, axis: Axis, colour: Map<string, string>, kind: 'ops' | 'footprint',
-  value: (b: Bar) => number, whisker: ((b: Bar) => [number, number]) | undefined, text: (b: Bar) => string,
-): { svg: string[]; width: number } {
-  const svg: string[] = [];
-  const bottom = top + PANEL_H;
-  const y = (v: number): number => bottom - axis.at(v) * PANEL_H;
-  let x = LEFT + GROUP_GAP / 2;
-  const groupSpans: { label: string; from: number; to: number }[] = [];
-  const bars: string[] = [];
-  for (const g of spec.groups) {
-    const from = x;
-    for (const b of g.bars) {
-      const v = value(b);
-      const h = Math.max(0, bottom - y(v));
-      const fill = colour.get(b.subject)!;
-      const threads = g.threads === undefined ? '' : ` data-threads="${g.threads}"`;
-      const tip = `${b.subject}${g.label === '' ? '' : ` × ${g.label}`}: ${text(b)}${b.failed ? ' (verify FAILED)' : ''}`;
-      bars.push(
-        `<rect class="bar" data-panel="${kind}" data-subject="${escapeXml(b.subject)}"${threads} x="${x.toFixed(1)}" y="${(bottom - h).toFixed(1)}" width="${BAR_W}" height="${h.toFixed(1)}" fill="${fill}"${b.failed ? ' stroke="#d62728" stroke-width="2"' : ''}><title>${escapeXml(tip)}</title></rect>`,
-      );
-      const cx = x + BAR_W / 2;
-      if (whisker !== undefined && b.runs > 1) {
-        const [lo, hi] = whisker(b);
-        const y1 = y(lo);
-        const y2 = y(hi);
-        bars.push(`<path class="whisker" d="M${cx.toFixed(1)} ${y1.toFixed(1)}V${y2.toFixed(1)}M${(cx - 6).toFixed(1)} ${y1.toFixed(1)}h12M${(cx - 6).toFixed(1)} ${y2.toFixed(1)}h12" stroke="#222" stroke-width="1.2" fill="none"/>`);
-      }
-      const labelY = Math.min(bottom - h, whisker !== undefined && b.runs > 1 ? y(whisker(b)[1]) : bottom - h) - 4;
-      bars.push(`<text class="value" x="${cx.toFixed(1)}" y="${Math.max(top + 8, labelY).toFixed(1)}" text-anchor="middle" font-size="9">${escapeXml(text(b).split(' ')[0]!)}${b.failed ? '!' : ''}</text>`);
-      if (g.label === '') {
-        bars.push(`<text class="subject" x="${cx.toFixed(1)}" y="${(bottom + 12).toFixed(1)}" text-anchor="end" font-size="10" transform="rotate(-30 ${cx.toFixed(1)} ${(bottom + 12).toFixed(1)})">${escapeXml(b.subject)}</text>`);
-      }
-      x += BAR_W + BAR_GAP;
-    }
-    groupSpans.push({ label: g.label, from, to: x - BAR_GAP });
-    x += GROUP_GAP;
-  }
-  const right = x - GROUP_GAP / 2;
-  svg.push(`<text class="panel-title" x="${LEFT}" y="${top - 8}" font-size="12" font-weight="bold">${escapeXml(title)}</text>`);
-  for (const t of axis.ticks) {
-    const ty = y(t);
-    svg.push(`<line class="grid" x1="${LEFT}" y1="${ty.toFixed(1)}" x2="${right.toFixed(1)}" y2="${ty.toFixed(1)}" stroke="#ddd" stroke-width="1"/>`);
-    svg.push(`<text class="tick" x="${LEFT - 6}" y="${(ty + 3).toFixed(1)}" text-anchor="end" font-size="10">${escapeXml(tickText(t))}</text>`);
-  }
-  svg.push(`<line class="axis" x1="${LEFT}" y1="${top}" x2="${LEFT}" y2="${bottom}" stroke="#444" stroke-width="1"/>`);
-  svg.push(`<line class="axis" x1="${LEFT}" y1="${bottom}" x2="${right.toFixed(1)}" y2="${bottom}" stroke="#444" stroke-width="1"/>`);
-  svg.push(...bars);
-  for (const g of groupSpans) {
-    if (g.label === '') continue;
-    svg.push(`<text class="group" x="${((g.from + g.to) / 2).toFixed(1)}" y="${bottom + 14}" text-anchor="middle" font-size="11">${escapeXml(g.label)}</text>`);
-  }
-  return { svg, width: right + RIGHT };
-}
-
-/** The SVG of one chart: title, the rate panel, the footprint panel, and a legend for multi-thread charts. */
+/** The SVG of one workload's chart: title, the rate panel and the footprint panel. */
 export function renderSvg(spec: ChartSpec, options: ChartOptions = {}): string {
-  const colour = colours(spec.subjects);
-  const all = spec.groups.flatMap((g) => g.bars);
-  const rates = all.flatMap((b) => [b.min, b.median, b.max]).map((v) => v / 1e6);
+  const all = spec.groups.flatMap((g) => g.bars.map((b) => ({ g, b })));
+  const rates = all.flatMap(({ b }) => [b.min, b.median, b.max]).map((v) => v / 1e6);
   const positive = rates.filter((v) => v > 0);
   const hiRate = Math.max(0, ...rates);
   const loRate = positive.length > 0 ? Math.min(...positive) : 1;
   const scale = options.scale ?? 'auto';
-  const log = positive.length > 0 && (scale === 'log' || (scale === 'auto' && hiRate / loRate > 50));
-  const rateAxis = log ? logAxis(loRate, hiRate) : linearAxis(hiRate);
-  const footAxis = linearAxis(Math.max(0, ...all.map((b) => b.footprint / MiB)));
-  const multi = spec.groups.some((g) => g.label !== '');
-  const top1 = 72;
-  const top2 = top1 + PANEL_H + (multi ? 44 : 78);
-  const ops = panel(
-    spec, top1, `${spec.unit}: median of the runs, whiskers min–max${log ? ' (log scale)' : ''}`, rateAxis, colour, 'ops',
-    (b) => b.median / 1e6, (b) => [b.min / 1e6, b.max / 1e6],
-    (b) => `${significant(b.median / 1e6)} ${spec.unit} (${significant(b.min / 1e6)}–${significant(b.max / 1e6)}), ${b.runs} run${b.runs === 1 ? '' : 's'}`,
-  );
-  const foot = panel(
-    spec, top2, 'peak footprint, MiB (the highest of the runs)', footAxis, colour, 'footprint',
-    (b) => b.footprint / MiB, undefined, (b) => `${significant(b.footprint / MiB)} MiB`,
-  );
-  const legendY = top2 + PANEL_H + (multi ? 40 : 74);
-  const legend: string[] = [];
-  let lx = LEFT;
-  if (multi) {
-    for (const s of spec.subjects) {
-      legend.push(`<rect class="legend" x="${lx}" y="${legendY - 9}" width="10" height="10" fill="${colour.get(s)!}"/>`);
-      legend.push(`<text class="legend" x="${lx + 14}" y="${legendY}" font-size="11">${escapeXml(s)}</text>`);
-      lx += 24 + 7 * s.length;
-    }
+  const log = positive.length === rates.length && positive.length > 0 && (scale === 'log' || (scale === 'auto' && hiRate / loRate > 50));
+  const runsText = (b: Bar): string => `${b.runs} run${b.runs === 1 ? '' : 's'}`;
+  const where = (g: BarGroup): string => (g.label === '' ? '' : ` × ${g.label}`);
+  const bad = (b: Bar): string => (b.failed ? ' (verify FAILED)' : '');
+  const rateRows = all.map(({ g, b }): BarRow => ({
+    ...b, group: g.label, value: b.median / 1e6, lo: b.min / 1e6, hi: b.max / 1e6,
+    tip: `${b.subject}${where(g)}: ${significant(b.median / 1e6)} ${spec.unit} (${significant(b.min / 1e6)}–${significant(b.max / 1e6)}), ${runsText(b)}${bad(b)}`,
+    label: `${significant(b.median / 1e6)}${b.failed ? '!' : ''}`,
+  }));
+  const footRows = all.map(({ g, b }): BarRow => ({
+    ...b, group: g.label, value: b.footprint / MiB, lo: 0, hi: 0,
+    tip: `${b.subject}${where(g)}: ${significant(b.footprint / MiB)} MiB${bad(b)}`,
+    label: `${significant(b.footprint / MiB)}${b.failed ? '!' : ''}`,
+  }));
+  const document = plotDocument();
+  return page(spec.workload, spec.subtitle, [
+    { figure: barPanel(spec, document, log, rateRows, true), title: `${spec.unit}: median of the runs, whiskers min–max${log ? ' (log scale)' : ''}` },
+    { figure: barPanel(spec, document, false, footRows, false), title: 'peak footprint, MiB (the highest of the runs)' },
+  ]);
+}
+
+/** A trace replay's footprint over time: per subject, samples of (events replayed, footprint) from one run. */
+export interface SeriesSpec {
+  readonly workload: string;
+  readonly subtitle: string;
+  /** The trace's live requested bytes at the same sample points (the same for every subject). */
+  readonly live: readonly { readonly events: number; readonly bytes: number }[];
+  readonly subjects: readonly { readonly subject: string; readonly points: readonly { readonly events: number; readonly bytes: number }[] }[];
+}
+
+/** The footprint-over-time charts of a `run --json` document: one per trace workload whose runs carry a series. */
+export function seriesSpecs(input: unknown): SeriesSpec[] {
+  const doc = input as JsonDoc;
+  const runs = (doc.runs ?? []).filter((r) => r.series !== undefined);
+  const out: SeriesSpec[] = [];
+  for (const name of [...new Set(runs.map((r) => r.workload))]) {
+    const mine = runs.filter((r) => r.workload === name);
+    // The first run of each subject (every run replays the same events).
+    const firsts = [...new Map(mine.map((r) => [r.subject, r] as const)).values()].map((r) => mine.find((x) => x.subject === r.subject)!);
+    const base = firsts[0]!.series!;
+    out.push({
+      workload: name,
+      subtitle: `${firsts[0]!.cycles} events; footprint sampled ${base.events.length} times during each subject's first timed run`,
+      live: base.events.map((events, i) => ({ events, bytes: base.live[i]! })),
+      subjects: firsts.map((r) => ({ subject: r.subject, points: r.series!.events.map((events, i) => ({ events, bytes: r.series!.footprint[i]! })) })),
+    });
   }
-  const width = Math.ceil(Math.max(420, ops.width, foot.width, lx + RIGHT, LEFT + 7 * Math.max(spec.subtitle.length, spec.workload.length * 1.4)));
-  const height = legendY + (multi ? 16 : 0);
-  return [
-    `<?xml version="1.0" encoding="UTF-8"?>`,
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">`,
-    `<title>${escapeXml(`hakmem-bench: ${spec.workload}`)}</title>`,
-    `<rect x="0" y="0" width="100%" height="100%" fill="#fff"/>`,
-    `<text class="title" x="${LEFT}" y="22" font-size="15" font-weight="bold">${escapeXml(spec.workload)}</text>`,
-    `<text class="subtitle" x="${LEFT}" y="40" font-size="11" fill="#555">${escapeXml(spec.subtitle)}</text>`,
-    ...ops.svg,
-    ...foot.svg,
-    ...legend,
-    `</svg>`,
-    '',
-  ].join('\n');
+  return out;
+}
+
+/** The SVG of a trace's footprint over time: a line per subject, the trace's live bytes dashed. */
+export function renderSeriesSvg(spec: SeriesSpec): string {
+  const names = spec.subjects.map((s) => s.subject);
+  const rows = spec.subjects.flatMap((s) => s.points.map((p) => ({ subject: s.subject, events: p.events, mib: p.bytes / MiB })));
+  const live = spec.live.map((p) => ({ events: p.events, mib: p.bytes / MiB }));
+  const ends = spec.subjects.map((s) => ({ subject: s.subject, ...s.points.at(-1)!, mib: s.points.at(-1)!.bytes / MiB }));
+  const figure = Plot.plot({
+    document: plotDocument(),
+    width: 720,
+    height: 340,
+    marginLeft: 64,
+    marginRight: 110,
+    x: { label: 'events replayed', grid: true },
+    y: { label: 'MiB', grid: true, nice: true },
+    color: { domain: names, range: colours(names) },
+    marks: [
+      Plot.ruleY([0]),
+      Plot.line(live, { x: 'events', y: 'mib', stroke: '#222', strokeDasharray: '4 3', title: () => 'live requested bytes' }),
+      Plot.line(rows, { x: 'events', y: 'mib', z: 'subject', stroke: 'subject', strokeWidth: 1.6, title: (d: { subject: string }) => `${d.subject}: footprint` }),
+      Plot.text(ends, { x: 'events', y: 'mib', text: (d: { subject: string; mib: number }) => `${d.subject} ${significant(d.mib)}`, dx: 6, textAnchor: 'start', fill: 'subject', fontSize: 10 }),
+    ],
+  }) as unknown as Element;
+  return page(`${spec.workload}: footprint over time`, spec.subtitle, [
+    { figure, title: 'footprint (high-water), MiB, against events replayed; dashed: the trace\'s live requested bytes' },
+  ]);
 }
 
 /** The file name of a workload's chart (`trace:python-json` → `trace-python-json.svg`). */
@@ -302,13 +346,28 @@ export function chartFileName(workload: string): string {
   return `${workload.replace(/[^A-Za-z0-9._-]+/g, '-')}.svg`;
 }
 
-/** Writes one SVG per workload of `doc` into `dir` (created if needed); returns the paths written. */
+/** The file name of a trace's footprint-over-time chart (`trace:python-json` → `trace-python-json.footprint.svg`). */
+export function seriesFileName(workload: string): string {
+  return chartFileName(workload).replace(/\.svg$/, '.footprint.svg');
+}
+
+/**
+ * Writes one SVG per workload of `doc` into `dir` (created if needed), and one more per
+ * trace workload whose runs carry a footprint series; returns the paths written.
+ */
 export function writeCharts(doc: unknown, dir: string, options: ChartOptions = {}): string[] {
   const specs = chartSpecs(doc);
-  if (specs.length > 0) mkdirSync(dir, { recursive: true });
-  return specs.map((spec) => {
+  const series = seriesSpecs(doc);
+  if (specs.length + series.length > 0) mkdirSync(dir, { recursive: true });
+  const written = specs.map((spec) => {
     const path = join(dir, chartFileName(spec.workload));
     writeFileSync(path, renderSvg(spec, options));
     return path;
   });
+  for (const spec of series) {
+    const path = join(dir, seriesFileName(spec.workload));
+    writeFileSync(path, renderSeriesSvg(spec));
+    written.push(path);
+  }
+  return written;
 }

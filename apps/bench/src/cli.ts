@@ -1,11 +1,16 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { formatComparison, runCompare } from './compare.js';
 import { measure, type RunRecord } from './measure.js';
 import { formatTable, mops, problems } from './report.js';
 import { runBench, type RunFailure, type RunOptions, type WorkloadChoice, type WorkloadRuns } from './runner.js';
+import { Progress } from './progress.js';
 import { findSubject, subjects } from './subjects/index.js';
+import { formatSummary, summaryRows } from './summary.js';
 import { errorMessage } from './util.js';
 import { findWorkload, workloads } from './workloads/index.js';
 import type { MtRunRecord, MtSpec } from './mt/api.js';
@@ -17,9 +22,13 @@ import { findMtWorkload, isMtWorkload, mtWorkloads, paramsFor } from './mt/workl
 const USAGE = `hakmem-bench — replays the workloads of BENCH.md on hakmem and its peers
 
 usage:
-  hakmem-bench run [--subjects a,b,…] [--workloads w[:cycles],…] [--runs N]
-                   [--cycles N] [--seed N] [--json out.json] [--quick]
-                   (--quick: a smoke run — one run each, 1/50 of every workload's
+  hakmem-bench run [--suite default|all|mt|mimalloc] [--subjects a,b,…]
+                   [--workloads w[:cycles],…] [--runs N] [--cycles N] [--seed N]
+                   [--out DIR] [--json out.json] [--quick]
+                   (--out: writes DIR/report.md — the summary of every workload
+                   against every subject, then each workload's table —,
+                   DIR/results.json and DIR/charts/*.svg;
+                   --quick: a smoke run — one run each, 1/50 of every workload's
                    cycles; the checks all run, the timings mean nothing)
   hakmem-bench run --suite mt [--subjects a,b,…] [--workloads w[:N],…] [--threads 1,2]
                    [--param key=value,…] [--runs N] [--seed N] [--json out.json] [--quick]
@@ -31,7 +40,7 @@ usage:
   hakmem-bench compare [--a SUBJECT] --b SUBJECT [--workloads w[:cycles],…] [--runs N]
                    [--cycles N] [--seed N] [--json out.json]
                    (A/B: both interleaved, the ratio, and the counters that differ)
-  hakmem-bench report out.json     (the tables again, from a --json file)
+  hakmem-bench report out.json     (the tables and the summary again, from a --json file)
   hakmem-bench chart out.json [--out charts/] [--scale auto|linear|log]
                    (one SVG per workload from a --json file: ops/s median with
                    min–max whiskers per subject and thread count, and peak footprint)
@@ -43,8 +52,11 @@ usage:
                    (one measurement in this process; \`run\` starts one per child)
   hakmem-bench measure-mt --spec JSON   (the same for a multi-thread workload)
 
-defaults: --subjects hakmem,thing,seglist,null
-          --workloads default,tiny,mid,default-ws8192,pool,large,json,mir,vm
+defaults: --suite default: --subjects hakmem,thing,seglist,null (single-thread),
+          hakmem,thing-locked,cheap,null (multi-thread); --workloads default,tiny,
+          mid,default-ws8192,pool,large,json,mir,vm,trace:python-json,cross-thread,
+          larson (a w of trace:<path> replays your own .trace.gz)
+          --suite all: every workload of \`list\` (traces, mt and mimalloc shapes too)
           --runs 5 --seed 42 (cycles: each workload's own); compare: --a hakmem,
           --workloads default
           --suite mt: --subjects hakmem,thing-locked,cheap,null
@@ -83,15 +95,24 @@ async function trace(args: string[]): Promise<number> {
 }
 
 const DEFAULT_SUBJECTS = 'hakmem,thing,seglist,null';
-/** Every band of random-mixed and the single-block scenarios (the ring forms and tiny-hot by name). */
-const DEFAULT_WORKLOADS = 'default,tiny,mid,default-ws8192,pool,large,json,mir,vm';
+/**
+ * The README's main command: every band of random-mixed, the single-block scenarios, one
+ * real trace and two multi-thread workloads (the ring forms, tiny-hot and the rest by
+ * name, or `--suite all`).
+ */
+const DEFAULT_WORKLOADS = 'default,tiny,mid,default-ws8192,pool,large,json,mir,vm,trace:python-json,cross-thread,larson';
 /** `--suite mt`: the multi-thread workloads of BENCH.md and their subjects. */
 const MT_SUBJECTS = 'hakmem,thing-locked,cheap,null';
 const MT_WORKLOADS = 'cross-thread,larson,mid-large-mt';
 const MT_THREADS = '1,2';
 /** `--suite mimalloc`: mimalloc-bench's shapes (alloc-test single-thread, the rest on worker_threads). */
 const MIMALLOC_WORKLOADS = 'alloc-test,alloc-test-mt,cache-scratch,mstress,xmalloc';
-const SUITES: Readonly<Record<string, string>> = { default: DEFAULT_WORKLOADS, mt: MT_WORKLOADS, mimalloc: MIMALLOC_WORKLOADS };
+/** `--suite all`: every workload there is (one table of everything against everything, from one invocation). */
+const ALL_WORKLOADS = [
+  'default,tiny,mid,default-ws8192,pool,large,tiny-hot,json,mir,vm,json-ring8,mir-ring8,vm-ring8',
+  'trace:python-json,trace:sqlite3-sql,trace:ripgrep-mt', MT_WORKLOADS, MIMALLOC_WORKLOADS,
+].join(',');
+const SUITES: Readonly<Record<string, string>> = { default: DEFAULT_WORKLOADS, all: ALL_WORKLOADS, mt: MT_WORKLOADS, mimalloc: MIMALLOC_WORKLOADS };
 
 function positiveInt(value: string | undefined, what: string, fallback?: number): number {
   if (value === undefined && fallback !== undefined) return fallback;
@@ -135,21 +156,34 @@ function findable(name: string): boolean {
   return workloads.some((w) => w.name === name);
 }
 
+/**
+ * Where the tables go: stdout (through the progress display, when one runs) and, for
+ * `run --out`, the transcript that becomes report.md.
+ */
+let progress: Progress | undefined;
+let transcript: string[] | undefined;
+
+function say(text: string): void {
+  if (progress === undefined) console.log(text);
+  else progress.print(text);
+  transcript?.push(text);
+}
+
 /** Prints a workload's table and its problems; returns how many problems. */
 function printWorkload(w: WorkloadRuns): number {
   const workload = findWorkload(w.workload);
   const params = w.params === undefined || Object.keys(w.params).length === 0 ? '' : `; ${paramText(w.params)}`;
-  console.log(`\n## ${w.workload} (${workload.description}; ${w.cycles} cycles${params})\n`);
-  if (w.records.length > 0) console.log(formatTable(w, { blockBytes: workload.blockBytes, peakLiveBytes: workload.peakLiveBytes }));
+  say(`\n## ${w.workload} (${workload.description}; ${w.cycles} cycles${params})\n`);
+  if (w.records.length > 0) say(formatTable(w, { blockBytes: workload.blockBytes, peakLiveBytes: workload.peakLiveBytes }));
   for (const r of w.records.filter((x) => (x.unaligned ?? 0) > 0 && x.run === 0)) {
-    console.log(`(${r.subject}: ${r.unaligned} memalign blocks came back unaligned: an emulated memalign (malloc), or null's one address)`);
+    say(`(${r.subject}: ${r.unaligned} memalign blocks came back unaligned: an emulated memalign (malloc), or null's one address)`);
   }
-  for (const { subject, reason } of w.notRun ?? []) console.log(`(${subject} not run here: ${reason})`);
+  for (const { subject, reason } of w.notRun ?? []) say(`(${subject} not run here: ${reason})`);
   const found = problems(w);
-  for (const problem of found) console.log(`!!! ${problem}`);
+  for (const problem of found) say(`!!! ${problem}`);
   if (found.length === 0 && w.records.length > 0) {
     const subjectCount = new Set(w.records.map((r) => r.subject)).size;
-    console.log(`\ncounters identical over all ${w.records.length} runs of ${subjectCount} subjects; no verify failed`);
+    say(`\ncounters identical over all ${w.records.length} runs of ${subjectCount} subjects; no verify failed`);
   }
   return found.length;
 }
@@ -161,9 +195,26 @@ interface MtPlan {
   readonly threads: number[];
 }
 
-/** The machine, for the header line and --json. */
+/** The repository this app runs from (apps/bench/src/../../..). */
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** The commit checked out, `+dirty` when the tree has changes; `unknown` outside a git checkout. */
+export function commitOf(dir: string = REPO): string {
+  const git = (...args: string[]): string | undefined => {
+    const r = spawnSync('git', ['-C', dir, ...args], { encoding: 'utf8' });
+    return r.status === 0 ? r.stdout.trim() : undefined;
+  };
+  const head = git('rev-parse', 'HEAD');
+  if (head === undefined) return 'unknown';
+  return git('status', '--porcelain', '--untracked-files=no') === '' ? head : `${head}+dirty`;
+}
+
+/** The machine and the code measured, for the header line, --json and report.md. */
 function machineInfo(): Record<string, string | number> {
-  return { node: process.version, platform: `${process.platform} ${process.arch}`, cpus: cpus().length, cpu: cpus()[0]?.model ?? '?' };
+  return {
+    node: process.version, v8: process.versions.v8, platform: `${process.platform} ${process.arch}`, os: release(),
+    cpus: cpus().length, cpu: cpus()[0]?.model ?? '?', memoryGiB: Math.round(totalmem() / 2 ** 30), commit: commitOf(),
+  };
 }
 
 /** `--param a=1,b=2`. */
@@ -195,45 +246,51 @@ function printMtWorkload(groups: readonly MtGroupRuns[]): number {
   let found = 0;
   for (const g of groups) {
     const workload = findMtWorkload(g.workload);
-    console.log(`\n## ${g.workload} × ${g.threads} thread${g.threads === 1 ? '' : 's'} (${workload.description}; ${paramText(g.params)})\n`);
+    say(`\n## ${g.workload} × ${g.threads} thread${g.threads === 1 ? '' : 's'} (${workload.description}; ${paramText(g.params)})\n`);
     if (g.notRun !== undefined) {
-      console.log(`(not run: ${g.notRun})`);
+      say(`(not run: ${g.notRun})`);
       continue;
     }
-    if (g.records.length > 0) console.log(formatMtTable(g));
-    for (const { subject, reason } of g.leftOut ?? []) console.log(`(${subject} not run here: ${reason})`);
+    if (g.records.length > 0) say(formatMtTable(g));
+    for (const { subject, reason } of g.leftOut ?? []) say(`(${subject} not run here: ${reason})`);
     const problems = mtProblems(g);
-    for (const problem of problems) console.log(`!!! ${problem}`);
+    for (const problem of problems) say(`!!! ${problem}`);
     if (problems.length === 0 && g.records.length > 0) {
       const subjectCount = new Set(g.records.map((r) => r.subject)).size;
       const counters = workload.deterministic(g.params)
         ? `counters identical over all ${g.records.length} runs of ${subjectCount} subjects`
         : `${g.records.length} runs of ${subjectCount} subjects (fixed time: counters differ by speed; every block freed)`;
-      console.log(`\n${counters}; no verify failed`);
+      say(`\n${counters}; no verify failed`);
     }
     found += problems.length;
   }
   const scaling = formatScaling(groups);
-  if (scaling !== undefined) console.log(`\n### ${groups[0]!.workload}: gain with the thread count\n\n${scaling}`);
+  if (scaling !== undefined) say(`\n### ${groups[0]!.workload}: gain with the thread count\n\n${scaling}`);
   return found;
 }
 
 /** The multi-thread workloads of an invocation: each subject × thread count × run in its own process. */
 async function runMt(plan: MtPlan, runs: number, seed: number): Promise<{ trouble: number; records: MtRunRecord[]; failures: MtRunFailure[]; skipped: { subject: string; reason: string }[] }> {
   const { runMtBench } = await import('./mt/runner.js');
-  console.log(`multi-thread: threads ${plan.threads.join(',')}; subjects ${plan.subjects.join(',')}`);
+  say(`multi-thread: threads ${plan.threads.join(',')}; subjects ${plan.subjects.join(',')}`);
+  const perWorkload = plan.threads.length * plan.subjects.length * runs;
+  progress?.expect(plan.workloads.length * perWorkload);
   let trouble = 0;
   const result = await runMtBench({
     ...plan,
     runs,
     seed,
-    onRun: (r) => console.error(`  ${r.workload} ×${r.threads} run ${r.run + 1}/${runs} ${r.subject.padEnd(12)} ${mops(r.opsPerSec)} M ops/s (${r.elapsedMs.toFixed(0)} ms)`),
-    onFailure: (f) => console.error(`  ${f.workload} ×${f.threads} run ${f.run + 1}/${runs} ${f.subject}: FAILED: ${f.error}`),
+    onRun: (r) => progress?.tick(`  ${r.workload} ×${r.threads} run ${r.run + 1}/${runs} ${r.subject.padEnd(12)} ${mops(r.opsPerSec)} M ops/s (${r.elapsedMs.toFixed(0)} ms)`),
+    onFailure: (f) => {
+      progress?.tick(`  ${f.workload} ×${f.threads} run ${f.run + 1}/${runs} ${f.subject}: FAILED`);
+      progress?.note(`  ${f.workload} ×${f.threads} run ${f.run + 1}/${runs} ${f.subject}: FAILED: ${f.error}`);
+    },
     onWorkload: (groups) => {
+      progress?.skip(perWorkload - groups.reduce((n, g) => n + g.records.length + g.failures.length, 0));
       trouble += printMtWorkload(groups);
     },
   });
-  for (const { subject, reason } of result.skipped) console.log(`\nskipped ${subject} (multi-thread): ${reason}`);
+  for (const { subject, reason } of result.skipped) say(`\nskipped ${subject} (multi-thread): ${reason}`);
   return {
     trouble,
     records: result.groups.flatMap((g) => g.records),
@@ -252,6 +309,7 @@ async function run(args: string[]): Promise<number> {
       cycles: { type: 'string' },
       seed: { type: 'string' },
       json: { type: 'string' },
+      out: { type: 'string' },
       quick: { type: 'boolean', default: false },
       suite: { type: 'string' },
       threads: { type: 'string' },
@@ -284,34 +342,45 @@ async function run(args: string[]): Promise<number> {
   const both = mtItems.length > 0 && stItems.length > 0;
   const stSubjects = list(values.subjects ?? DEFAULT_SUBJECTS).filter((n) => !both || !mtNames.has(n) || stNames.has(n));
   const mtList = list(values.subjects ?? MT_SUBJECTS).filter((n) => !both || mtNames.has(n));
+  const threads = list(values.threads ?? MT_THREADS).map((t) => positiveInt(t, '--threads'));
   const options: RunOptions = { subjects: stSubjects, workloads: quick ? chosen.map(quickChoice) : chosen, runs, seed };
   const machine = machineInfo();
-  console.log(`hakmem-bench: node ${machine.node}, ${machine.platform}, ${machine.cpus}× ${machine.cpu}; ${options.runs} runs, seed ${options.seed}\n`);
+  const started = new Date();
+  progress = new Progress();
+  transcript = values.out === undefined ? undefined : [];
+  say(`hakmem-bench: node ${machine.node}, ${machine.platform}, ${machine.cpus}× ${machine.cpu}, commit ${machine.commit}; ${options.runs} runs, seed ${options.seed}\n`);
 
   let trouble = 0;
   let result: Awaited<ReturnType<typeof runBench>> | undefined;
-  if (chosen.length > 0) {
-    result = await runBench({
-      ...options,
-      onRun: (r) =>
-        console.error(`  ${r.workload} run ${r.run + 1}/${options.runs} ${r.subject.padEnd(6)} ${mops(r.opsPerSec)} M ops/s (${r.elapsedMs.toFixed(0)} ms)`),
-      onFailure: (f) => console.error(`  ${f.workload} run ${f.run + 1}/${options.runs} ${f.subject}: FAILED: ${f.error}`),
-      onWorkload: (w) => {
-        trouble += printWorkload(w);
-      },
-    });
-    for (const { subject, reason } of result.skipped) console.log(`\nskipped ${subject}: ${reason}`);
-  }
-  let mt: Awaited<ReturnType<typeof runMt>> | undefined;
-  if (mtChosen.length > 0) {
-    const threads = list(values.threads ?? MT_THREADS).map((t) => positiveInt(t, '--threads'));
-    mt = await runMt({ subjects: mtList, workloads: mtChosen, threads }, runs, seed);
-    trouble += mt.trouble;
-  }
+  try {
+    if (chosen.length > 0) {
+      const perWorkload = runs * stSubjects.length;
+      progress.expect(chosen.length * perWorkload);
+      result = await runBench({
+        ...options,
+        onRun: (r) => progress?.tick(`  ${r.workload} run ${r.run + 1}/${options.runs} ${r.subject.padEnd(6)} ${mops(r.opsPerSec)} M ops/s (${r.elapsedMs.toFixed(0)} ms)`),
+        onFailure: (f) => {
+          progress?.tick(`  ${f.workload} run ${f.run + 1}/${options.runs} ${f.subject}: FAILED`);
+          progress?.note(`  ${f.workload} run ${f.run + 1}/${options.runs} ${f.subject}: FAILED: ${f.error}`);
+        },
+        onWorkload: (w) => {
+          progress?.skip(perWorkload - w.records.length - w.failures.length);
+          trouble += printWorkload(w);
+        },
+      });
+      for (const { subject, reason } of result.skipped) say(`\nskipped ${subject}: ${reason}`);
+    }
+    let mt: Awaited<ReturnType<typeof runMt>> | undefined;
+    if (mtChosen.length > 0) {
+      mt = await runMt({ subjects: mtList, workloads: mtChosen, threads }, runs, seed);
+      trouble += mt.trouble;
+    }
+    progress.stop();
 
-  if (values.json !== undefined) {
-    const doc = {
-      date: new Date().toISOString(),
+    const doc: BenchDoc = {
+      date: started.toISOString(),
+      elapsedSeconds: Math.round((Date.now() - started.getTime()) / 1000),
+      command: ['hakmem-bench', 'run', ...args].join(' '),
       machine,
       options: {
         ...options,
@@ -320,16 +389,56 @@ async function run(args: string[]): Promise<number> {
       skipped: result?.skipped ?? [],
       runs: (result?.workloads ?? []).flatMap((w) => w.records),
       failures: (result?.workloads ?? []).flatMap((w) => w.failures),
-      ...(mt === undefined ? {} : {
-        mt: { workloads: mtChosen, threads: list(values.threads ?? MT_THREADS).map(Number), skipped: mt.skipped, runs: mt.records, failures: mt.failures },
-      }),
+      ...(mt === undefined ? {} : { mt: { workloads: mtChosen, threads, skipped: mt.skipped, runs: mt.records, failures: mt.failures } }),
     };
-    writeFileSync(values.json, `${JSON.stringify(doc, null, 2)}\n`);
-    console.log(`\nraw runs written to ${values.json}`);
+    const summary = formatSummary(summaryRows(doc.runs, doc.mt?.runs));
+    say(`\n## Summary: every workload, medians of ${runs} run${runs === 1 ? '' : 's'} (M ops/s; traces M events/s)\n\n${summary}`);
+    if (values.json !== undefined) {
+      writeFileSync(values.json, `${JSON.stringify(doc, null, 2)}\n`);
+      say(`\nraw runs written to ${values.json}`);
+    }
+    if (values.out !== undefined) await writeReport(values.out, doc, summary, transcript ?? []);
+  } finally {
+    progress.stop();
+    progress = undefined;
+    transcript = undefined;
   }
   return trouble > 0 ? 1 : 0;
 }
 
+/**
+ * `run --out DIR`: DIR/results.json (the --json document), DIR/report.md (the
+ * environment, the summary table, then every workload's table as printed) and
+ * DIR/charts/ (one SVG per workload, a footprint-over-time SVG per trace).
+ */
+async function writeReport(dir: string, doc: BenchDoc, summary: string, printed: readonly string[]): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'results.json'), `${JSON.stringify(doc, null, 2)}\n`);
+  // Imported here, not at the top: every measuring child loads this module, and only `run --out` draws.
+  const { writeCharts } = await import('./chart.js');
+  const charts = writeCharts(doc, join(dir, 'charts'));
+  const m = doc.machine;
+  const md = [
+    '# hakmem-bench report',
+    '',
+    `\`${doc.command}\` — ${doc.date}, ${doc.elapsedSeconds} s`,
+    '',
+    `Node ${String(m.node)} (V8 ${String(m.v8)}), ${String(m.platform)} ${String(m.os)}, ${String(m.cpus)}× ${String(m.cpu)}, ${String(m.memoryGiB)} GiB; commit \`${String(m.commit)}\``,
+    '',
+    `## Summary (medians of ${doc.options.runs} run${doc.options.runs === 1 ? '' : 's'}, each in its own process, subjects interleaved)`,
+    '',
+    summary,
+    '',
+    `Charts (${charts.length}): [charts/](charts/). Raw runs: [results.json](results.json).`,
+    '',
+    '## Every workload',
+    '',
+    ...printed.filter((t) => !t.startsWith('\n## Summary')),
+    '',
+  ].join('\n');
+  writeFileSync(join(dir, 'report.md'), md);
+  say(`\nreport written to ${join(dir, 'report.md')} (with results.json and ${charts.length} charts)`);
+}
 async function compare(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -370,14 +479,20 @@ async function compare(args: string[]): Promise<number> {
   return trouble > 0 ? 1 : 0;
 }
 
-interface JsonReport {
+/** What `run --json` (and `--out`'s results.json) holds. */
+interface BenchDoc {
+  readonly date: string;
+  readonly elapsedSeconds?: number;
+  readonly command?: string;
   readonly machine: Record<string, unknown>;
-  readonly options: { readonly workloads: readonly { name: string; cycles: number; params?: Readonly<Record<string, number>> }[] };
+  readonly options: Omit<RunOptions, 'workloads'> & { readonly workloads: readonly { name: string; cycles: number; params?: Readonly<Record<string, number>> }[] };
+  readonly skipped?: readonly { subject: string; reason: string }[];
   readonly runs: RunRecord[];
   readonly failures: RunFailure[];
   readonly mt?: {
     readonly workloads: readonly MtWorkloadChoice[];
     readonly threads: readonly number[];
+    readonly skipped?: readonly { subject: string; reason: string }[];
     readonly runs: MtRunRecord[];
     readonly failures: MtRunFailure[];
   };
@@ -386,7 +501,7 @@ interface JsonReport {
 function report(args: string[]): number {
   const [file] = args;
   if (file === undefined) throw new Error('report needs the path of a --json file');
-  const doc = JSON.parse(readFileSync(file, 'utf8')) as JsonReport;
+  const doc = JSON.parse(readFileSync(file, 'utf8')) as BenchDoc;
   console.log(`from ${file}: ${JSON.stringify(doc.machine)}`);
   let trouble = 0;
   for (const { name, cycles, params } of doc.options.workloads) {
@@ -406,6 +521,7 @@ function report(args: string[]): number {
     });
     trouble += printMtWorkload(groups);
   }
+  say(`\n## Summary: every workload, medians of the runs (M ops/s; traces M events/s)\n\n${formatSummary(summaryRows(doc.runs, doc.mt?.runs))}`);
   return trouble > 0 ? 1 : 0;
 }
 

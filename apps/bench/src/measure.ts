@@ -1,6 +1,6 @@
 import { findSubject } from './subjects/index.js';
 import { findWorkload } from './workloads/index.js';
-import { opsOf, workloadParams, type Counters } from './workloads/workload.js';
+import { opsOf, workloadParams, type Counters, type WorkloadResult } from './workloads/workload.js';
 
 /** What one child process measures: one subject, one workload, one timed run. */
 export interface MeasureSpec {
@@ -27,6 +27,8 @@ export interface RunRecord extends MeasureSpec, Counters {
   readonly verify: Verify;
   /** Trace workloads: memalign blocks that came back unaligned (emulated memalign). */
   readonly unaligned?: number;
+  /** Trace workloads: the footprint sampled during the timed replay, against the trace's live bytes (the footprint-over-time chart). */
+  readonly series?: WorkloadResult['series'];
   /** The subject's counters after the run (warm-up included), when it reports any. */
   readonly stats?: Record<string, number>;
 }
@@ -95,6 +97,7 @@ export async function measure(spec: MeasureSpec): Promise<RunRecord> {
     footprint: subject.footprint(),
     verify: subject.sharesAddresses ? 'n/a' : bad ? 'FAILED' : 'ok',
     ...(result.unaligned === undefined ? {} : { unaligned: result.unaligned }),
+    ...(result.series === undefined ? {} : { series: result.series }),
     ...(subject.stats ? { stats: subject.stats() } : {}),
   };
 }

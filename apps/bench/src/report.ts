@@ -136,6 +136,11 @@ export function formatTable(runs: WorkloadRuns, options: TableOptions = {}): str
     String(s.first.checksum),
     s.verify,
   ]);
+  return markdownTable(header, rows);
+}
+
+/** A markdown table, its columns padded to align (so it reads as plain text too): the first left-aligned, the others right-aligned. */
+export function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: readonly string[]): string =>
     `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;

@@ -12,7 +12,7 @@ import { checkTrace } from '../src/trace-check.js';
 import {
   FLAG_FAILED, loadTrace, MAGIC, OP_CALLOC, OP_FREE, OP_MALLOC, OP_MEMALIGN, OP_REALLOC, parseTrace, TRACE_NAMES, tracePath, TRACES_DIR,
 } from '../src/trace.js';
-import { replayTrace, stampOf } from '../src/workloads/trace-replay.js';
+import { liveBytesAt, peakLiveBytes, replayTrace, stampOf } from '../src/workloads/trace-replay.js';
 import { findWorkload } from '../src/workloads/index.js';
 
 type Rec = [op: number, id: number, size: number, aux: number, flags?: number];
@@ -153,6 +153,19 @@ describe('replayTrace', () => {
     expect(result.mismatches).toBe(0);
   });
 
+  it("samples the footprint between slices of the timed loop, against the trace's own live bytes", () => {
+    const result = replayTrace(createHakmemSubject({ arenaBytes: 0 }), trace, Infinity);
+    // 9 records (the FAILED one dropped): one slice per record, fewer records than SERIES_POINTS.
+    expect(result.series.events).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(result.series.footprint.every((f, i) => f > 0 && f >= (result.series.footprint[i - 1] ?? 0))).toBe(true);
+    // The live bytes of SYNTHETIC after each record, by hand: a realloc's new object replaces the old.
+    expect(result.series.live).toEqual([24, 124, 131, 171, 371, 347, 397, 357, 57]);
+    // A real trace: the header's final live bytes.
+    const real = loadTrace('python-json');
+    expect(liveBytesAt(real, [real.count])).toEqual([real.header.final_live_bytes]);
+    expect(peakLiveBytes(real)).toBe(real.header.peak_live_bytes);
+  });
+
   it('replays a prefix', () => {
     const result = replayTrace(new BumpSubject(), trace, 3);
     expect(result).toMatchObject({ mallocs: 3, frees: 0, bytes: 131 });
@@ -217,6 +230,19 @@ describe('trace workloads in the bench', () => {
     const runs = { workload: 'trace:x', cycles: 10, records: [record('hakmem')], failures: [] };
     expect(formatTable(runs, { peakLiveBytes: 1 << 20 })).toMatch(/M events\/s .*× live[\s\S]*\| +2\.00 \| +2\.00× \|/);
     expect(formatTable(runs)).not.toMatch(/× live/);
+  });
+
+  it('trace:<path> replays a trace file of the user (e.g. a TraceRecorder recording), in child processes too', () => {
+    const path = writeTrace('mine', traceBytes(SYNTHETIC, { program: 'my-program' }));
+    const w = findWorkload(`trace:${path}`);
+    expect(w).toMatchObject({ name: `trace:${path}`, cycles: SYNTHETIC.length - 1, peakLiveBytes: 397 }); // no peak in its header: computed
+    expect(w.description).toContain('my-program');
+    expect(findWorkload(`trace:${path}`)).toBe(w); // read once per process
+    const record = spawnMeasure({ subject: 'hakmem', workload: `trace:${path}`, cycles: w.cycles, seed: 42, run: 0 });
+    expect(record).toMatchObject({ failed: 0, mismatches: 0, verify: 'ok', ops: SYNTHETIC.length - 1 });
+    expect(record.series?.events.at(-1)).toBe(SYNTHETIC.length - 1);
+    expect(() => findWorkload('trace:/nowhere/x.trace.gz')).toThrow(/no file/);
+    expect(() => findWorkload('trace:nothing')).toThrow(/unknown workload "trace:nothing".*trace:<path/);
   });
 
   it('replays a prefix of trace:python-json end to end in child processes (hakmem, null)', () => {

@@ -1,4 +1,4 @@
-import { median, mops, significant } from '../report.js';
+import { markdownTable, median, mops, significant } from '../report.js';
 import { MiB } from '../workloads/workload.js';
 import type { MtRunRecord } from './api.js';
 import type { MtGroupRuns } from './runner.js';
@@ -68,14 +68,6 @@ export function mtProblems(group: MtGroupRuns): string[] {
   return out;
 }
 
-function aligned(header: readonly string[], rows: readonly string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: readonly string[]): string =>
-    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
-  const rule = `|${widths.map((w, i) => (i === 0 ? ` ${'-'.repeat(w)} ` : ` ${'-'.repeat(w - 1)}: `)).join('|')}|`;
-  return [line(header), rule, ...rows.map(line)].join('\n');
-}
-
 /** One group's table: a row per subject, medians over its runs. */
 export function formatMtTable(group: MtGroupRuns): string {
   const summaries = summarizeMt(group.records);
@@ -101,7 +93,7 @@ export function formatMtTable(group: MtGroupRuns): string {
       String(first.mallocs), String(first.frees), String(first.failed), String(first.finalSeed), String(first.checksum), s.verify,
     ];
   });
-  return aligned(header, rows);
+  return markdownTable(header, rows);
 }
 
 /**
@@ -127,7 +119,7 @@ export function formatScaling(groups: readonly MtGroupRuns[]): string | undefine
     const gain = first !== undefined && last !== undefined && first > 0 ? `${significant(last / first)}×` : '–';
     return [subject, ...m.map((v) => (v === undefined ? '–' : mops(v))), gain];
   });
-  return aligned(header, rows);
+  return markdownTable(header, rows);
 }
 
 export function paramText(params: Readonly<Record<string, number>>): string {

@@ -14,6 +14,63 @@ export function stampOf(id: number): number {
 export interface TraceResult extends WorkloadResult {
   /** memalign calls (emulated by malloc on subjects without memalign) whose block was not aligned. */
   unaligned: number;
+  series: FootprintSeries;
+}
+
+/** The footprint over a replay: samples at `events[i]` records replayed. */
+export interface FootprintSeries {
+  readonly events: number[];
+  /** The subject's footprint (its high-water mark) at each sample. */
+  readonly footprint: number[];
+  /** The trace's live requested bytes at each sample (the same for every subject). */
+  readonly live: number[];
+}
+
+/** Samples of the footprint over a replay (the replay loop is timed in this many slices; the samples are taken between them, off the clock). */
+export const SERIES_POINTS = 200;
+
+/**
+ * The trace's own live requested bytes after each of `ends` (ascending record counts):
+ * what a perfect allocator would hold. A REALLOC record's new object replaces `aux`; a
+ * failed allocation (dropped from the records) never lived.
+ */
+export function liveBytesAt(trace: Trace, ends: readonly number[]): number[] {
+  return walkLive(trace, ends).live;
+}
+
+/** The trace's peak of live requested bytes over its first `end` records (all by default). */
+export function peakLiveBytes(trace: Trace, end = trace.count): number {
+  return walkLive(trace, [end]).peak;
+}
+
+function walkLive(trace: Trace, ends: readonly number[]): { live: number[]; peak: number } {
+  const rec = trace.records;
+  const sizes = new Float64Array(trace.maxId + 1);
+  const out: number[] = [];
+  let live = 0;
+  let peak = 0;
+  let r = 0;
+  for (const end of ends) {
+    for (; r < end; r++) {
+      const o = r << 2;
+      const op = rec[o]! & 0xff;
+      const id = rec[o + 1]!;
+      if (op === OP_FREE) {
+        live -= sizes[id]!;
+        sizes[id] = 0;
+        continue;
+      }
+      if (op === OP_REALLOC && rec[o + 3]! !== 0) {
+        live -= sizes[rec[o + 3]!]!;
+        sizes[rec[o + 3]!] = 0;
+      }
+      sizes[id] = rec[o + 2]!;
+      live += rec[o + 2]!;
+      if (live > peak) peak = live;
+    }
+    out.push(live);
+  }
+  return { live: out, peak };
 }
 
 /**
@@ -32,13 +89,25 @@ export function replayTrace(subject: Subject, trace: Trace, events: number): Tra
   const ptrs = new Int32Array(trace.maxId + 1);
   const sizes = new Int32Array(trace.maxId + 1);
   const acc = new Float64Array(3); // bytes requested, checksum, unaligned (see random-mixed's acc)
-  const t0 = performance.now();
-  const counts = loop(subject, trace.records, n, ptrs, sizes, acc, flags);
-  const elapsedMs = performance.now() - t0;
+  const counts = new Int32Array(4); // mallocs, frees, failed, mismatches
+  // The loop runs in SERIES_POINTS slices; between them, off the clock, the footprint is sampled.
+  const step = Math.max(1, Math.ceil(n / SERIES_POINTS));
+  const ends: number[] = [];
+  const footprint: number[] = [];
+  let elapsedMs = 0;
+  for (let from = 0; from < n; from += step) {
+    const to = Math.min(n, from + step);
+    const t0 = performance.now();
+    loop(subject, trace.records, from, to, ptrs, sizes, acc, flags, counts);
+    elapsedMs += performance.now() - t0;
+    ends.push(to);
+    footprint.push(subject.footprint());
+  }
   const mismatches = (counts[3]! + drain(subject, ptrs, sizes)) | 0;
   return {
     mallocs: counts[0]!, frees: counts[1]!, failed: counts[2]!, bytes: acc[0]!, finalSeed: 0,
     checksum: acc[1]!, mismatches, unaligned: acc[2]!, elapsedMs,
+    series: { events: ends, footprint, live: liveBytesAt(trace, ends) },
   };
 }
 
@@ -56,18 +125,19 @@ function drain(subject: Subject, ptrs: Int32Array, sizes: Int32Array): number {
 }
 
 /**
- * The timed loop, on primitive and typed-array arguments only (see random-mixed.ts).
- * `flags`: 1 the subject has calloc, 2 realloc, 4 memalign. Returns [mallocs, frees,
- * failed, mismatches] (a small array, built once after the loop).
+ * The timed loop over records [from, to), on primitive and typed-array arguments only
+ * (see random-mixed.ts). `flags`: 1 the subject has calloc, 2 realloc, 4 memalign. Adds
+ * to `counts`: [mallocs, frees, failed, mismatches].
  */
 function loop(
-  subject: Subject, rec: Int32Array, n: number, ptrs: Int32Array, sizes: Int32Array, acc: Float64Array, flags: number,
-): Int32Array {
+  subject: Subject, rec: Int32Array, from: number, to: number, ptrs: Int32Array, sizes: Int32Array, acc: Float64Array, flags: number,
+  counts: Int32Array,
+): void {
   let mallocs = 0;
   let frees = 0;
   let failed = 0;
   let mismatches = 0;
-  for (let r = 0; r < n; r++) {
+  for (let r = from; r < to; r++) {
     const o = r << 2;
     const op = rec[o]! & 0xff;
     const id = rec[o + 1]!;
@@ -136,12 +206,10 @@ function loop(
       acc[1]! += v;
     }
   }
-  const out = new Int32Array(4);
-  out[0] = mallocs;
-  out[1] = frees;
-  out[2] = failed;
-  out[3] = mismatches;
-  return out;
+  counts[0]! += mallocs;
+  counts[1]! += frees;
+  counts[2]! += failed;
+  counts[3]! += mismatches;
 }
 
 /** A trace workload's name: `trace:` + the trace's name. */
@@ -162,6 +230,20 @@ export function traceWorkload(name: string, meta: { events: number; peakLiveByte
     peakLiveBytes: meta.peakLiveBytes,
     run: (subject, runCycles) => replayTrace(subject, loadTrace(name), runCycles),
   };
+}
+
+/**
+ * The workload replaying the trace file at `path` (`trace:<path>`): its name keeps the
+ * path as given (children of `run` share the parent's working directory); its events
+ * and peak live bytes come from the file, read here (the peak from the header, else
+ * computed from the records).
+ */
+export function userTraceWorkload(path: string): Workload {
+  const trace = loadTrace(path);
+  const { header, count } = trace;
+  const program = typeof header.program === 'string' && header.program !== '' ? header.program : 'a recorded program';
+  const peak = Number.isFinite(header.peak_live_bytes) ? header.peak_live_bytes : peakLiveBytes(trace);
+  return { ...traceWorkload(path, { events: count, peakLiveBytes: peak, description: '' }), description: `replay of ${path} (${program})` };
 }
 
 /**

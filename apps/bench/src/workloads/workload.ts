@@ -27,6 +27,8 @@ export interface WorkloadResult extends Counters {
   elapsedMs: number;
   /** Trace workloads: memalign blocks that came back unaligned (emulated memalign). */
   unaligned?: number;
+  /** Trace workloads: the footprint sampled during the timed replay (see trace-replay.ts). */
+  series?: { readonly events: number[]; readonly footprint: number[]; readonly live: number[] };
 }
 
 export interface Workload {

@@ -1,6 +1,6 @@
 import { findSubject } from './subjects/index.js';
 import { findWorkload } from './workloads/index.js';
-import { opsOf, workloadParams, type Counters, type WorkloadResult } from './workloads/workload.js';
+import { timedCounters, workloadParams, type Counters, type WorkloadResult } from './workloads/workload.js';
 
 /** What one child process measures: one subject, one workload, one timed run. */
 export interface MeasureSpec {
@@ -80,20 +80,10 @@ export async function measure(spec: MeasureSpec): Promise<RunRecord> {
   globalThis.gc?.();
   const result = workload.run(subject, spec.cycles, spec.seed, params);
 
-  const ops = opsOf(result);
   const bad = warmMismatches + result.mismatches > 0;
   return {
     ...spec,
-    mallocs: result.mallocs,
-    frees: result.frees,
-    failed: result.failed,
-    bytes: result.bytes,
-    finalSeed: result.finalSeed,
-    checksum: result.checksum,
-    mismatches: result.mismatches,
-    elapsedMs: result.elapsedMs,
-    ops,
-    opsPerSec: ops / (result.elapsedMs / 1000),
+    ...timedCounters(result),
     footprint: subject.footprint(),
     verify: subject.sharesAddresses ? 'n/a' : bad ? 'FAILED' : 'ok',
     ...(result.unaligned === undefined ? {} : { unaligned: result.unaligned }),

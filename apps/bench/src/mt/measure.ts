@@ -4,6 +4,7 @@ import { findMtSubject } from './subjects/index.js';
 import type { RunContext } from './task.js';
 import { spawnTaskWorker } from './threads.js';
 import { findMtWorkload } from './workloads/index.js';
+import { timedCounters } from '../workloads/workload.js';
 
 /**
  * One multi-thread measurement in this process (a fresh one per run, as for the
@@ -31,19 +32,9 @@ export async function measureMt(spec: MtSpec): Promise<MtRunRecord> {
     }),
   };
   const result = await workload.run(ctx);
-  const ops = result.mallocs + result.frees;
   return {
     ...spec,
-    mallocs: result.mallocs,
-    frees: result.frees,
-    failed: result.failed,
-    bytes: result.bytes,
-    finalSeed: result.finalSeed,
-    checksum: result.checksum,
-    mismatches: result.mismatches,
-    elapsedMs: result.elapsedMs,
-    ops,
-    opsPerSec: result.elapsedMs > 0 ? ops / (result.elapsedMs / 1000) : 0,
+    ...timedCounters(result),
     footprint: host.footprint ? host.footprint() : result.footprint,
     verify: host.sharesAddresses ? 'n/a' : result.mismatches > 0 ? 'FAILED' : 'ok',
     extra: result.extra,

@@ -94,3 +94,16 @@ export const MiB = 1024 * 1024;
 export function opsOf(counters: Counters): number {
   return counters.mallocs + counters.frees;
 }
+
+/**
+ * The part of a run record every measurement shares (single- and multi-thread): the
+ * counters alone (a result carries more), the operations, the elapsed time and the rate.
+ */
+export function timedCounters(result: Counters & { readonly elapsedMs: number }): Counters & { elapsedMs: number; ops: number; opsPerSec: number } {
+  const ops = opsOf(result);
+  return {
+    mallocs: result.mallocs, frees: result.frees, failed: result.failed, bytes: result.bytes, finalSeed: result.finalSeed,
+    checksum: result.checksum, mismatches: result.mismatches, elapsedMs: result.elapsedMs,
+    ops, opsPerSec: result.elapsedMs > 0 ? ops / (result.elapsedMs / 1000) : 0,
+  };
+}

@@ -1,45 +1,9 @@
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { describe, expect, test } from 'vitest';
-import type { MtRunRecord, MtSpec } from '../src/mt/api.js';
+import { COUNTERS, expectAgreement, measureInChild as measure } from './helpers/mt.js';
 import { sharedLines } from '../src/mt/workloads/cache-scratch.js';
 import { findMtWorkload, mtWorkloads, paramsFor } from '../src/mt/workloads/index.js';
-import { nodeArgs } from '../src/runner.js';
 import { NullSubject } from '../src/subjects/null.js';
 import { runAllocTest } from '../src/workloads/alloc-test.js';
-
-const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
-const run = promisify(execFile);
-
-/** One measurement in a child process, as `run --suite mimalloc` makes it. */
-async function measure(subject: string, workload: string, threads: number, params: Record<string, number>): Promise<MtRunRecord> {
-  const spec: MtSpec = { subject, workload, threads, params: paramsFor(findMtWorkload(workload), params, false), seed: 42, run: 0 };
-  const { stdout } = await run(process.execPath, [...nodeArgs(), '--expose-gc', CLI, 'measure-mt', '--spec', JSON.stringify(spec)], {
-    timeout: 60_000, maxBuffer: 16 << 20,
-  });
-  return JSON.parse(stdout.trim().split('\n').at(-1)!) as MtRunRecord;
-}
-
-const COUNTERS = ['mallocs', 'frees', 'failed', 'bytes', 'finalSeed', 'checksum'] as const;
-
-/** The counters of every subject agree, every block was freed; every subject but null verified its blocks. */
-function expectAgreement(records: readonly MtRunRecord[]): void {
-  const [reference] = records;
-  for (const r of records) {
-    for (const key of COUNTERS) expect(r[key], `${r.subject} ${key}`).toBe(reference![key]);
-    expect(r.failed).toBe(0);
-    expect(r.extra['live.end'] ?? 0, `${r.subject} live.end`).toBe(0);
-    if (r.subject === 'null') {
-      expect(r.verify).toBe('n/a');
-    } else {
-      expect(r.mismatches, r.subject).toBe(0);
-      expect(r.verify).toBe('ok');
-      expect(r.footprint, r.subject).toBeGreaterThan(0);
-    }
-    expect(r.opsPerSec).toBeGreaterThan(0);
-  }
-}
 
 /**
  * Each workload with 2 workers on null and hakmem, and on thing-locked where its free
@@ -53,7 +17,7 @@ describe('mimalloc-bench shapes on worker_threads', () => {
       Promise.all(['null', 'hakmem'].map((s) => measure(s, 'alloc-test-mt', 2, params))),
       measure('null', 'alloc-test-mt', 1, params),
     ]);
-    expectAgreement(records);
+    expectAgreement(records, true);
     const here = runAllocTest(new NullSubject(), { cycles: 6000, items: 2048, maxLog2: 10, seed: 42 });
     for (const key of COUNTERS) expect(single[key], key).toBe(here[key]);
     expect(records[0]!.mallocs).toBeGreaterThan(here.mallocs);
@@ -61,7 +25,7 @@ describe('mimalloc-bench shapes on worker_threads', () => {
 
   test('cache-scratch: each worker frees the object handed to it, then mallocs, writes and frees its own; counters agree', async () => {
     const records = await Promise.all(['null', 'thing-locked', 'hakmem'].map((s) => measure(s, 'cache-scratch', 2, { iterations: 50, repetitions: 200 })));
-    expectAgreement(records);
+    expectAgreement(records, true);
     for (const r of records) {
       expect(r).toMatchObject({ mallocs: 100, frees: 102, bytes: 800 });
       expect(r.extra).toMatchObject({ 'setup.mallocs': 2, 'setup.failed': 0, 'live.end': 0 });
@@ -75,14 +39,14 @@ describe('mimalloc-bench shapes on worker_threads', () => {
 
   test('mstress: blocks swapped through the shared table are freed by whichever thread holds them; counters agree', async () => {
     const records = await Promise.all(['null', 'hakmem'].map((s) => measure(s, 'mstress', 2, { scale: 5, rounds: 3 })));
-    expectAgreement(records);
+    expectAgreement(records, true);
     // 2 threads × 3 rounds × (500 short-lived + 250 retained).
     expect(records[0]).toMatchObject({ mallocs: 4500, frees: 4500 });
   });
 
   test('xmalloc: a producer mallocs batches, a consumer frees them; counters agree', async () => {
     const records = await Promise.all(['null', 'thing-locked', 'hakmem'].map((s) => measure(s, 'xmalloc', 2, { batches: 4, batch: 256 })));
-    expectAgreement(records);
+    expectAgreement(records, true);
     // 4 batches of 256 objects and their batch records.
     for (const r of records) expect(r).toMatchObject({ mallocs: 4 * 257, frees: 4 * 257 });
   });

@@ -1,45 +1,10 @@
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { describe, expect, test } from 'vitest';
-import type { MtRunRecord, MtSpec } from '../src/mt/api.js';
+import { expectAgreement, measureInChild as measure } from './helpers/mt.js';
 import { workerExecArgv } from '../src/mt/threads.js';
-import { findMtWorkload, paramsFor } from '../src/mt/workloads/index.js';
-import { nodeArgs } from '../src/runner.js';
 import { NullSubject } from '../src/subjects/null.js';
 import { runRandomMixed } from '../src/workloads/random-mixed.js';
 
-const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
-const run = promisify(execFile);
-
-/** One measurement in a child process, as `run --suite mt` makes it (async, so a workload's subjects run side by side). */
-async function measure(subject: string, workload: string, threads: number, params: Record<string, number>): Promise<MtRunRecord> {
-  const spec: MtSpec = { subject, workload, threads, params: paramsFor(findMtWorkload(workload), params, false), seed: 42, run: 0 };
-  const { stdout } = await run(process.execPath, [...nodeArgs(), '--expose-gc', CLI, 'measure-mt', '--spec', JSON.stringify(spec)], {
-    timeout: 60_000, maxBuffer: 16 << 20,
-  });
-  return JSON.parse(stdout.trim().split('\n').at(-1)!) as MtRunRecord;
-}
-
 const SUBJECTS = ['null', 'thing-locked', 'hakmem'];
-const COUNTERS = ['mallocs', 'frees', 'failed', 'bytes', 'finalSeed', 'checksum'] as const;
-
-/** The counters of every subject agree; every subject but null verified its blocks. */
-function expectAgreement(records: readonly MtRunRecord[]): void {
-  const [reference] = records;
-  for (const r of records) {
-    for (const key of COUNTERS) expect(r[key], `${r.subject} ${key}`).toBe(reference![key]);
-    expect(r.failed).toBe(0);
-    if (r.subject === 'null') {
-      expect(r.verify).toBe('n/a');
-    } else {
-      expect(r.mismatches, r.subject).toBe(0);
-      expect(r.verify).toBe('ok');
-      expect(r.footprint, r.subject).toBeGreaterThan(0);
-    }
-    expect(r.opsPerSec).toBeGreaterThan(0);
-  }
-}
 
 describe('multi-thread workloads, 2 workers, on null, thing-locked and hakmem (each in its own process)', () => {
   test('cross-thread: every block A mallocs, B verifies and frees; counters agree', async () => {

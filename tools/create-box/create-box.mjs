@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// Scaffolds a new box: a private package that implements one box contract, starts as the
-// default box (so its conformance suite passes from the first run), and comes with a
-// README, a vitest test running the testkit conformance suite for the contract, and a
-// composition file (src/heap.ts) for `hakmem-bench compare --b`. Plain Node, no build.
+// Scaffolds a new box: a private package that implements one box contract, starts as a
+// copy of the default box's source (so its conformance suite passes from the first run;
+// `--delegate`: a thin factory calling the default box instead), and comes with a README,
+// a vitest test running the testkit conformance suite for the contract, and a composition
+// file (src/heap.ts) for `hakmem-bench compare --b`. Plain Node, no build.
 //
-//   npm run new-box -- <contract> <name> [--dir <path>] [--force] [--no-link] [--no-install]
+//   npm run new-box -- <contract> <name> [--dir <path>] [--delegate] [--force] [--no-link] [--no-install]
 //   npm run new-box -- --list
 //
 // See tools/create-box/README.md.
@@ -107,7 +108,7 @@ function readmeSection(root, contract, heading) {
   const file = join(root, 'packages', 'boxes', contract, 'README.md');
   if (!existsSync(file)) return undefined;
   const lines = readFileSync(file, 'utf8').split('\n');
-  const start = lines.findIndex((l) => l.trim() === `## ${heading}`);
+  const start = lines.findIndex((l) => l.trim() === `## ${heading}` || l.startsWith(`## ${heading} `));
   if (start < 0) return undefined;
   let end = lines.findIndex((l, i) => i > start && l.startsWith('## '));
   if (end < 0) end = lines.length;
@@ -124,8 +125,89 @@ function importLines(imports) {
   }).join('\n');
 }
 
+/** The relative modules (`./x.js` → `x.ts`) a source file imports or re-exports; comments (JSDoc `@example`s) are skipped. */
+function relativeImports(text) {
+  const out = [];
+  for (const m of text.matchAll(/^(?:import|export)\b[^;]*?\bfrom\s*'\.\/([\w.-]+)\.js'/gms)) out.push(`${m[1]}.ts`);
+  for (const m of text.matchAll(/^import\s*'\.\/([\w.-]+)\.js'/gm)) out.push(`${m[1]}.ts`);
+  return out;
+}
+
+/** The packages (bare specifiers) a source file imports or re-exports; comments are skipped. */
+function packageImports(text) {
+  return [...text.matchAll(/^(?:import|export)\b[^;]*?\bfrom\s*'((?:@[\w.-]+\/)?[\w.-]+)'/gms)].map((m) => m[1]);
+}
+
+/**
+ * The source of a contract's default box: packages/boxes/<contract>/src of `root` (or, when
+ * `root` has none — a throw-away root in the tests — of this checkout). `main` is the file
+ * that exports the factory; `files` it and every module it imports, transitively (index.ts
+ * only re-exports: it is never needed), as { file name → text }; `root` the checkout read.
+ */
+export function defaultSource(root, contract) {
+  const c = CONTRACTS[contract];
+  let from = root;
+  if (!existsSync(join(from, 'packages', 'boxes', contract, 'src'))) from = ROOT;
+  const src = join(from, 'packages', 'boxes', contract, 'src');
+  if (!existsSync(src)) throw new CreateBoxError(`the default box's source (packages/boxes/${contract}/src) is missing; --delegate writes a box that calls ${c.pkg} instead`);
+  const names = readdirSync(src).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && f !== 'index.ts');
+  const declares = new RegExp(`^export function ${c.factory}\\(`, 'm');
+  const main = names.find((f) => declares.test(readFileSync(join(src, f), 'utf8')));
+  if (main === undefined) throw new CreateBoxError(`no file of packages/boxes/${contract}/src declares export function ${c.factory}(…); --delegate writes a box that calls it instead`);
+  const files = {};
+  const todo = [main];
+  while (todo.length > 0) {
+    const f = todo.pop();
+    if (Object.hasOwn(files, f)) continue;
+    if (!names.includes(f)) throw new CreateBoxError(`packages/boxes/${contract}/src/${f} (imported by the default box) is missing`);
+    files[f] = readFileSync(join(src, f), 'utf8');
+    todo.push(...relativeImports(files[f]));
+  }
+  return { root: from, dir: src, main, files };
+}
+
+/** Where the copied source comes from: the commit of `root` (and whether the box's source differs from it), or undefined outside git. */
+function gitState(root, contract) {
+  const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' });
+  if (head.status !== 0) return undefined;
+  const dirty = spawnSync('git', ['status', '--porcelain', '--', `packages/boxes/${contract}/src`], { cwd: root, encoding: 'utf8' });
+  return { commit: head.stdout.trim(), dirty: dirty.status === 0 && dirty.stdout.trim() !== '' };
+}
+
+/**
+ * The default box's files rewritten for the new package: the factory file becomes
+ * `src/<name>.ts`, with `create<Name>` for the default factory (also in its JSDoc), the new
+ * package's name for the default's in `@example` imports, a header saying what it is a
+ * copy of, and the `// your code here` seam above the box class. The other modules keep
+ * their names (imports of the factory file follow its new name). Returns { files, main, others, boxClass }.
+ */
+function copiedSource({ root, contract, name, factory, pkgName, c, origin }) {
+  const { root: from, main, files } = defaultSource(root, contract);
+  const others = Object.keys(files).filter((f) => f !== main).sort();
+  const mainBase = main.slice(0, -3);
+  const rewrite = (text) => text
+    .replace(new RegExp(`\\b${c.factory}\\b`, 'g'), factory)
+    .replaceAll(`'${c.pkg}'`, `'${pkgName}'`)
+    .replaceAll(`'./${mainBase}.js'`, `'./${name}.js'`);
+  const out = {};
+  let boxClass;
+  for (const f of others) {
+    out[`src/${f}`] = `// Copied with src/${name}.ts from ${origin}/src/${f}. Yours to change too.\n${rewrite(files[f])}`;
+  }
+  const lines = rewrite(files[main]).split('\n');
+  const at = lines.findIndex((l) => new RegExp(`^(export )?class \\w+ implements ([\\w, ]+, )?${c.iface}\\b`).test(l));
+  if (at >= 0) {
+    boxClass = /class (\w+)/.exec(lines[at])[1];
+    let start = at;
+    if (lines[start - 1]?.trim().endsWith('*/')) while (start > 0 && !lines[start].trim().startsWith('/**')) start--;
+    lines.splice(start, 0, ...wrap(`your code here: ${boxClass} is the box — change its methods (the policy, the state it keeps), keep \`name\` and every clause of the \`${c.iface}\` contract (test/${name}.test.ts runs the conformance suite on it), and keep \`checkInvariants\` in step with the state.`, '// ').split('\n'));
+  }
+  out[`src/${name}.ts`] = lines.join('\n');
+  return { files: out, main, others, boxClass, from };
+}
+
 /** The files of a new box, as { relative path → text }. */
-export function renderBox({ contract, name, root = ROOT, dirRel, linked, inRepo, rootRel }) {
+export function renderBox({ contract, name, root = ROOT, dirRel, linked, inRepo, rootRel, delegate = false }) {
   const c = CONTRACTS[contract];
   const Name = pascal(name);
   const factory = `create${Name}`;
@@ -139,17 +221,42 @@ export function renderBox({ contract, name, root = ROOT, dirRel, linked, inRepo,
   const suiteFn = hasSuite ? c.suite.expr.match(/^(\w+)\(/)[1] : undefined;
   const passes = hasSuite ? 'the conformance suite passes' : 'its tests pass';
   const files = {};
-
-  // --- src/<name>.ts: the box -----------------------------------------------------------
-  files[`src/${name}.ts`] = `${wrap(`${Name}: a box for the ${contract} slot of the heap — an implementation of the
+  const intro = wrap(`${Name}: a box for the ${contract} slot of the heap — an implementation of the
 \`${c.iface}\` contract of @hakmem/contracts (packages/contracts/src/boxes/${contract}.ts in the
-hakmem-ts repository). The ${contract} box is ${c.summary}.`, '// ')}
+hakmem-ts repository). The ${contract} box is ${c.summary}.`, '// ');
+
+  // --- src/<name>.ts (and the modules it imports): the box ----------------------------------
+  // Default: a copy of the default box's source. --delegate: a factory that calls it.
+  let copy;
+  if (!delegate) {
+    const origin = `packages/boxes/${contract}`;
+    const source = copiedSource({ root, contract, name, factory, pkgName, c, origin });
+    const git = gitState(source.from, contract);
+    const at = git === undefined ? '' : ` at commit ${git.commit}${git.dirty ? ' (with uncommitted changes)' : ''}`;
+    const version = `${c.pkg} ${versions(source.from)[c.pkg] ?? ver(c.pkg)}`;
+    copy = { ...source, version, at, origin };
+    const also = copy.others.length === 0 ? '' : ` (and ${copy.others.join(', ')}, copied beside this file as ${copy.others.map((f) => `src/${f}`).join(', ')})`;
+    Object.assign(files, copy.files);
+    files[`src/${name}.ts`] = `${intro}
+//
+${wrap(`A copy of the default box, ${version}: ${origin}/src/${copy.main}${also}${at},
+scaffolded by \`npm run new-box -- ${contract} ${name}\`. The code is the default's, with its
+factory renamed \`${c.factory}\` → \`${factory}\`, so ${passes} and src/heap.ts measures like
+the default heap from the first run. It is yours to change: start at "// your code here"
+below${copy.boxClass === undefined ? '' : ` (the class ${copy.boxClass})`}, keep the factory's signature (\`BoxFactories.${c.key}\` of
+@hakmem/allocator) and imports of @hakmem/contracts and @hakmem/primitives only (Contract D), then
+\`npm test\` runs ${hasSuite ? 'the suite' : 'the tests'} on it and \`npm run compare\` measures it. The copy
+does not follow later changes of the default box: diff it against ${origin}/src to see them.`, '// ')}
+${copy.files[`src/${name}.ts`]}`;
+  } else {
+    files[`src/${name}.ts`] = `${intro}
 //
 ${wrap(`It starts as the default box: the factory hands its arguments to \`${c.factory}\` of
 ${c.pkg}, so ${passes} and src/heap.ts measures like the default heap from the first run.
 Replace that call with your own implementation — a class that \`implements ${c.iface}\`, as
 examples/swap-unified-cache/src/fifo-cache.ts does for the unified cache — then \`npm test\`
-runs ${hasSuite ? 'the suite' : 'the tests'} on it and \`npm run compare\` measures it.`, '// ')}
+runs ${hasSuite ? 'the suite' : 'the tests'} on it and \`npm run compare\` measures it. (Without --delegate the
+scaffolder copies the default box's source in instead.)`, '// ')}
 import type { ${c.ctx ? 'BoxContext, ' : ''}${c.iface}, ${c.options} } from '@hakmem/contracts';
 import { ${c.factory} } from '${c.pkg}';
 
@@ -163,6 +270,7 @@ export function ${factory}(${sig}): ${c.iface} {
   return ${call};
 }
 `;
+  }
 
   // --- src/heap.ts: the composition for compare -------------------------------------------
   files['src/heap.ts'] = `// The composition \`hakmem-bench compare --b\` measures against the default heap:
@@ -171,13 +279,14 @@ export function ${factory}(${sig}): ${c.iface} {
 //   npx hakmem-bench compare --b ${where}/src/heap.ts --workloads ${c.workloads} --runs 3
 //
 // A module for \`compare\` exports \`heap\`: a Heap, or a function ({ maxBytes }) => Heap
-// (the bench sizes the heap for each workload). Only the ${contract} box is swapped;
-// every other box is the default.
+// (the bench sizes the heap for each workload). Swapping the box in is one line, the
+// \`boxes\` option of createHeap (or compose): \`boxes: { ${c.key}: ${factory} }\`. Only the
+// ${contract} box is swapped; every other box is the default.
 import { createHeap, type Heap } from '@hakmem/allocator';
 import { ${factory} } from './${name}.js';
 
 export function heap({ maxBytes }: { maxBytes: number }): Heap {
-  return createHeap({ maxBytes, boxes: { ${c.key}: ${factory} } });
+  return createHeap({ maxBytes, boxes: { ${c.key}: ${factory} } }); // the one line: ${c.key} is ${factory}
 }
 `;
 
@@ -254,7 +363,11 @@ describe('src/heap.ts: a heap with ${factory} swapped in (the module hakmem-benc
 
   // --- package.json, tsconfig.json, vitest.config.ts ----------------------------------------
   const testImports = Object.keys(imports).filter((p) => p.startsWith('@hakmem/'));
-  const deps = { '@hakmem/allocator': ver('@hakmem/allocator'), '@hakmem/contracts': ver('@hakmem/contracts'), [c.pkg]: ver(c.pkg) };
+  // The box's own imports: a copy needs what the default's source imports (@hakmem/contracts,
+  // @hakmem/primitives); the thin form, the default box; src/heap.ts, @hakmem/allocator.
+  const boxPkgs = copy === undefined ? [c.pkg] : Object.values(copy.files).flatMap(packageImports);
+  const deps = { '@hakmem/allocator': ver('@hakmem/allocator'), '@hakmem/contracts': ver('@hakmem/contracts') };
+  for (const p of boxPkgs) deps[p] = ver(p);
   const devDeps = {};
   for (const p of testImports) if (deps[p] === undefined) devDeps[p] = ver(p);
   if (inRepo || linked) devDeps['@hakmem/bench'] = ver('@hakmem/bench');
@@ -268,7 +381,7 @@ describe('src/heap.ts: a heap with ${factory} swapped in (the module hakmem-benc
     name: pkgName,
     version: '0.0.0',
     private: true,
-    description: `A box for the ${contract} slot (the ${c.iface} contract of @hakmem/contracts), scaffolded by tools/create-box from the default ${c.pkg}.`,
+    description: `A box for the ${contract} slot (the ${c.iface} contract of @hakmem/contracts), scaffolded by tools/create-box ${copy === undefined ? `over the default ${c.pkg}` : `as a copy of the default ${copy.version}`}.`,
     license: 'MIT',
     type: 'module',
     exports: { '.': './src/index.ts' },
@@ -279,7 +392,7 @@ describe('src/heap.ts: a heap with ${factory} swapped in (the module hakmem-benc
 
   // In the workspace (or linked to it) packages resolve to their src/ through the
   // "@hakmem/source" export condition; installed from the registry, to their dist/.
-  const source = inRepo || linked;
+  const fromSource = inRepo || linked;
   if (inRepo) {
     files['tsconfig.json'] = `${JSON.stringify({ extends: `${rootRel}/tools/tsconfig.base.json`, include: ['src', 'test'] }, null, 2)}\n`;
   } else {
@@ -290,7 +403,7 @@ describe('src/heap.ts: a heap with ${factory} swapped in (the module hakmem-benc
     "useDefineForClassFields": false,
     "lib": ["ES2024", "DOM"],
     "module": "ESNext",
-    "moduleResolution": "Bundler",${source ? `
+    "moduleResolution": "Bundler",${fromSource ? `
     // Resolve @hakmem/* to their src/ (node_modules is linked to the hakmem-ts workspace).
     "customConditions": ["@hakmem/source"],` : ''}
     "types": ["node"],
@@ -316,7 +429,7 @@ describe('src/heap.ts: a heap with ${factory} swapped in (the module hakmem-benc
 `;
     files['.gitignore'] = 'node_modules/\n';
   }
-  files['vitest.config.ts'] = source
+  files['vitest.config.ts'] = fromSource
     ? `import { defineConfig } from 'vitest/config';
 
 // Workspace packages resolve to their src/ through the "@hakmem/source" export condition,
@@ -336,12 +449,20 @@ export default defineConfig({
 
   // --- README.md ---------------------------------------------------------------------------
   const dflt = (heading, fallback) => readmeSection(root, contract, heading) ?? fallback;
-  files['README.md'] = `# ${pkgName}
+  // A copy starts with the default box's README sections (true of it as copied); the thin
+  // form with what to write in each.
+  const section = (heading, guidance) => (copy === undefined ? guidance : dflt(heading, guidance));
+  const checkedBy = hasSuite
+    ? `the testkit suite \`${suiteFn}\``
+    : 'a direct test of its RegionSource clauses and the heap tests (testkit has no conformance suite for this contract yet)';
+  const copied = copy === undefined ? [] : [`src/${name}.ts`, ...copy.others.map((f) => `src/${f}`)];
+  const usage = `# ${pkgName}
 
 ${wrap(`A box for the ${contract} slot of the heap, which is ${c.summary}.`)}
 
 Implements \`${c.iface}\` from \`@hakmem/contracts\` (\`packages/contracts/src/boxes/${contract}.ts\`).
-The factory is \`${factory}\` (\`src/${name}.ts\`), the signature of \`BoxFactories.${c.key}\`:
+The factory is \`${factory}\` (\`src/${name}.ts\`), the signature of \`BoxFactories.${c.key}\`;
+swapping it into a heap is one line, the \`boxes\` option:
 
 \`\`\`ts
 import { createHeap } from '@hakmem/allocator';
@@ -349,46 +470,66 @@ import { ${factory} } from '${pkgName}';
 
 const heap = createHeap({ boxes: { ${c.key}: ${factory} } });   // every other box: the default
 \`\`\`
-
-${wrap(`Scaffolded by \`npm run new-box -- ${contract} ${name}\` (tools/create-box). It starts as
+`;
+  const note = copy === undefined
+    ? wrap(`Scaffolded by \`npm run new-box -- ${contract} ${name} --delegate\` (tools/create-box). It starts as
 the default box — \`${factory}\` returns \`${c.factory}(…)\` of \`${c.pkg}\` — so ${passes}
 and it measures like the default from the first run. Write your implementation at the
 \`// your code here\` seam in \`src/${name}.ts\`, then keep each section below true of it
-(every box README in packages/boxes/*/README.md has them).`, '> ')}
+(every box README in packages/boxes/*/README.md has them).`, '> ')
+    : `${wrap(`Scaffolded by \`npm run new-box -- ${contract} ${name}\` (tools/create-box) as a copy of the
+default box at this version: ${copied.map((f) => `\`${f}\``).join(', ')} ${copied.length === 1 ? 'is' : 'are'} the source of
+\`${copy.version}\` (\`${copy.origin}/src/\`${copy.at}) with its factory renamed \`${c.factory}\` →
+\`${factory}\`. So ${passes} and it measures like the default from the first run.`, '> ')}
+>
+${wrap(`What to change: the box is ${copy.boxClass === undefined ? 'the object the factory returns' : `the class \`${copy.boxClass}\``} in \`src/${name}.ts\`
+(at \`// your code here\`): its methods are the policy — change them and the state they keep. Keep
+\`name\` ('${contract}'), the factory's signature (\`BoxFactories.${c.key}\`), the option checks
+the contract asks for, \`checkInvariants\` in step with the state, and imports of
+\`@hakmem/contracts\` and \`@hakmem/primitives\` only (Contract D: a box imports no other box).
+The copy does not follow later changes of the default box: diff it against
+\`${copy.origin}/src\` to see them.`, '> ')}
+>
+${wrap(`The sections from "What it owns" to "Debug checks" are the default box's README at this
+version (${copy.origin}/README.md has more): true of the copy as it is; rewrite each as your box departs from it.`, '> ')}`;
+  files['README.md'] = `${usage}
+${note}
 
 ## What it owns
-While it delegates: what \`${c.pkg}\` owns (see its README). Say here which state this box
+${section('What it owns', `While it delegates: what \`${c.pkg}\` owns (see its README). Say here which state this box
 keeps — JS-side (thread-local) or in the linear memory (any thread may read it) — and
-who else reads or writes it.
+who else reads or writes it.`)}
 
 ## Contract
-${wrap(`\`${c.iface}\` in \`@hakmem/contracts\`: every clause there, checked by ${hasSuite
-  ? `the testkit suite \`${suiteFn}\``
-  : 'a direct test of its RegionSource clauses and the heap tests (testkit has no conformance suite for this contract yet)'}. List here what this
-box adds within the contract (its policy: order, batch sizes, when it gives memory back).`)}
+${copy === undefined
+    ? wrap(`\`${c.iface}\` in \`@hakmem/contracts\`: every clause there, checked by ${checkedBy}. List here what this
+box adds within the contract (its policy: order, batch sizes, when it gives memory back).`)
+    : `${dflt('Contract', `\`${c.iface}\` in \`@hakmem/contracts\`.`)}
+
+${wrap(`Every clause is checked by ${checkedBy} (test/${name}.test.ts).`)}`}
 
 ## Invariants
-What \`checkInvariants()\` proves and the conformance suite relies on (bounds, no block
-held twice, ownership). Contract C: every batch and every cache is bounded.
+${section('Invariants', `What \`checkInvariants()\` proves and the conformance suite relies on (bounds, no block
+held twice, ownership). Contract C: every batch and every cache is bounded.`)}
 
 ## Layout
-The words this box keeps and where (a diagram as in packages/boxes/*/README.md).
+${section('Layout', 'The words this box keeps and where (a diagram as in packages/boxes/*/README.md).')}
 
 ## Complexity / memory overhead
-The cost of each operation on the hot path and the bytes kept per class, slab or block.
+${section('Complexity / memory overhead', 'The cost of each operation on the hot path and the bytes kept per class, slab or block.')}
 
 ## Options
-\`${c.options}\`. While it delegates, the default's:
+\`${c.options}\`. ${copy === undefined ? 'While it delegates, the default\'s' : 'As copied, the default\'s'}:
 
 ${dflt('Options', `See the README of ${c.pkg}.`)}
 
 ## Stats
-While it delegates, the default's (the counters \`hakmem-bench compare\` shows):
+${copy === undefined ? 'While it delegates, the default\'s' : 'As copied, the default\'s'} (the counters \`hakmem-bench compare\` shows):
 
 ${dflt('Stats', `See the README of ${c.pkg}.`)}
 
 ## Debug checks
-\`checkInvariants()\` throws \`HakmemError(E_CORRUPTION)\`; \`heap.validate()\` calls it.
+${section('Debug checks', '`checkInvariants()` throws `HakmemError(E_CORRUPTION)`; `heap.validate()` calls it.')}
 
 ## Tests
 \`\`\`sh
@@ -399,7 +540,7 @@ ${wrap(`\`test/${name}.test.ts\` runs ${hasSuite ? `every case of the testkit co
 (\`${suiteFn}\`) on \`${factory}\` (a case it cannot pass yet goes into \`KNOWN_GAPS\`,
 where it runs as \`test.fails\`), then` : 'a direct check of the RegionSource clauses (map, unmap, reuse before growth, errors) on a fresh memory whose os-boundary it is, then'} 20 000 random operations over every tier on the
 heap of \`src/heap.ts\` against the testkit's reference model, and one short
-\`hakmem-bench measure\` of \`src/heap.ts\` (skipped when the bench cannot be found).`)}
+\`hakmem-bench measure\` of \`src/heap.ts\` (skipped when the bench cannot be found).${copy === undefined ? '' : ` A failing suite case is named by its contract clause, e.g. \`vitest run -t "conformance suite"\` runs the suite alone.`}`)}
 
 ## Benchmark figures
 \`src/heap.ts\` is the default heap with this box swapped in: what
@@ -409,25 +550,37 @@ heap of \`src/heap.ts\` against the testkit's reference model, and one short
 npm run compare     # hakmem-bench compare --b src/heap.ts --workloads ${c.workloads} --runs 3
 \`\`\`
 Paste the tables here with the machine, the Node version and how to read them (see
-examples/swap-unified-cache/README.md, "Measure it"). While it delegates, B is the
+examples/swap-unified-cache/README.md, "Measure it"). ${copy === undefined ? 'While it delegates' : 'While it is the unchanged copy'}, B is the
 default: expect B/A near 1 and \`counters: identical\`.
 `;
-  return { files, pkgName, factory };
+  return { files, pkgName, factory, copied };
 }
 
 /**
  * Creates the box. Options: contract, name, dir (absolute; default <root>/boxes-contrib/<name>),
- * force (write into a non-empty dir), link (outside the workspace: symlink node_modules to
+ * delegate (a thin factory calling the default box instead of a copy of its source; default
+ * false), force (write into a non-empty dir), link (outside the workspace: symlink node_modules to
  * the workspace's; default true), install (a workspace package: run npm install; default true),
- * root, log. Returns { dir, status, files, pkgName, factory, linked, installed }.
+ * root, log. Returns { dir, status, files, pkgName, factory, linked, installed, copied }
+ * (copied: the files of src/ copied from the default box; [] with delegate).
  */
 export function createBox(options) {
-  const { contract, name, root = ROOT, force = false, link = true, install = true, log = () => {} } = options;
+  const { contract, name, root = ROOT, delegate = false, force = false, link = true, install = true, log = () => {} } = options;
   if (!Object.hasOwn(CONTRACTS, contract)) {
     throw new CreateBoxError(`unknown contract "${contract}"; one of: ${Object.keys(CONTRACTS).join(', ')}`);
   }
   if (typeof name !== 'string' || !NAME.test(name)) {
     throw new CreateBoxError(`the name must be kebab-case (a-z, 0-9, single dashes; starting with a letter), got "${name}"`);
+  }
+  // src/<name>.ts must not be one of the other files of src/: heap.ts, index.ts, or a module
+  // copied from the default box (api.ts, layout.ts).
+  const taken = ['heap.ts', 'index.ts'];
+  if (!delegate) {
+    const { main, files } = defaultSource(root, contract);
+    taken.push(...Object.keys(files).filter((f) => f !== main).sort());
+  }
+  if (taken.includes(`${name}.ts`)) {
+    throw new CreateBoxError(`the name "${name}" would make src/${name}.ts, which is another file of the box (${taken.map((f) => `src/${f}`).join(', ')}); pick another`);
   }
   const dir = resolve(options.dir ?? join(root, DEFAULT_PARENT, name));
   if (existsSync(dir) && readdirSync(dir).length > 0 && !force) {
@@ -442,7 +595,7 @@ export function createBox(options) {
     if (taken && !force) throw new CreateBoxError(`a workspace package ${pkgName} exists already (pick another name)`);
   }
   const rendered = renderBox({
-    contract, name, root, linked, inRepo,
+    contract, name, root, linked, inRepo, delegate,
     dirRel: inRepo ? rel : dir,
     rootRel: inRepo ? posix(relative(dir, root)) : undefined,
   });
@@ -470,19 +623,23 @@ export function createBox(options) {
     if (npm.status !== 0) throw new CreateBoxError('npm install failed (the box is written; run npm install again)');
     installed = true;
   }
-  return { dir, status, files: Object.keys(rendered.files), pkgName: rendered.pkgName, factory: rendered.factory, linked, installed };
+  return { dir, status, files: Object.keys(rendered.files), pkgName: rendered.pkgName, factory: rendered.factory, linked, installed, copied: rendered.copied };
 }
 
-const USAGE = `usage: npm run new-box -- <contract> <name> [--dir <path>] [--force] [--no-link] [--no-install]
+const USAGE = `usage: npm run new-box -- <contract> <name> [--dir <path>] [--delegate] [--force] [--no-link] [--no-install]
        npm run new-box -- --list
 
 Creates a private package implementing the box contract <contract>, named
 @hakmem/contrib-<name>, in boxes-contrib/<name>/ (a workspace) or in --dir <path>
-(relative to the current directory; anywhere, e.g. a temp dir).
+(relative to the current directory; anywhere, e.g. a temp dir). Its src/<name>.ts is a
+copy of the default box's source (packages/boxes/<contract>/src), factory renamed
+create<Name>: yours to change.
 
   --dir <path>   where to write it. Inside the repository: a path no workspaces pattern
                  covers is added to the workspaces (unless it is git-ignored, e.g. tmp/).
                  Outside: node_modules is linked to the workspace's (see --no-link).
+  --delegate     instead of the copy, a thin create<Name> that calls the default box's
+                 factory (of its package) behind a "// your code here" seam
   --force        write into a non-empty directory
   --no-link      outside the repository, do not link node_modules (install the @hakmem
                  packages from a registry yourself; they then resolve to their dist/)
@@ -493,7 +650,7 @@ contracts: ${Object.keys(CONTRACTS).join(', ')}`;
 
 /** Parses the CLI arguments; throws CreateBoxError on a bad one. */
 export function parseArgs(argv, cwd = process.env.INIT_CWD ?? process.cwd()) {
-  const out = { positional: [], force: false, link: true, install: true, list: false, help: false, dir: undefined };
+  const out = { positional: [], delegate: false, force: false, link: true, install: true, list: false, help: false, dir: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--dir') {
@@ -502,6 +659,7 @@ export function parseArgs(argv, cwd = process.env.INIT_CWD ?? process.cwd()) {
       out.dir = resolve(cwd, v);
     } else if (a.startsWith('--dir=')) out.dir = resolve(cwd, a.slice(6));
     else if (a === '--force') out.force = true;
+    else if (a === '--delegate') out.delegate = true;
     else if (a === '--no-link') out.link = false;
     else if (a === '--no-install') out.install = false;
     else if (a === '--list') out.list = true;
@@ -520,22 +678,22 @@ function main(argv) {
   }
   if (args.list) {
     for (const [id, c] of Object.entries(CONTRACTS)) {
-      console.log(`${id.padEnd(15)} ${c.iface.padEnd(14)} starts as ${c.pkg} ${c.factory}; suite: ${c.suite === null ? '(none yet: a direct RegionSource test, the heap tests)' : c.suite.expr.match(/^(\w+)\(/)[1]}`);
+      console.log(`${id.padEnd(15)} ${c.iface.padEnd(14)} starts as a copy of ${c.pkg} (${c.factory}); suite: ${c.suite === null ? '(none yet: a direct RegionSource test, the heap tests)' : c.suite.expr.match(/^(\w+)\(/)[1]}`);
     }
     return;
   }
   if (args.positional.length !== 2) throw new CreateBoxError(`expected <contract> <name>\n\n${USAGE}`);
   const [contract, name] = args.positional;
-  const r = createBox({ contract, name, dir: args.dir, force: args.force, link: args.link, install: args.install, log: (m) => console.log(m) });
+  const r = createBox({ contract, name, dir: args.dir, delegate: args.delegate, force: args.force, link: args.link, install: args.install, log: (m) => console.log(m) });
   const shown = r.status === 'outside' ? r.dir : posix(relative(ROOT, r.dir));
-  console.log(`created ${r.pkgName} (${contract}: ${r.factory}) in ${shown}`);
+  console.log(`created ${r.pkgName} (${contract}: ${r.factory}${r.copied.length > 0 ? `, a copy of ${CONTRACTS[contract].pkg}` : `, delegating to ${CONTRACTS[contract].pkg}`}) in ${shown}`);
   for (const f of r.files) console.log(`  ${f}`);
   if (r.linked) console.log(`  node_modules -> ${join(ROOT, 'node_modules')}`);
   const cd = `cd ${r.status === 'outside' ? r.dir : shown}`;
   console.log(`\nnext:\n  ${cd}${r.status === 'outside' && !r.linked ? '\n  npm install' : ''}
   npm test             # the conformance suite of the contract, the heap model, one bench measurement
   npm run typecheck${r.linked || r.status !== 'outside' ? '\n  npm run compare      # hakmem-bench compare --b src/heap.ts against the default heap' : ''}
-then write your implementation at "// your code here" in src/${name}.ts.`);
+then ${r.copied.length > 0 ? `change the copy, starting at "// your code here" in src/${name}.ts` : `write your implementation at "// your code here" in src/${name}.ts`}.`);
   if (r.status === 'add' && !r.installed) console.log('(run npm install to link the new workspace package)');
   if (r.status === 'workspace' && !r.installed) console.log('(run npm install to link it and update package-lock.json)');
 }

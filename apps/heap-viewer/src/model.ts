@@ -1,4 +1,4 @@
-import type { HeapSnapshot, HeapSnapshotSeries, SnapshotFrame } from '@hakmem/allocator';
+import { decodeSnapshotPages, type HeapSnapshot, type HeapSnapshotSeries, type SnapshotFrame } from '@hakmem/allocator';
 
 /**
  * What the page shows: a series of snapshots (one file: a single `heap.snapshot()`, a
@@ -71,14 +71,6 @@ export interface Frame {
   readonly counts: readonly number[];
 }
 
-/** Bytes of a base64 column. */
-export function fromBase64(text: string): Uint8Array {
-  const bin = atob(text);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
 /** Parses a file's bytes: gzip (by its magic) or plain JSON. */
 export async function parseBytes(bytes: Uint8Array): Promise<unknown> {
   let text: string;
@@ -134,22 +126,8 @@ export function decodeFrame(f: SnapshotFrame): Frame {
   const p = snap.pages;
   const first = p.first;
   const n = p.count;
-  const col8 = (text: string): Uint8Array => {
-    const b = fromBase64(text);
-    if (b.length !== n) throw new Error(`snapshot: a page column holds ${b.length} entries, not ${n}`);
-    return b;
-  };
-  const col16 = (text: string): Uint16Array => {
-    const b = fromBase64(text);
-    if (b.length !== n * 2) throw new Error(`snapshot: a page column holds ${b.length / 2} entries, not ${n}`);
-    return new Uint16Array(b.buffer, 0, n);
-  };
-  const k = col8(p.kind);
-  const c = col8(p.cls);
-  const t = col8(p.thread);
-  const s = col8(p.state);
-  const u = col16(p.used);
-  const cp = col16(p.cap);
+  // The columns as typed arrays, by the allocator's own decoder (pure JS, tree-shaken into the page).
+  const { kind: k, cls: c, thread: t, state: s, used: u, cap: cp } = decodeSnapshotPages(p);
   const kind = new Uint8Array(total);
   const cls = new Uint8Array(total);
   const thread = new Uint8Array(total);

@@ -52,7 +52,7 @@ usage:
                    (one measurement in this process; \`run\` starts one per child)
   hakmem-bench measure-mt --spec JSON   (the same for a multi-thread workload)
 
-defaults: --suite default: --subjects hakmem,thing,seglist,null (single-thread),
+defaults: --suite default: --subjects hakmem,thing,cheap,seglist,null (single-thread),
           hakmem,thing-locked,cheap,null (multi-thread); --workloads default,tiny,
           mid,default-ws8192,pool,large,json,mir,vm,trace:python-json,cross-thread,
           larson (a w of trace:<path> replays your own .trace.gz)
@@ -94,7 +94,7 @@ async function trace(args: string[]): Promise<number> {
   return errors > 0 ? 1 : 0;
 }
 
-const DEFAULT_SUBJECTS = 'hakmem,thing,seglist,null';
+const DEFAULT_SUBJECTS = 'hakmem,thing,cheap,seglist,null';
 /**
  * The README's main command: every band of random-mixed, the single-block scenarios, one
  * real trace and two multi-thread workloads (the ring forms, tiny-hot and the rest by

@@ -17,6 +17,17 @@ describe('spawnMeasure', () => {
     expect(record).toMatchObject({ failed: 0, mismatches: 0, verify: 'ok' });
     expect(record.footprint).toBeGreaterThan(0);
   });
+
+  it('runs @libmedia/cheap on one thread (a band and a trace replay), verified, counters equal to thing\'s', () => {
+    for (const workload of ['default', 'trace:ripgrep-mt']) {
+      const spec = { workload, cycles: 10_000, seed: 42, run: 0 };
+      const cheap = spawnMeasure({ ...spec, subject: 'cheap' });
+      const thing = spawnMeasure({ ...spec, subject: 'thing' });
+      expect(cheap, workload).toMatchObject({ failed: 0, mismatches: 0, verify: 'ok' });
+      expect(cheap.footprint).toBeGreaterThan(0);
+      expect(problems({ workload, cycles: spec.cycles, records: [thing, cheap], failures: [] })).toEqual([]);
+    }
+  });
 });
 
 describe('report', () => {

@@ -29,6 +29,15 @@ export const subjects: readonly SubjectEntry[] = [
     load: async () => (await import('./thing.js')).createThingSubject,
   },
   {
+    name: 'cheap',
+    description: '@libmedia/cheap AllocatorJS (size-ordered skip-list free lists over a WebAssembly.Memory, one heap mutex), on one thread',
+    load: async () => {
+      const { loadCheapMt } = await import('../mt/subjects/cheap.js');
+      loadCheapMt(); // throws when the package is not installed
+      return (await import('./cheap.js')).createCheapSubject;
+    },
+  },
+  {
     name: 'seglist',
     description: 'reference: a minimal segregated free list in plain JS (16-byte classes, no checks, no reuse across classes)',
     load: async () => (await import('./seglist.js')).createSeglistSubject,

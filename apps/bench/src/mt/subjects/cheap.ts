@@ -32,12 +32,18 @@ const PAGE = 65536;
  * (CHEAP_HEAP_INITIAL / CHEAP_HEAP_MAXIMUM, in 64 KiB pages; its default is 265 pages,
  * then it grows by 1 MiB steps): set before the import, in each thread.
  */
-function configure(handle: Pick<CheapHandle, 'initialPages' | 'maximumPages'>): void {
+export function configureCheap(handle: Pick<CheapHandle, 'initialPages' | 'maximumPages'>): void {
   process.env.CHEAP_HEAP_INITIAL = String(handle.initialPages);
   process.env.CHEAP_HEAP_MAXIMUM = String(handle.maximumPages);
 }
 
-async function importCheap(): Promise<CheapInternal> {
+/** cheap's heap size for a workload that needs `arenaBytes` (+ its own 1 MiB stack and headers), room to grow 2×. */
+export function cheapPages(arenaBytes: number): Pick<CheapHandle, 'initialPages' | 'maximumPages'> {
+  const initialPages = Math.ceil(arenaBytes / PAGE) + 32;
+  return { initialPages, maximumPages: initialPages * 2 };
+}
+
+export async function importCheap(): Promise<CheapInternal> {
   return (await import(CHEAP_INTERNAL)) as CheapInternal;
 }
 
@@ -105,9 +111,8 @@ export function loadCheapMt(): MtSubject {
   return {
     name: 'cheap',
     async create(options: MtSubjectOptions): Promise<MtHost> {
-      const initialPages = Math.ceil(options.arenaBytes / PAGE) + 32; // + cheap's own 1 MiB stack and headers
-      const pages = { initialPages, maximumPages: initialPages * 2 };
-      configure(pages);
+      const pages = cheapPages(options.arenaBytes);
+      configureCheap(pages);
       await importCheap();
       const memory = (globalThis as { CHeap?: { Memory?: WebAssembly.Memory } }).CHeap?.Memory;
       if (!(memory instanceof WebAssembly.Memory)) throw new Error('@libmedia/cheap: no CHeap.Memory after import (not its main thread?)');
@@ -116,7 +121,7 @@ export function loadCheapMt(): MtSubject {
     },
     async attach(handle: unknown): Promise<Subject> {
       const h = handle as CheapHandle;
-      configure(h);
+      configureCheap(h);
       const cheap = await importCheap();
       await cheap.initThread({ memory: h.memory });
       return new CheapSubject(cheap.Allocator, h.memory);

@@ -1,16 +1,20 @@
 // Long fuzzing campaigns (outside CI): runs the model-based property test of the composed
-// heap and the multi-worker stress test with random seeds, debug levels and grow faults,
-// for a given time, and records every failure as a replayable case in
+// heap, the multi-worker stress test and the kill test (workers terminated at random points,
+// tools/fuzz/kill.ts) with random seeds, debug levels, backends and grow faults, for a given
+// time, and records every failure as a replayable case in
 // packages/testkit/regressions/<kind>-<seed>.json (replayed by
 // packages/allocator/test/regressions.test.ts, so a saved failure becomes a regression test).
+// A kill case replays the same operations, sizes, kill delays and victims from its seed; where
+// the kills land is the scheduler's, so a replay retries the case rather than repeating it.
 //
-//   node --import tsx --conditions=@hakmem/source tools/fuzz/campaign.ts --minutes 60 [--workers-every 10]
+//   node --import tsx --conditions=@hakmem/source tools/fuzz/campaign.ts --minutes 60 [--workers-every 10] [--kill-every 7]
 //   (npm run fuzz -- --minutes 60)
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { createNativeBackend } from '@hakmem/memory-backend';
 import { createHeap } from '@hakmem/allocator';
 import { FaultyBackend, randomGrowFaults, randomOps, runModel } from '@hakmem/testkit';
 import { runStress, type StressCase } from './stress.js';
+import { runKill, type KillCase } from './kill.js';
 
 /** One replayable case of the model test. */
 export interface ModelCase {
@@ -43,7 +47,7 @@ function arg(name: string, dflt: number): number {
 
 const OUT = new URL('../../packages/testkit/regressions/', import.meta.url);
 
-function save(c: ModelCase | StressCase, error: unknown): void {
+function save(c: ModelCase | StressCase | KillCase, error: unknown): void {
   mkdirSync(OUT, { recursive: true });
   const file = new URL(`${c.kind}-${c.seed}.json`, OUT);
   writeFileSync(file, JSON.stringify({ ...c, error: String(error instanceof Error ? error.stack ?? error.message : error) }, null, 2) + '\n');
@@ -53,6 +57,7 @@ function save(c: ModelCase | StressCase, error: unknown): void {
 async function main(): Promise<void> {
   const minutes = arg('minutes', 1);
   const workersEvery = arg('workers-every', 10);
+  const killEvery = arg('kill-every', 7);
   const end = Date.now() + minutes * 60_000;
   let n = 0;
   let failures = 0;
@@ -61,13 +66,19 @@ async function main(): Promise<void> {
   while (Date.now() < end) {
     n++;
     const seed = (Math.random() * 2 ** 31) >>> 0;
-    const c: ModelCase | StressCase = n % workersEvery === 0
-      ? { kind: 'stress', seed, pairs: 2, blocks: 20_000, debug: seed % 3 === 0 ? 1 : 0 }
-      : { kind: 'model', seed, ops: 100_000, debug: [0, 0, 1, 2][seed % 4]!, faults: seed % 5 === 0 ? 0.3 : 0, maxBytes: 256 << 20 };
+    const c: ModelCase | StressCase | KillCase = n % killEvery === 0
+      ? {
+        kind: 'kill', seed, rounds: 6, workers: 2 + (seed % 3), kills: 1 + (seed % 2), slots: 32 + (seed % 3) * 16, minDelay: 1,
+        maxDelay: 80, debug: 0, maxBytes: 256 << 20, growable: seed % 3 === 1, wasm: seed % 3 === 2,
+      }
+      : n % workersEvery === 0
+        ? { kind: 'stress', seed, pairs: 2, blocks: 20_000, debug: seed % 3 === 0 ? 1 : 0 }
+        : { kind: 'model', seed, ops: 100_000, debug: [0, 0, 1, 2][seed % 4]!, faults: seed % 5 === 0 ? 0.3 : 0, maxBytes: 256 << 20 };
     try {
       if (c.kind === 'model') runModelCase(c);
-      else await runStress(c);
-      ops += c.kind === 'model' ? c.ops : c.blocks * c.pairs * 2;
+      else if (c.kind === 'stress') await runStress(c);
+      else ops += (await runKill(c)).ops;
+      ops += c.kind === 'model' ? c.ops : c.kind === 'stress' ? c.blocks * c.pairs * 2 : 0;
     } catch (e) {
       failures++;
       save(c, e);

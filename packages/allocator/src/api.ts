@@ -166,3 +166,22 @@ export interface BigUsage {
   blocksCached: number;
   bytesCached: number;
 }
+
+/**
+ * What `heap.reclaim(tid)` (or `heap.watch`'s reclaim of a worker that exited) found the
+ * dead thread in the middle of, and repaired: see docs/debug.md, "Killed threads".
+ */
+export interface ReclaimReport {
+  /** The thread id reclaimed. */
+  readonly tid: number;
+  /** The boxes whose lock the thread held when it died (each repaired and released); `'thread registry'` for the thread lock. */
+  readonly locks: readonly string[];
+  /** One box name per operation the thread was in the middle of that was finished or undone (a batch, a drain, an alloc not returned...). */
+  readonly repaired: readonly string[];
+  /**
+   * Bytes the thread had mapped from os-boundary that no box owned — a range in flight
+   * between os-boundary and a box (mapped and not yet stamped, or on its way back), and its
+   * pool arena's uncut rest and pooled empty spans — given back to os-boundary.
+   */
+  readonly strayBytes: number;
+}

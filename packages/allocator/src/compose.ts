@@ -1,6 +1,6 @@
 import {
   ErrorCode, GH_DEBUG_BITMAP, HakmemError, PAGE_SHIFT, PAGE_SIZE, PageKind, TR_POOL_CACHE_BASE, TR_POOL_CACHE_BYTES, TR_TINY_CACHE_BASE, TR_TINY_CACHE_BYTES,
-  type BoxContext, type HeapLayout, type MemoryBackend, type OsBoundary,
+  type BoxContext, type HeapLayout, type MemoryBackend, type OsBoundary, type Recovery,
 } from '@hakmem/contracts';
 import { alignUp } from '@hakmem/primitives';
 import { attachBackend, createNativeBackend, createWasmBackend } from '@hakmem/memory-backend';
@@ -16,10 +16,10 @@ import { createPoolTls, DEFAULT_POOL_CLASS_SIZES } from '@hakmem/pool-tls';
 import { createPoolRefill } from '@hakmem/pool-refill';
 import { createL25Pool } from '@hakmem/l25-pool';
 import { createBigCache } from '@hakmem/bigcache';
-import type { AttachOptions, BoxFactories, ComposeOptions, HeapOptions, SharedHeapHandle } from './api.js';
+import type { AttachOptions, BoxFactories, ComposeOptions, HeapOptions, ReclaimReport, SharedHeapHandle } from './api.js';
 import { Heap, ValidatingHeap, type HeapThread } from './heap.js';
 import { initHeader, planLayout, readLayout, SLOT_BIGCACHE, SLOT_L25_POOL, SLOT_SHARED_POOL, SLOT_SUPERSLAB_TIER, slotOffset } from './layout.js';
-import { cacheStorage, hostThreadId, takeThread } from './threads.js';
+import { cacheStorage, hostThreadId, sweepThread, takeThread } from './threads.js';
 
 /** The default implementation of every box. */
 export const defaultBoxes: Readonly<BoxFactories> = Object.freeze({
@@ -84,6 +84,13 @@ export interface ThreadSpec {
   /** True when the thread id was ABANDONED: the thread-local boxes adopt what it owns. */
   readonly adopt: boolean;
   readonly options: Omit<ComposeOptions, 'backend'>;
+  /**
+   * Set by `heap.reclaim` for a thread that may have died inside a heap call: each box's
+   * `recover()` runs as the instance is built (shared boxes first, innermost lock first),
+   * then the thread-local boxes' after they adopt, then the gatekeeper's; pages the thread
+   * had mapped and no box owns go back to os-boundary. What was repaired is passed here.
+   */
+  readonly recover?: (report: ReclaimReport) => void;
 }
 
 /**
@@ -101,11 +108,21 @@ export function buildThread(spec: ThreadSpec): Heap {
   });
   const osBoundary = f.osBoundary({
     backend, stateOffset: layout.osStateOffset, stateBytes: layout.osStateBytes, heapStart: layout.heapStart, shared: backend.shared,
+    registryOffset: layout.registryOffset, tid,
     ...(spec.attach ? { attach: true } : {}),
   });
+  const report = spec.recover === undefined ? undefined : { tid, locks: [] as string[], repaired: [] as string[], strayBytes: 0 };
+  const recover = (box: { readonly name: string; recover?: () => Recovery }): void => {
+    if (report === undefined || box.recover === undefined) return;
+    const r = box.recover();
+    for (let k = 0; k < r.locks; k++) report.locks.push(box.name);
+    for (let k = 0; k < r.repaired; k++) report.repaired.push(box.name);
+  };
+  recover(osBoundary); // the innermost lock: everything below may map or unmap
   const storage = (base: number, bytes: number): { storage?: (words: number) => Int32Array } =>
     (backend.shared ? { storage: cacheStorage(backend, layout, osBoundary, tid, base, bytes) } : {});
   const superslabTier = f.superslabTier(ctx(SLOT_SUPERSLAB_TIER), { regions: osBoundary, ...t.superslabTier });
+  recover(superslabTier);
   const sharedPool = f.sharedPool(ctx(SLOT_SHARED_POOL), { superSlabs: superslabTier });
   const tinyRoute = f.tinyRoute(t.tinyRoute ?? {});
   const warmPool = f.warmPool(ctx(-1), { classSizes: tinyRoute.classSizes, lender: sharedPool, ...t.warmPool });
@@ -115,17 +132,28 @@ export function buildThread(spec: ThreadSpec): Heap {
   });
   // One mid class table for both halves of the mid tier (pool-refill carves what pool-tls caches).
   const poolClasses = t.poolTls?.classSizes ?? DEFAULT_POOL_CLASS_SIZES;
-  const poolRefill = f.poolRefill(ctx(-1), { classSizes: Int32Array.from(poolClasses), regions: osBoundary, ...t.poolRefill });
+  // A reclaim builds no prewarm: it would move batches through the dead thread's batch record before recover() reads it.
+  const { prewarm: _p, ...refillTuning } = t.poolRefill ?? {};
+  const poolRefill = f.poolRefill(ctx(-1), { classSizes: Int32Array.from(poolClasses), regions: osBoundary, ...(spec.recover === undefined ? t.poolRefill : refillTuning) });
   const poolTls = f.poolTls({ ...t.poolTls, classSizes: poolClasses, source: poolRefill, ...storage(TR_POOL_CACHE_BASE, TR_POOL_CACHE_BYTES) });
   // l25-pool's shard records take consecutive box slots from SLOT_L25_POOL (it checks they fit in page 0).
   const l25Pool = f.l25Pool(ctx(SLOT_L25_POOL), { regions: osBoundary, ...t.l25Pool });
   const bigCache = f.bigCache(ctx(SLOT_BIGCACHE), { regions: osBoundary, ...t.bigCache });
+  recover(l25Pool);
+  recover(bigCache);
+  recover(sharedPool); // after the tier: its lock is never held while the tier's is taken
+  // Pages the thread had mapped and no box owned (in flight between os-boundary and a box,
+  // and its pool arena's uncut rest): back to os-boundary before anything is adopted.
+  if (report !== undefined) report.strayBytes = sweepThread(backend, layout, osBoundary, tid);
   if (spec.adopt) {
     pageBox.adopt();
     warmPool.adopt();
     poolRefill.adopt();
     bigCache.adopt();
   }
+  recover(warmPool);
+  recover(pageBox);
+  recover(poolRefill);
   // On exhaustion the heap first gives back what it caches itself (a block freed in one
   // tier and cached there cannot serve another tier until it is unmapped), then asks the
   // application's hook. `built.heap` is set before any allocation can reach this.
@@ -141,9 +169,17 @@ export function buildThread(spec: ThreadSpec): Heap {
     ...(options.throwOnOutOfMemory === undefined ? {} : { throwOnOutOfMemory: options.throwOnOutOfMemory }),
   });
   const boxes = { osBoundary, superslabTier, sharedPool, warmPool, pageBox, unifiedCache, tinyRoute, gatekeeper, poolTls, poolRefill, l25Pool, bigCache };
-  const thread: HeapThread = { tid, spec, rebuild: (id, adopt) => buildThread({ ...spec, tid: id, attach: true, adopt }) };
+  const { recover: _r, ...plain } = spec;
+  const thread: HeapThread = {
+    tid, spec: plain,
+    rebuild: (id, adopt, onRecovered) => buildThread({ ...plain, tid: id, attach: true, adopt, ...(onRecovered === undefined ? {} : { recover: onRecovered }) }),
+  };
   const heap = debug >= 3 ? new ValidatingHeap(backend, layout, boxes, debug, thread) : new Heap(backend, layout, boxes, debug, thread);
   built.heap = heap;
+  if (report !== undefined) {
+    recover(gatekeeper); // frees a block the thread's calloc / realloc had not returned: through the boxes above, repaired
+    spec.recover!(report);
+  }
   return heap;
 }
 
@@ -197,13 +233,14 @@ function sharedLiveBitmap(backend: MemoryBackend, layout: HeapLayout, os: OsBoun
   let base = Atomics.load(i32, GH_DEBUG_BITMAP);
   if (base === 0) {
     const mapped = alignUp(bytes, PAGE_SIZE);
+    const reg = layout.registryOffset >>> 2;
     const p = os.map(mapped, PAGE_SIZE);
     if (p === 0) throw invalid(`maxBytes ${layout.maxBytes} cannot hold the debug bitmap (${mapped} bytes)`);
+    if (!os.lastMapZeroed()) backend.views.u8.fill(0, p, p + mapped);
     const v = backend.views;
-    const reg = layout.registryOffset >>> 2;
-    v.i32.fill(PageKind.META, reg + (p >>> PAGE_SHIFT), reg + ((p + mapped) >>> PAGE_SHIFT));
-    if (!os.lastMapZeroed()) v.u8.fill(0, p, p + mapped);
+    // One run: the header names the bitmap as its pages become META (until then os-boundary's MAPPED entry names this thread).
     base = Atomics.compareExchange(v.i32, GH_DEBUG_BITMAP, 0, p);
+    if (base === 0) v.i32.fill(PageKind.META, reg + (p >>> PAGE_SHIFT), reg + ((p + mapped) >>> PAGE_SHIFT));
     if (base !== 0) os.unmap(p, mapped); // another thread was first
     else base = p;
   }

@@ -1,26 +1,30 @@
 import {
   ErrorCode, HakmemError, PAGE_SHIFT, PAGE_SIZE, PD_BLOCK_SIZE, PD_CAPACITY, PD_CARVE, PD_FREE_HEAD, PD_REGION_MASK,
   PD_REGION_STATE, PD_USED, PageKind, REG_AUX_MASK, REG_AUX_SHIFT, REG_KIND_MASK, SUPERSLAB_SIZE, SuperSlabState,
-  REG_CLASS_MASK, REG_CLASS_SHIFT, MAX_THREADS, TR_POOL_REMOTE_HEAD, TR_TINY_REMOTE_HEAD,
+  REG_CLASS_MASK, REG_CLASS_SHIFT, MAX_THREADS, TR_HOST_ID, TR_POOL_REMOTE_HEAD, TR_TINY_REMOTE_HEAD, threadWord,
   BigBlockState, PD_REGION_PAGES,
   type BigCache, type Gatekeeper, type HeapLayout, type HeapViews, type L25Pool, type MemoryBackend, type OsBoundary, type PageBox,
   type PoolRefill, type PoolTls, type Ptr, type SharedPool, type SuperSlabTier, type TinyRoute, type UnifiedCache,
   type WarmPool,
 } from '@hakmem/contracts';
-import type { BigUsage, HeapStats, SharedHeapHandle, TierUsage, TinyUsage } from './api.js';
+import type { BigUsage, HeapStats, ReclaimReport, SharedHeapHandle, TierUsage, TinyUsage } from './api.js';
 import type { ThreadSpec } from './compose.js';
 import { closedGatekeeper } from './closed.js';
 import { takeSnapshot, type HeapSnapshot } from './snapshot.js';
 import {
-  abandonedThreads, claimThread, pendingRemote, releaseThread, threadRecords, type ThreadRecord,
+  abandonedThreads, breakThreadLock, claimThread, pendingRemote, releaseThread, threadRecords, type ThreadRecord,
 } from './threads.js';
 
 /** Which thread of the heap an instance serves, and how to build another thread's instance (reclaim, trim). */
 export interface HeapThread {
   readonly tid: number;
   readonly spec: ThreadSpec;
-  /** Builds thread `tid`'s boxes over the same memory (attached), adopting what it owns when `adopt`. */
-  readonly rebuild: (tid: number, adopt: boolean) => Heap;
+  /**
+   * Builds thread `tid`'s boxes over the same memory (attached), adopting what it owns when
+   * `adopt`, and — given `onRecovered` — repairing what the thread left half-done when it
+   * died (see ThreadSpec.recover).
+   */
+  readonly rebuild: (tid: number, adopt: boolean, onRecovered?: (report: ReclaimReport) => void) => Heap;
 }
 
 /** What `heap.watch` needs of a worker: worker_threads' Worker has it. */
@@ -63,6 +67,7 @@ export class Heap {
   protected gk: Gatekeeper;
   private readonly thread: HeapThread;
   private detached = false;
+  private reclaimed: ReclaimReport | undefined;
 
   constructor(backend: MemoryBackend, layout: HeapLayout, boxes: HeapBoxes, debug: number, thread: HeapThread) {
     this.backend = backend;
@@ -317,26 +322,63 @@ export class Heap {
    * terminated or crashed worker): its caches (kept in the linear memory), slabs, spans,
    * SuperSlabs and cached big blocks are collected as its own `detach()` would have, by
    * this thread. Blocks it still had live stay valid (others may free them). Returns false
-   * when the id is not in use. Exact when the thread stopped between heap calls; a thread
-   * killed inside a call may leave that call's slab or lock behind.
+   * when the id is not in use. A thread killed inside a heap call (a terminated worker) is
+   * repaired first, in a shared heap: every lock it held is released once what it protects
+   * is consistent, and the operation it was in the middle of is finished or undone
+   * (`lastReclaim` says what was found; docs/debug.md, "Killed threads").
    * Throws `E_INVALID_OPTION` for an id outside 1..255 or this thread's own.
    */
   reclaim(tid: number): boolean {
     if (!Number.isInteger(tid) || tid < 1 || tid > MAX_THREADS) throw invalid(`thread id must be an integer in 1..${MAX_THREADS}, got ${tid}`);
     if (tid === this.tid) throw invalid(`thread ${tid} is this heap's own thread: use detach()`);
+    // A thread killed inside attach / detach / another reclaim holds the thread lock: it is
+    // released for it first (each section under it is one run of stores).
+    const host = this.backend.views.i32[threadWord(tid, TR_HOST_ID)]!;
+    const brokeThreadLock = this.backend.shared && host !== 0 && breakThreadLock(this.backend, host);
     if (!claimThread(this.backend, tid, true)) return false;
-    this.thread.rebuild(tid, true).detach();
+    let report: ReclaimReport | undefined;
+    const heap = this.backend.shared ? this.thread.rebuild(tid, true, (r) => { report = r; }) : this.thread.rebuild(tid, true);
+    heap.detach();
+    this.reclaimed = report === undefined ? undefined : brokeThreadLock ? { ...report, locks: ['thread registry', ...report.locks] } : report;
     return true;
   }
 
   /**
-   * Reclaims a worker's thread id when the worker exits without having detached
-   * (worker_threads: the 'exit' event; the worker's `threadId` was recorded at attach).
+   * What the last `reclaim` of this heap instance (or `watch`'s) found the dead thread in
+   * the middle of and repaired: the locks it held, the operations finished or undone, the
+   * stray pages given back (shared heaps). Undefined before any.
    */
-  watch(worker: WatchedWorker): void {
+  get lastReclaim(): ReclaimReport | undefined {
+    return this.reclaimed;
+  }
+
+  /**
+   * Reclaims a worker's thread id when the worker exits without having detached
+   * (worker_threads: the 'exit' event; the worker's `threadId` was recorded at attach) —
+   * also a worker terminated in the middle of a heap call: the locks it held are released
+   * after what they protect is repaired, and what it was moving is finished or given back
+   * (docs/debug.md, "Killed threads"). `onReclaim` gets each reclaim's report.
+   * Pre: this thread gets to run its event loop after the worker's exit (a thread blocked
+   * on a lock the dead worker held waits until the reclaim releases it).
+   */
+  watch(worker: WatchedWorker, onReclaim?: (report: ReclaimReport) => void): void {
     const host = worker.threadId;
     worker.once('exit', () => {
-      for (const r of threadRecords(this.backend)) if (r.state === 'live' && r.hostId === host && r.tid !== this.tid) this.reclaim(r.tid);
+      // Killed inside attach (before its record names it) or detach: only the host id says it held the thread lock.
+      const broke = this.backend.shared && breakThreadLock(this.backend, host);
+      let reported = false;
+      for (const r of threadRecords(this.backend)) {
+        if (r.state !== 'live' || r.hostId !== host || r.tid === this.tid || !this.reclaim(r.tid)) continue;
+        const report = this.reclaimed!;
+        const full = broke && !report.locks.includes('thread registry') ? { ...report, locks: ['thread registry', ...report.locks] } : report;
+        this.reclaimed = full;
+        reported = true;
+        onReclaim?.(full);
+      }
+      if (!reported && broke) {
+        this.reclaimed = { tid: 0, locks: ['thread registry'], repaired: [], strayBytes: 0 };
+        onReclaim?.(this.reclaimed);
+      }
     });
   }
 
@@ -369,12 +411,14 @@ export class Heap {
     b.unifiedCache.flush();
     b.pageBox.flush();
     b.warmPool.flush();
-    b.superslabTier.trim();
     b.poolTls.flush();
     b.poolRefill.trim();
+    // Abandoned ids after this thread's caches went back (their blocks' frees are on the ids'
+    // remote lists now), and before the shared tiers are trimmed (what they give back is there).
+    if (this.backend.shared) this.collectAbandoned();
+    b.superslabTier.trim();
     b.l25Pool.trim();
     b.bigCache.trim();
-    if (this.backend.shared) this.collectAbandoned();
     return before - b.osBoundary.stats().bytesInUse;
   }
 

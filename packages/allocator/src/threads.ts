@@ -1,11 +1,11 @@
 import {
   ErrorCode, GH_NEXT_THREAD_ID, GH_THREAD_LOCK, HakmemError, MAX_THREADS, PAGE_SHIFT, PAGE_SIZE, PageKind, REG_KIND_MASK,
-  REG_THREAD_MASK, REG_THREAD_SHIFT, ThreadState, TR_ATTACHES, TR_HOST_ID, TR_POOL_CACHE_BASE,
-  TR_POOL_CACHE_BYTES, TR_POOL_REMOTE_HEAD, TR_STATE, TR_TINY_CACHE_BASE, TR_TINY_CACHE_BYTES, TR_TINY_REMOTE_HEAD,
-  threadWord,
+  REG_THREAD_MASK, REG_THREAD_SHIFT, ThreadState, TR_ATTACHES, TR_HOST_ID, TR_INFLIGHT_BLOCK, TR_POOL_CACHE_BASE,
+  TR_POOL_CACHE_BYTES, TR_POOL_DRAIN, TR_POOL_REMOTE_HEAD, TR_STATE, TR_TINY_CACHE_BASE, TR_TINY_CACHE_BYTES, TR_TINY_REMOTE_HEAD,
+  retiredEntry, threadWord,
   type HeapLayout, type MemoryBackend, type OsBoundary,
 } from '@hakmem/contracts';
-import { alignUp, canBlockHere, lockAcquire, lockRelease } from '@hakmem/primitives';
+import { alignUp, canBlockHere, lockAcquire, lockBreak, lockRelease } from '@hakmem/primitives';
 
 /**
  * The thread registry of a heap: the thread records in page 0 (see "Thread records" in
@@ -37,14 +37,38 @@ export function hostThreadId(): number {
   return typeof wt?.threadId === 'number' ? wt.threadId : 0;
 }
 
+/** This thread's host id (hostThreadId()), once per thread: what it names as the holder of the thread lock. */
+let ownHost = -1;
+
+/**
+ * The holder id the thread lock's word records for host thread `hostId`: above every heap
+ * thread id (the thread lock is taken before a thread has one, in attach).
+ */
+export function threadLockHolder(hostId: number): number {
+  return MAX_THREADS + 1 + hostId;
+}
+
 function withThreadLock<T>(backend: MemoryBackend, fn: (i32: Int32Array) => T): T {
   const i32 = backend.views.i32;
-  lockAcquire(i32, GH_THREAD_LOCK, backend.shared && canBlockHere());
+  if (ownHost < 0) ownHost = hostThreadId();
+  lockAcquire(i32, GH_THREAD_LOCK, backend.shared && canBlockHere(), threadLockHolder(ownHost));
   try {
     return fn(backend.views.i32);
   } finally {
     lockRelease(backend.views.i32, GH_THREAD_LOCK);
   }
+}
+
+/**
+ * Releases the thread lock when host thread `hostId`, which is gone, holds it (it was
+ * killed inside attach, detach or a reclaim: each critical section under the thread lock
+ * is one run of stores, so the thread table is consistent). Returns true when it did.
+ * Not for the calling thread's own host id, nor for 0 when host ids are not known.
+ */
+export function breakThreadLock(backend: MemoryBackend, hostId: number): boolean {
+  if (ownHost < 0) ownHost = hostThreadId();
+  if (hostId === ownHost) return false;
+  return lockBreak(backend.views.i32, GH_THREAD_LOCK, threadLockHolder(hostId));
 }
 
 /**
@@ -68,10 +92,14 @@ export function takeThread(backend: MemoryBackend, hostId: number): TakenThread 
     if (pick === 0) {
       throw new HakmemError(ErrorCode.INVALID_OPTION, `all ${MAX_THREADS} thread ids of the heap are taken (detach or reclaim threads that are gone)`, { box: 'allocator' });
     }
-    Atomics.store(i32, threadWord(pick, TR_STATE), ThreadState.LIVE);
-    i32[threadWord(pick, TR_HOST_ID)] = hostId;
-    i32[threadWord(pick, TR_ATTACHES)]!++;
+    // One run of stores (indexes first): a thread stopped anywhere either took the record,
+    // with its host id and clean in-flight words, or did not.
+    const w = threadWord(pick, 0);
+    i32.fill(0, w + TR_INFLIGHT_BLOCK, w + TR_POOL_DRAIN + 1);
+    i32[w + TR_HOST_ID] = hostId;
+    i32[w + TR_ATTACHES]!++;
     if (pick >= i32[GH_NEXT_THREAD_ID]!) i32[GH_NEXT_THREAD_ID] = pick + 1;
+    Atomics.store(i32, w + TR_STATE, ThreadState.LIVE);
     return { tid: pick, adopted };
   });
 }
@@ -137,9 +165,11 @@ export function releaseThread(backend: MemoryBackend, layout: HeapLayout, os: Os
     unmapCacheRegion(backend, layout, os, tid, TR_POOL_CACHE_BASE, TR_POOL_CACHE_BYTES);
   }
   const state = owns ? ThreadState.ABANDONED : ThreadState.FREE;
+  const w = threadWord(tid, 0);
   withThreadLock(backend, (i32) => {
-    Atomics.store(i32, threadWord(tid, TR_STATE), state);
-    if (!owns) i32[threadWord(tid, TR_HOST_ID)] = 0;
+    // The Atomics call first (V8 may stop a thread at its entry), then one plain store.
+    Atomics.store(i32, w + TR_STATE, state);
+    if (!owns) i32[w + TR_HOST_ID] = 0;
   });
   return state;
 }
@@ -159,14 +189,16 @@ export function cacheStorage(backend: MemoryBackend, layout: HeapLayout, os: OsB
     if (base === 0 || i32[nw]! < words * 4) {
       if (base !== 0) unmapCacheRegion(backend, layout, os, tid, baseWord, bytesWord);
       const bytes = alignUp(words * 4, PAGE_SIZE);
+      const reg = layout.registryOffset >>> 2;
+      const meta = PageKind.META | (tid << REG_THREAD_SHIFT);
       base = os.map(bytes, PAGE_SIZE);
       if (base === 0) throw new HakmemError(ErrorCode.OUT_OF_MEMORY, `no memory for thread ${tid}'s cache storage (${bytes} bytes)`, { box: 'allocator' });
+      // One run with map's return: the registry and the record name the region together.
       const v = backend.views.i32;
-      const reg = layout.registryOffset >>> 2;
-      v.fill(PageKind.META | (tid << REG_THREAD_SHIFT), reg + (base >>> PAGE_SHIFT), reg + ((base + bytes) >>> PAGE_SHIFT));
-      if (os.lastMapZeroed() === false) new Int32Array(backend.buffer(), base, bytes >>> 2).fill(0);
+      v.fill(meta, reg + (base >>> PAGE_SHIFT), reg + ((base + bytes) >>> PAGE_SHIFT));
       v[bw] = base;
       v[nw] = bytes;
+      if (os.lastMapZeroed() === false) new Int32Array(backend.buffer(), base, bytes >>> 2).fill(0);
     }
     return new Int32Array(backend.buffer(), base, words);
   };
@@ -174,14 +206,56 @@ export function cacheStorage(backend: MemoryBackend, layout: HeapLayout, os: OsB
 
 function unmapCacheRegion(backend: MemoryBackend, layout: HeapLayout, os: OsBoundary, tid: number, baseWord: number, bytesWord: number): void {
   const i32 = backend.views.i32;
-  const base = i32[threadWord(tid, baseWord)]!;
-  const bytes = i32[threadWord(tid, bytesWord)]!;
+  const bw = threadWord(tid, baseWord);
+  const nw = threadWord(tid, bytesWord);
+  const base = i32[bw]!;
+  const bytes = i32[nw]!;
   if (base === 0) return;
   const reg = layout.registryOffset >>> 2;
-  i32.fill(PageKind.NONE, reg + (base >>> PAGE_SHIFT), reg + ((base + bytes) >>> PAGE_SHIFT));
+  const retired = retiredEntry(backend.shared, tid);
+  // One run: the record forgets the region as its registry entries are retired; then it is unmapped.
+  i32.fill(retired, reg + (base >>> PAGE_SHIFT), reg + ((base + bytes) >>> PAGE_SHIFT));
+  i32[bw] = 0;
+  i32[nw] = 0;
   os.unmap(base, bytes);
-  i32[threadWord(tid, baseWord)] = 0;
-  i32[threadWord(tid, bytesWord)] = 0;
+}
+
+/**
+ * Gives back to os-boundary every page the registry says thread `tid` has mapped and no
+ * box owns (MAPPED with its id): what a thread killed between os-boundary and a box had
+ * in flight — a range it was given and had not stamped yet, or was giving back. Pages
+ * that are in a free range already (left so by a region source that does not clear the
+ * registry on unmap) are left alone. Returns the bytes unmapped. Pre: no live thread has
+ * `tid`.
+ */
+export function sweepThread(backend: MemoryBackend, layout: HeapLayout, os: OsBoundary, tid: number): number {
+  backend.refresh();
+  const free = os.freeRanges();
+  const i32 = backend.views.i32;
+  const reg = layout.registryOffset >>> 2;
+  const entry = PageKind.MAPPED | (tid << REG_THREAD_SHIFT);
+  const last = Math.min(os.end(), i32.byteLength) >>> PAGE_SHIFT;
+  let bytes = 0;
+  let f = 0;
+  // Free ranges in address order, as pages: `inFree(q)` for ascending q moves one cursor.
+  const inFree = (q: number): boolean => {
+    while (f < free.length && (free[f]![0] + free[f]![1]) >>> PAGE_SHIFT <= q) f++;
+    return f < free.length && free[f]![0] >>> PAGE_SHIFT <= q;
+  };
+  for (let p = layout.heapStart >>> PAGE_SHIFT; p < last; p++) {
+    if (i32[reg + p] !== entry) continue;
+    const stale = inFree(p);
+    let run = 1;
+    while (p + run < last && i32[reg + p + run] === entry && inFree(p + run) === stale) run++;
+    // os-boundary clears their entries as it takes them back (and another thread may map
+    // them at once: nothing is written here after the unmap).
+    if (!stale) {
+      os.unmap(p << PAGE_SHIFT, run << PAGE_SHIFT);
+      bytes += run << PAGE_SHIFT;
+    }
+    p += run - 1;
+  }
+  return bytes;
 }
 
 /** Blocks waiting on every thread's tiny (or pool) remote-free list, and their bytes by `sizeOf(block)`. */

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { runModelCase, type ModelCase } from '../../../tools/fuzz/campaign.js';
 import { runStress, type StressCase } from '../../../tools/fuzz/stress.js';
+import { runKill, type KillCase } from '../../../tools/fuzz/kill.js';
 
 // Every failure a fuzz campaign saved (packages/testkit/regressions/*.json, see
 // tools/fuzz/campaign.ts) is replayed here, so a fixed bug stays fixed. One fixed case
@@ -15,9 +16,10 @@ describe('fuzz regressions', () => {
   });
   for (const f of saved) {
     it(`replays ${f}`, async () => {
-      const c = JSON.parse(readFileSync(new URL(f, DIR), 'utf8')) as ModelCase | StressCase;
+      const c = JSON.parse(readFileSync(new URL(f, DIR), 'utf8')) as ModelCase | StressCase | KillCase;
       if (c.kind === 'model') runModelCase(c);
-      else await runStress(c);
-    });
+      else if (c.kind === 'stress') await runStress(c);
+      else await runKill(c);
+    }, 120_000);
   }
 });

@@ -58,7 +58,10 @@ export interface SlabSink {
 export interface SuperSlabSource {
   /**
    * Returns the base address of a HOT SuperSlab whose slabs are all free, with its
-   * header initialised. Returns 0 when memory is exhausted. Never throws.
+   * header initialised and owned by the calling thread (PD_REGION_OWNER = its `ctx.tid`:
+   * a SuperSlab is never without an owner on its way to the lender, so that a thread that
+   * dies with it in hand leaves it to its reclaim). Returns 0 when memory is exhausted.
+   * Never throws.
    */
   acquireSuperSlab(): Ptr;
 }

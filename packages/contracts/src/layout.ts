@@ -112,6 +112,14 @@ export const GH_FLAG_SHARED = 1;
 // The box that takes pages from os-boundary stamps their entries, and clears them
 // (kind 0) before it unmaps them. Entries change only while the page is not in use
 // by any block, so a reader of a live block's entry sees a stable value.
+//
+// In a shared heap os-boundary keeps the registry in step with its free ranges, under its
+// lock: `map` stamps the range MAPPED with the calling thread's id, `unmap` clears it to
+// NONE; a box restamps a range MAPPED with its thread's id ({@link retiredEntry}), not
+// NONE, in the same commit that takes the range out of its lists, then unmaps it. So a
+// page is NONE exactly when it is free, and a range in flight between a box and
+// os-boundary (mapped and not yet owned, or leaving) says which thread has it: when that
+// thread dies, `heap.reclaim` gives such ranges back.
 // ---------------------------------------------------------------------------------------
 
 export const REG_KIND_MASK = 0xf;
@@ -121,6 +129,20 @@ export const REG_THREAD_SHIFT = 12;
 export const REG_THREAD_MASK = 0xff;
 export const REG_AUX_SHIFT = 20;
 export const REG_AUX_MASK = 0xfff;
+
+/**
+ * The registry entry a box writes over a range it is about to unmap: in a shared heap
+ * MAPPED with its thread id (os-boundary's unmap clears it), else NONE.
+ */
+export function retiredEntry(shared: boolean, tid: number): number {
+  return shared ? PageKind.MAPPED | ((tid & REG_THREAD_MASK) << REG_THREAD_SHIFT) : PageKind.NONE;
+}
+
+/** True when `e` is a registry entry a range may have when it is unmapped: NONE, or MAPPED with a thread id (see {@link retiredEntry}). */
+export function isRetiredEntry(e: number): boolean {
+  const thread = (e >>> REG_THREAD_SHIFT) & REG_THREAD_MASK;
+  return e === PageKind.NONE || (e === (PageKind.MAPPED | (thread << REG_THREAD_SHIFT)) && thread !== 0);
+}
 
 /** Registry owner kinds (low 4 bits of an entry). */
 export const PageKind = {
@@ -265,7 +287,28 @@ export const POOL_SPAN_MAX_PAGES = 16;
 //  6     attaches         times the record was taken           stats
 //  7     poolCacheBase    the thread's pool-tls storage        reclaim / adoption
 //  8     poolCacheBytes   bytes of that region                 reclaim / adoption
-//  9..15 reserved
+//  9     inFlightBlock    the gatekeeper: a block its calloc /  reclaim (frees it)
+//                         realloc allocated and has not
+//                         returned yet (0 = none)
+//  10    batchAt          page-box / pool-refill: word index   reclaim (completes or
+//                         of a batch of blocks moving between  undoes the batch)
+//                         a cache and slabs / spans (0 = none)
+//  11    batchState       its size, kind, tier and progress    reclaim
+//                         (BATCH_* fields; left as is when the
+//                         batch ends: batchAt 0 says none)
+//  12    tinyDrain        page-box: the rest of a tiny remote- reclaim (puts it back on
+//                         free chain being drained (0 = none)  the slabs' free lists)
+//  13    l25InFlight      l25-pool: block | flags of an alloc  reclaim (gives it back)
+//                         not returned yet (L25_INFLIGHT_*)
+//  14    bigInFlight      bigcache: block | pages of an alloc, reclaim (gives it back)
+//                         free or in-place grow in progress
+//  15    poolDrain        pool-refill: the rest of a pool      reclaim (puts it back on
+//                         remote-free chain being drained      the spans' free lists)
+//
+// Words 9..15 are the thread's in-flight records: each says which multi-step operation the
+// thread is in the middle of, written by the thread itself (plain stores) so that when it
+// dies there (a terminated worker) `heap.reclaim` can finish or undo exactly that step.
+// See docs/debug.md, "Killed threads".
 // ---------------------------------------------------------------------------------------
 
 /** Byte offset of the thread table in page 0 (box slots end below it). */
@@ -290,6 +333,48 @@ export const TR_ATTACHES = 6;
 export const TR_POOL_CACHE_BASE = 7;
 /** Word index in a thread record: bytes of that region. */
 export const TR_POOL_CACHE_BYTES = 8;
+/** Word index in a thread record: a block the gatekeeper's calloc / realloc allocated and has not returned yet (0 = none). */
+export const TR_INFLIGHT_BLOCK = 9;
+/** Word index in a thread record: word index in the memory of the batch page-box or pool-refill is moving (0 = none). */
+export const TR_BATCH_AT = 10;
+/** Word index in a thread record: the batch's size, kind, tier and progress ({@link BATCH_PROGRESS_SHIFT}). */
+export const TR_BATCH_STATE = 11;
+/** Word index in a thread record: the part of a tiny remote-free chain page-box is still draining (0 = none). */
+export const TR_TINY_DRAIN = 12;
+/** Word index in a thread record: the part of a pool remote-free chain pool-refill is still draining (0 = none). */
+export const TR_POOL_DRAIN = 15;
+/** Word index in a thread record: l25-pool's block in flight: `base | flags` ({@link L25_INFLIGHT_MISS}), 0 = none. */
+export const TR_L25_INFLIGHT = 13;
+/** Word index in a thread record: bigcache's block in flight: `base | pages` (pages < 2^15) | {@link BIG_INFLIGHT_RANGE}, 0 = none. */
+export const TR_BIG_INFLIGHT = 14;
+/** TR_BATCH_STATE: the batch's block count (0..256) in bits 0..8. */
+export const BATCH_COUNT_MASK = 0x1ff;
+/** TR_BATCH_STATE bit: the batch is being freed (freeBatch), else allocated (allocBatch). */
+export const BATCH_FREE = 1 << 9;
+/** TR_BATCH_STATE bit: the batch is pool-refill's (a pool batch), else page-box's (tiny). */
+export const BATCH_POOL = 1 << 10;
+/**
+ * TR_BATCH_STATE: the batch's progress from this bit — `n | flags | progress << 11`. An
+ * allocation batch: its first `progress` blocks are committed (taken off their slabs or
+ * spans); a free batch: its blocks before index `progress` are done, and for page-box
+ * `progress = n + k` once the remote chains of the first `k` owners (in the order they
+ * first appear in the batch) are pushed.
+ */
+export const BATCH_PROGRESS_SHIFT = 11;
+/**
+ * TR_L25_INFLIGHT flag: the block was mapped fresh and is not yet counted live (else: it is
+ * counted live — popped from a cache, or mapped and counted). The word is
+ * `base | (cls + 1) | ((k + 1) << 6) | flag`: the class asked for, and the class whose cached
+ * block was taken (its tail beyond `cls` split off).
+ */
+export const L25_INFLIGHT_MISS = 0x8000;
+/**
+ * TR_BIG_INFLIGHT flag: the range is to be given back as it is — a block being freed (not
+ * yet filed in the cache), or the pages an in-place growth mapped (not yet part of the
+ * block). Without it: a block an alloc took or mapped and has not returned yet (given back
+ * too, its live count undone if it was counted).
+ */
+export const BIG_INFLIGHT_RANGE = 0x8000;
 /** The last byte offset box slots may use (exclusive). */
 export const GH_BOX_SLOTS_END = THREAD_TABLE_OFFSET;
 

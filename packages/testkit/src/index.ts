@@ -27,5 +27,10 @@ export {
 } from './conformance/pool-refill.js';
 export { l25PoolConformance, type L25PoolFactory } from './conformance/l25-pool.js';
 export { bigCacheConformance, type BigCacheFactory } from './conformance/bigcache.js';
+export {
+  osBoundaryConformance, osBoundaryThread,
+  type OsBoundaryBackendOptions, type OsBoundaryEnv, type OsBoundaryFactory, type OsBoundaryThreadData, type OsBoundaryThreadReport,
+} from './conformance/os-boundary.js';
+export { memoryBackendConformance, type MemoryBackendEnv, type MemoryBackendFactory } from './conformance/memory-backend.js';
 export { FaultyBackend, randomGrowFaults, type GrowFault } from './faulty-backend.js';
 export { TraceRecorder, type RecordableHeap, type TraceInfo } from './trace-recorder.js';

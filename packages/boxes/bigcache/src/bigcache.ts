@@ -1,9 +1,10 @@
 import {
-  BigBlockState, ErrorCode, HakmemError, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PD_REGION_NEXT, PD_REGION_OWNER, PD_REGION_PAGES, PD_REGION_PREV,
-  PD_REGION_STATE, PageKind, REG_AUX_MASK, REG_AUX_SHIFT, REG_KIND_MASK,
-  type BigCache, type BigCacheOptions, type BigCacheStats, type BoxContext, type HeapViews, type Ptr,
+  BIG_INFLIGHT_RANGE, BigBlockState, ErrorCode, HakmemError, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PD_REGION_NEXT, PD_REGION_OWNER,
+  PD_REGION_PAGES, PD_REGION_PREV, PD_REGION_STATE, PageKind, REG_AUX_MASK, REG_AUX_SHIFT, REG_KIND_MASK, TR_BIG_INFLIGHT,
+  retiredEntry, threadWord,
+  type BigCache, type BigCacheOptions, type BigCacheStats, type BoxContext, type HeapViews, type Ptr, type Recovery,
 } from '@hakmem/contracts';
-import { canBlockHere, lockAcquire, lockRelease } from '@hakmem/primitives';
+import { canBlockHere, lockAcquire, lockHolder, lockRelease } from '@hakmem/primitives';
 import { BIG_CLASSES, bigClassCeil, bigClassFloor, bigClassPages, DEFAULT_BUDGET } from './api.js';
 
 const BOX = 'bigcache';
@@ -52,6 +53,12 @@ class BigCacheBox implements BigCache {
   private readonly tid: number;
   private readonly shared: boolean;
   private readonly backend: BoxContext['backend'];
+  /** True when the state is in the memory of a shared heap: its counters change with Atomics, its lock is taken. */
+  private readonly atomic: boolean;
+  /** Int32 index of this thread's TR_BIG_INFLIGHT (a scratch word of this instance when not shared). */
+  private readonly inflight: number;
+  /** The registry entry a range gets before it is unmapped (MAPPED with this thread when shared, else NONE). */
+  private readonly retiredEntry: number;
   private zeroed = false;
   private hits = 0;
   private misses = 0;
@@ -73,6 +80,9 @@ class BigCacheBox implements BigCache {
     this.tid = ctx.tid;
     this.shared = ctx.shared;
     this.backend = ctx.backend;
+    this.atomic = ctx.shared && this.own === null;
+    this.inflight = threadWord(ctx.tid, TR_BIG_INFLIGHT);
+    this.retiredEntry = retiredEntry(ctx.shared, ctx.tid);
   }
 
   /** Word index of the descriptor of the page at `addr`. */
@@ -89,10 +99,6 @@ class BigCacheBox implements BigCache {
     return this.st()[this.sb + k]!;
   }
 
-  private setHead(k: number, p: Ptr): void {
-    this.st()[this.sb + k] = p;
-  }
-
   /** Adds to a state counter (atomically in a shared heap: the live counters change outside the lock). */
   private add(word: number, delta: number): void {
     if (this.shared && this.own === null) Atomics.add(this.st(), this.sb + word, delta);
@@ -104,7 +110,7 @@ class BigCacheBox implements BigCache {
   }
 
   private lock(): void {
-    if (this.shared && this.own === null && lockAcquire(this.st(), this.sb + S_LOCK, this.canBlock) !== 0) this.add(S_CONTENDED, 1);
+    if (this.atomic && lockAcquire(this.st(), this.sb + S_LOCK, this.canBlock, this.tid) !== 0) this.add(S_CONTENDED, 1);
   }
 
   private unlock(): void {
@@ -119,18 +125,25 @@ class BigCacheBox implements BigCache {
     const misaligned = align > PAGE_SIZE ? align - 1 : 0;
     const hit = this.takeCached(c, top, misaligned);
     if (hit !== 0) {
-      const d = this.desc(hit);
-      let pages = this.v.i32[d + PD_REGION_PAGES]!;
+      const i32 = this.v.i32;
+      const d = this.pd + ((hit >>> PAGE_SHIFT) << 4);
+      let pages = i32[d + PD_REGION_PAGES]!;
       // From a larger class: give the part beyond the request's class back.
       const want = bigClassPages(c);
       if (bigClassFloor(pages) > c && pages > want) {
-        this.unmapTail(hit, pages, want);
+        // One run: the block's new length, its in-flight record, the tail's retired entries; then the tail is unmapped.
+        const r = this.reg + (hit >>> PAGE_SHIFT);
+        i32[d + PD_REGION_PAGES] = want;
+        i32[this.inflight] = hit | want;
+        i32.fill(this.retiredEntry, r + want, r + pages);
+        this.regions.unmap(hit + want * PAGE_SIZE, (pages - want) * PAGE_SIZE);
+        this.unmapped++;
         pages = want;
-        this.v.i32[d + PD_REGION_PAGES] = pages;
       }
       this.hits++;
       this.zeroed = false;
       this.makeLive(hit, pages, false); // its registry entries stayed BIG while cached
+      this.v.i32[this.inflight] = 0;
       return hit;
     }
     this.misses++;
@@ -144,26 +157,39 @@ class BigCacheBox implements BigCache {
       base = this.regions.map(pages * PAGE_SIZE, at);
     }
     if (base === 0) return 0;
+    // In flight from map's return on (one run): not LIVE, not counted, until makeLive's commit.
+    const i32 = this.v.i32; // map may have grown the memory (wasm replaces the buffer)
+    i32[this.inflight] = base | pages;
+    i32[this.pd + ((base >>> PAGE_SHIFT) << 4) + PD_REGION_STATE] = BigBlockState.NONE;
     this.mapped++;
     this.zeroed = this.regions.lastMapZeroed();
-    this.makeLive(base, pages, true); // views re-read there: map may have grown (wasm replaces the buffer)
+    this.makeLive(base, pages, true);
+    this.v.i32[this.inflight] = 0;
     return base;
   }
 
-  /** Under the lock: unlinks the first cached block of classes c..top whose head is aligned (`misaligned` mask 0); 0 if none. */
+  /**
+   * Under the lock: unlinks the first cached block of classes c..top whose head is aligned
+   * (`misaligned` mask 0); 0 if none. The unlink, the counters and the thread's in-flight
+   * record are one run of stores.
+   */
   private takeCached(c: number, top: number, misaligned: number): Ptr {
     if (this.word(S_CACHED_BLOCKS) === 0) return 0;
     this.lock();
     try {
+      const st = this.st();
+      const sb = this.sb;
       for (let k = c; k <= top; k++) {
-        const base = this.head(k);
+        const base = st[sb + k]!;
         if (base === 0 || (base & misaligned) !== 0) continue;
         const i32 = this.v.i32;
-        const d = this.desc(base);
-        this.setHead(k, i32[d + PD_REGION_NEXT]!);
+        const d = this.pd + ((base >>> PAGE_SHIFT) << 4);
+        const pages = i32[d + PD_REGION_PAGES]!;
+        st[sb + k] = i32[d + PD_REGION_NEXT]!;
         i32[d + PD_REGION_NEXT] = 0;
-        this.add(S_CACHED_BLOCKS, -1);
-        this.add(S_CACHED_PAGES, -i32[d + PD_REGION_PAGES]!);
+        st[sb + S_CACHED_BLOCKS]!--;
+        st[sb + S_CACHED_PAGES]! -= pages;
+        i32[this.inflight] = base | pages;
         return base;
       }
       return 0;
@@ -176,18 +202,25 @@ class BigCacheBox implements BigCache {
     return this.zeroed;
   }
 
-  /** Marks a block LIVE in its head descriptor; a `fresh` one also gets its registry entries (BIG, aux = page index, saturating). */
+  /**
+   * Marks a block LIVE in its head descriptor; a `fresh` one first gets its registry
+   * entries (BIG, aux = page index, saturating). The descriptor and the live counters are
+   * one run of plain stores under the lock (LIVE means counted).
+   */
   private makeLive(base: Ptr, pages: number, fresh: boolean): void {
+    if (fresh) this.stamp(base, 0, pages, PageKind.BIG); // views re-read there: map may have grown (wasm replaces the buffer)
+    this.lock();
     const i32 = this.v.i32;
-    const d = this.desc(base);
+    const st = this.st();
+    const d = this.pd + ((base >>> PAGE_SHIFT) << 4);
     i32[d + PD_REGION_STATE] = BigBlockState.LIVE;
     i32[d + PD_REGION_OWNER] = 0;
     i32[d + PD_REGION_PAGES] = pages;
     i32[d + PD_REGION_NEXT] = 0;
     i32[d + PD_REGION_PREV] = 0;
-    if (fresh) this.stamp(base, 0, pages, PageKind.BIG);
-    this.add(S_LIVE_BLOCKS, 1);
-    this.add(S_LIVE_PAGES, pages);
+    st[this.sb + S_LIVE_BLOCKS]!++;
+    st[this.sb + S_LIVE_PAGES]! += pages;
+    this.unlock();
   }
 
   /** Registry entries of pages `from..to-1` of the block at `base`: `kind` with the page index as aux (0 clears). */
@@ -201,26 +234,41 @@ class BigCacheBox implements BigCache {
     for (let i = from; i < to; i++) i32[r + i] = kind | ((i < REG_AUX_MASK ? i : REG_AUX_MASK) << REG_AUX_SHIFT);
   }
 
+  /**
+   * The live counters drop and the block is filed in its class's list (evicting largest
+   * first while over budget) — or, above the budget, retired and unmapped. In a shared heap
+   * all of it under the lock, the counters and the filing (or the retiring) one run of
+   * plain stores: a thread stopped anywhere left the block live, or freed.
+   */
   free(ptr: Ptr): void {
     if (this.shared) this.backend.refresh();
-    const i32 = this.v.i32;
-    const d = this.desc(ptr);
-    const pages = i32[d + PD_REGION_PAGES]!;
-    this.add(S_LIVE_BLOCKS, -1);
-    this.add(S_LIVE_PAGES, -pages);
-    if (pages * PAGE_SIZE > this.budget) {
-      this.unmapBlock(ptr, pages);
-      return;
-    }
-    const c = bigClassFloor(pages);
-    i32[d + PD_REGION_STATE] = BigBlockState.CACHED;
-    i32[d + PD_REGION_OWNER] = this.tid; // the thread that cached it (stats of who frees what)
     this.lock();
+    const i32 = this.v.i32;
+    const st = this.st();
+    const sb = this.sb;
+    const d = this.pd + ((ptr >>> PAGE_SHIFT) << 4);
+    const pages = i32[d + PD_REGION_PAGES]!;
+    const over = pages * PAGE_SIZE > this.budget;
+    const r = this.reg + (ptr >>> PAGE_SHIFT);
+    const c = over ? 0 : bigClassFloor(pages);
+    st[sb + S_LIVE_BLOCKS]!--;
+    st[sb + S_LIVE_PAGES]! -= pages;
+    if (over) {
+      i32[d + PD_REGION_STATE] = BigBlockState.NONE;
+      i32[d + PD_REGION_OWNER] = 0;
+      i32[d + PD_REGION_PAGES] = 0;
+      i32[d + PD_REGION_NEXT] = 0;
+      i32[d + PD_REGION_PREV] = 0;
+      i32.fill(this.retiredEntry, r, r + pages);
+    } else {
+      i32[d + PD_REGION_STATE] = BigBlockState.CACHED;
+      i32[d + PD_REGION_OWNER] = this.tid; // the thread that cached it (stats of who frees what)
+      i32[d + PD_REGION_NEXT] = st[sb + c]!;
+      st[sb + c] = ptr;
+      st[sb + S_CACHED_BLOCKS]!++;
+      st[sb + S_CACHED_PAGES]! += pages;
+    }
     try {
-      i32[d + PD_REGION_NEXT] = this.head(c);
-      this.setHead(c, ptr);
-      this.add(S_CACHED_BLOCKS, 1);
-      this.add(S_CACHED_PAGES, pages);
       // Over budget: evict largest-first (the fewest unmaps to get back within it).
       for (let k = BIG_CLASSES - 1; this.word(S_CACHED_PAGES) * PAGE_SIZE > this.budget && k >= 0; k--) {
         while (this.head(k) !== 0 && this.word(S_CACHED_PAGES) * PAGE_SIZE > this.budget) this.evictHead(k);
@@ -228,52 +276,74 @@ class BigCacheBox implements BigCache {
     } finally {
       this.unlock();
     }
+    if (over) {
+      this.regions.unmap(ptr, pages * PAGE_SIZE);
+      this.unmapped++;
+    }
   }
 
-  /** Under the lock: unmaps the most recently cached block of class `k`. */
+  /** Under the lock: unmaps the most recently cached block of class `k` (unlinked, counted and retired in one run first). */
   private evictHead(k: number): number {
-    const base = this.head(k);
-    const d = this.desc(base);
-    const pages = this.v.i32[d + PD_REGION_PAGES]!;
-    this.setHead(k, this.v.i32[d + PD_REGION_NEXT]!);
-    this.add(S_CACHED_BLOCKS, -1);
-    this.add(S_CACHED_PAGES, -pages);
-    this.unmapBlock(base, pages);
-    return pages * PAGE_SIZE;
-  }
-
-  /** Clears the block's registry entries and descriptor, then unmaps it. */
-  private unmapBlock(base: Ptr, pages: number): void {
+    const s = this.st();
     const i32 = this.v.i32;
-    const d = this.desc(base);
+    const base = s[this.sb + k]!;
+    const d = this.pd + ((base >>> PAGE_SHIFT) << 4);
+    const pages = i32[d + PD_REGION_PAGES]!;
+    const r = this.reg + (base >>> PAGE_SHIFT);
+    s[this.sb + k] = i32[d + PD_REGION_NEXT]!;
+    s[this.sb + S_CACHED_BLOCKS]!--;
+    s[this.sb + S_CACHED_PAGES]! -= pages;
     i32[d + PD_REGION_STATE] = BigBlockState.NONE;
     i32[d + PD_REGION_OWNER] = 0;
     i32[d + PD_REGION_PAGES] = 0;
     i32[d + PD_REGION_NEXT] = 0;
     i32[d + PD_REGION_PREV] = 0;
-    this.stamp(base, 0, pages, PageKind.NONE);
+    i32.fill(this.retiredEntry, r, r + pages);
     this.regions.unmap(base, pages * PAGE_SIZE);
     this.unmapped++;
+    return pages * PAGE_SIZE;
   }
 
-  /** Gives pages `keep..pages-1` of the block back (registry cleared first); the caller updates the length. */
-  private unmapTail(base: Ptr, pages: number, keep: number): void {
-    this.stamp(base, keep, pages, PageKind.NONE);
-    this.regions.unmap(base + keep * PAGE_SIZE, (pages - keep) * PAGE_SIZE);
+  /** One run of stores: the block's descriptor cleared, its registry entries retired (the caller unmaps it). */
+  private retire(base: Ptr, pages: number): void {
+    const i32 = this.v.i32;
+    const d = this.pd + ((base >>> PAGE_SHIFT) << 4);
+    const r = this.reg + (base >>> PAGE_SHIFT);
+    i32[d + PD_REGION_STATE] = BigBlockState.NONE;
+    i32[d + PD_REGION_OWNER] = 0;
+    i32[d + PD_REGION_PAGES] = 0;
+    i32[d + PD_REGION_NEXT] = 0;
+    i32[d + PD_REGION_PREV] = 0;
+    i32.fill(this.retiredEntry, r, r + pages);
+  }
+
+  /** Clears the block's registry entries and descriptor, then unmaps it. */
+  private unmapBlock(base: Ptr, pages: number): void {
+    this.retire(base, pages);
+    this.regions.unmap(base, pages * PAGE_SIZE);
     this.unmapped++;
   }
 
   resizeInPlace(ptr: Ptr, size: number): boolean {
     const need = size <= 0 ? 1 : ((size + PAGE_MASK) >>> PAGE_SHIFT);
-    const d = this.desc(ptr);
-    const pages = this.v.i32[d + PD_REGION_PAGES]!;
+    const i32 = this.v.i32;
+    const d = this.pd + ((ptr >>> PAGE_SHIFT) << 4);
+    const pages = i32[d + PD_REGION_PAGES]!;
     if (need > pages) return this.growInPlace(ptr, pages, need);
     // Shrunk to the request's class, so that the block stays class-sized for the cache.
     const keep = Math.min(pages, bigClassPages(bigClassCeil(need)));
     if (keep < pages) {
-      this.unmapTail(ptr, pages, keep);
-      this.v.i32[d + PD_REGION_PAGES] = keep;
-      this.add(S_LIVE_PAGES, keep - pages);
+      // One run under the lock: the new length, the live count, the tail's retired entries; then the tail is unmapped.
+      this.lock();
+      const v = this.v.i32;
+      const st = this.st();
+      const r = this.reg + (ptr >>> PAGE_SHIFT);
+      v[d + PD_REGION_PAGES] = keep;
+      st[this.sb + S_LIVE_PAGES]! -= pages - keep;
+      v.fill(this.retiredEntry, r + keep, r + pages);
+      this.unlock();
+      this.regions.unmap(ptr + keep * PAGE_SIZE, (pages - keep) * PAGE_SIZE);
+      this.unmapped++;
     }
     this.resized++;
     return true;
@@ -282,6 +352,8 @@ class BigCacheBox implements BigCache {
   /**
    * Maps the pages right after the block (to the request's class, else just what it
    * needs) and stamps them into it; false with nothing changed when they are not free.
+   * The mapped pages are in the thread's in-flight record (to be given back as they are)
+   * from mapAt's return to the commit (the new length and live count, one run).
    */
   private growInPlace(ptr: Ptr, pages: number, need: number): boolean {
     const mapAt = this.regions.mapAt;
@@ -293,15 +365,59 @@ class BigCacheBox implements BigCache {
       if (want === need || !mapAt.call(this.regions, after, (need - pages) * PAGE_SIZE)) return false;
       want = need;
     }
+    this.v.i32[this.inflight] = after | (want - pages) | BIG_INFLIGHT_RANGE;
     this.stamp(ptr, pages, want, PageKind.BIG); // views re-read there: mapAt may have grown the memory
-    this.v.i32[this.desc(ptr) + PD_REGION_PAGES] = want;
-    this.add(S_LIVE_PAGES, want - pages);
+    this.lock();
+    const i32 = this.v.i32;
+    const st = this.st();
+    i32[this.pd + ((ptr >>> PAGE_SHIFT) << 4) + PD_REGION_PAGES] = want;
+    st[this.sb + S_LIVE_PAGES]! += want - pages;
+    i32[this.inflight] = 0;
+    this.unlock();
     this.resized++;
     return true;
   }
 
   usableSize(ptr: Ptr): number {
     return this.v.i32[this.desc(ptr) + PD_REGION_PAGES]! * PAGE_SIZE;
+  }
+
+  /**
+   * Run by `heap.reclaim` on the dead thread's instance. Every change under the lock is
+   * one run of stores, so the lock, if the dead thread held it, is only released. What
+   * spans calls is the thread's in-flight record (TR_BIG_INFLIGHT): a range to give back
+   * as it is (a block being freed, the pages of an in-place growth), or a block an alloc
+   * had not returned (its live count undone when it was counted): unmapped.
+   */
+  recover(): Recovery {
+    if (!this.atomic) return { locks: 0, repaired: 0 };
+    const i32 = this.v.i32;
+    const locks = lockHolder(i32, this.sb + S_LOCK) === this.tid ? 1 : 0;
+    let repaired = 0;
+    const rec = i32[this.inflight]!;
+    if (rec !== 0) {
+      if (locks === 0) this.lock();
+      const base = rec & ~PAGE_MASK;
+      const pages = rec & 0x7fff;
+      const d = this.pd + ((base >>> PAGE_SHIFT) << 4);
+      if ((rec & BIG_INFLIGHT_RANGE) === 0) {
+        // An alloc not returned: LIVE means counted (one run with the counters).
+        if (i32[d + PD_REGION_STATE] === BigBlockState.LIVE) {
+          i32[this.sb + S_LIVE_BLOCKS]!--;
+          i32[this.sb + S_LIVE_PAGES]! -= pages;
+        }
+        this.retire(base, pages);
+      } else {
+        i32.fill(this.retiredEntry, this.reg + (base >>> PAGE_SHIFT), this.reg + (base >>> PAGE_SHIFT) + pages); // a growth's pages: no descriptor of their own
+      }
+      i32[this.inflight] = 0;
+      this.unlock();
+      this.regions.unmap(base, pages * PAGE_SIZE);
+      repaired = 1;
+    } else if (locks !== 0) {
+      lockRelease(i32, this.sb + S_LOCK);
+    }
+    return { locks, repaired };
   }
 
   trim(): number {

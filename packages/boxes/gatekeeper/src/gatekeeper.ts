@@ -1,8 +1,8 @@
 import {
   ErrorCode, HakmemError, L25BlockState, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PD_BLOCK_SIZE, PD_CARVE, PD_REGION_STATE, PageKind,
-  REG_AUX_MASK, REG_AUX_SHIFT, REG_CLASS_MASK, REG_CLASS_SHIFT, REG_KIND_MASK, Route,
+  REG_AUX_MASK, REG_AUX_SHIFT, REG_CLASS_MASK, REG_CLASS_SHIFT, REG_KIND_MASK, Route, TR_INFLIGHT_BLOCK, threadWord,
   type BigCache, type BoxContext, type Gatekeeper, type GatekeeperOptions, type GatekeeperStats, type HeapViews, type L25Pool,
-  type PoolTls, type Ptr, type TinyRoute, type UnifiedCache,
+  type PoolTls, type Ptr, type Recovery, type TinyRoute, type UnifiedCache,
 } from '@hakmem/contracts';
 import { isPow2 } from '@hakmem/primitives';
 
@@ -83,6 +83,10 @@ class GatekeeperBox implements Gatekeeper {
   private readonly l25: L25Pool | undefined;
   private readonly l25Max: number;
   private readonly big: BigCache | undefined;
+  /** Int32 index of this thread's TR_INFLIGHT_BLOCK. */
+  private readonly inflight: number;
+  private readonly sharedHeap: boolean;
+  private readonly backend: BoxContext['backend'];
   private callocs = 0;
   private reallocsInPlace = 0;
   private reallocsMoved = 0;
@@ -107,6 +111,9 @@ class GatekeeperBox implements Gatekeeper {
     this.l25 = options.l25;
     this.l25Max = options.route.l25Max;
     this.big = options.big;
+    this.inflight = threadWord(ctx.tid, TR_INFLIGHT_BLOCK);
+    this.sharedHeap = ctx.shared;
+    this.backend = ctx.backend;
   }
 
   malloc(size: number): Ptr {
@@ -320,7 +327,11 @@ class GatekeeperBox implements Gatekeeper {
     const total = n * size;
     if (total > this.maxBytes) throw this.reject(ErrorCode.INVALID_SIZE, `calloc(${n}, ${size}): ${n} × ${size} overflows the heap's maximum (${this.maxBytes} bytes)`);
     const p = this.malloc(total);
-    if (p !== 0 && !this.freshZero(p)) this.v.u8.fill(0, p, p + total);
+    if (p === 0) return 0;
+    // In flight until it is returned (a thread stopped in between leaves it to its reclaim: recover()).
+    this.v.i32[this.inflight] = p;
+    if (!this.freshZero(p)) this.v.u8.fill(0, p, p + total);
+    this.v.i32[this.inflight] = 0;
     return p;
   }
 
@@ -366,8 +377,11 @@ class GatekeeperBox implements Gatekeeper {
   private reallocMove(ptr: Ptr, size: number, usable: number): Ptr {
     const p = this.malloc(size);
     if (p === 0) return 0;
+    this.v.i32[this.inflight] = p; // in flight until returned: see calloc
+    if (this.sharedHeap) this.backend.refresh(); // both blocks inside this thread's views (growth elsewhere: growable, wasm)
     this.v.u8.copyWithin(p, ptr, ptr + Math.min(usable, size));
     this.free(ptr);
+    this.v.i32[this.inflight] = 0;
     this.reallocsMoved++;
     return p;
   }
@@ -447,6 +461,20 @@ class GatekeeperBox implements Gatekeeper {
 
   /** Nothing to give back at levels 0 and 1 (level 2 empties its quarantine). */
   flush(): void {}
+
+  /**
+   * Run by `heap.reclaim` on the dead thread's instance, once the boxes below are
+   * repaired and adopted: a block its calloc or realloc had allocated and not returned yet
+   * (TR_INFLIGHT_BLOCK) is freed — the caller never got it. (Of a realloc that moved, the
+   * old block is live or freed, as the free in progress left it: one call, all or nothing.)
+   */
+  recover(): Recovery {
+    const p = this.v.i32[this.inflight]!;
+    if (p === 0) return { locks: 0, repaired: 0 };
+    this.v.i32[this.inflight] = 0;
+    this.free(p);
+    return { locks: 0, repaired: 1 };
+  }
 
   stats(): GatekeeperStats {
     return {

@@ -1,10 +1,11 @@
 import {
   ErrorCode, GH_BOX_SLOT_BYTES, GH_BOX_SLOTS_END, GH_BOX_SLOTS_OFFSET, HakmemError, L25BlockState, MAX_HEAP_BYTES, PAGE_MASK,
   PAGE_SHIFT, PAGE_SIZE, PD_REGION_NEXT, PD_REGION_PAGES, PD_REGION_STATE, PageKind, REG_AUX_MASK, REG_AUX_SHIFT,
-  REG_CLASS_MASK, REG_CLASS_SHIFT, REG_KIND_MASK, REG_THREAD_MASK, REG_THREAD_SHIFT,
-  type BoxContext, type HeapViews, type L25Pool, type L25PoolOptions, type L25PoolStats, type Ptr,
+  REG_CLASS_MASK, REG_CLASS_SHIFT, REG_KIND_MASK, REG_THREAD_MASK, REG_THREAD_SHIFT, L25_INFLIGHT_MISS, TR_L25_INFLIGHT, retiredEntry,
+  threadWord,
+  type BoxContext, type HeapViews, type L25Pool, type L25PoolOptions, type L25PoolStats, type Ptr, type Recovery,
 } from '@hakmem/contracts';
-import { canBlockHere, lockAcquire, lockRelease } from '@hakmem/primitives';
+import { canBlockHere, lockAcquire, lockHolder, lockRelease } from '@hakmem/primitives';
 import { DEFAULT_KEEP_PER_CLASS, DEFAULT_L25_BUDGET, DEFAULT_L25_CLASS_SIZES, DEFAULT_SPLIT_SPAN, DEFAULT_SHARDS, L25_MAX_CLASSES, L25_MAX_SHARDS } from './api.js';
 import {
   L25_BITMAP, L25_CACHED_PAGES, L25_HEADS, L25_LIVE_BLOCKS, L25_LIVE_PAGES, L25_LOCK, L25_LOCK_CONTENDED,
@@ -57,6 +58,12 @@ class L25PoolBox implements L25Pool {
   private readonly headEntry: Int32Array;
   private readonly maxPages: number;
   private zeroed: boolean;
+  private readonly tid: number;
+  private readonly backend: BoxContext['backend'];
+  /** Int32 index of this thread's TR_L25_INFLIGHT. */
+  private readonly inflight: number;
+  /** The registry entry a range gets before it is unmapped (MAPPED with this thread when shared, else NONE). */
+  private readonly retiredEntry: number;
   private hits: number;
   private misses: number;
   private splits: number;
@@ -102,6 +109,10 @@ class L25PoolBox implements L25Pool {
       this.spanMask[c] = top >= 31 ? -1 : (1 << (top + 1)) - 1;
     }
     this.zeroed = false;
+    this.tid = ctx.tid;
+    this.backend = ctx.backend;
+    this.inflight = threadWord(ctx.tid, TR_L25_INFLIGHT);
+    this.retiredEntry = retiredEntry(ctx.shared, ctx.tid);
     this.hits = 0;
     this.misses = 0;
     this.splits = 0;
@@ -115,7 +126,7 @@ class L25PoolBox implements L25Pool {
   }
 
   private lock(s: number): void {
-    if (this.shared && lockAcquire(this.v.i32, s + L25_LOCK, this.canBlock) !== 0) this.v.i32[s + L25_LOCK_CONTENDED]!++;
+    if (this.shared && lockAcquire(this.v.i32, s + L25_LOCK, this.canBlock, this.tid) !== 0) this.v.i32[s + L25_LOCK_CONTENDED]!++;
   }
 
   private unlock(s: number): void {
@@ -135,8 +146,8 @@ class L25PoolBox implements L25Pool {
    * PD_REGION_PAGES; state 1 = LIVE; 16 = PAGE_SHIFT, 4 = log2 of the descriptor words.
    */
   alloc(cls: number): Ptr {
+    if (this.shared) return this.allocShared(cls);
     const s = this.shard;
-    if (this.shared) this.lock(s);
     const i32 = this.v.i32;
     const avail = ((i32[s + 2]! >>> cls) << cls) & this.spanMask[cls]!;
     if (avail === 0) return this.allocMiss(s, cls);
@@ -165,7 +176,103 @@ class L25PoolBox implements L25Pool {
     // whether the block must be restamped (another class, or last allocated by another thread).
     const head = this.headEntry[cls]!;
     if (i32[this.reg + (base >>> 16)] !== head) this.stamp(base, want, head);
-    if (this.shared) this.unlock(s);
+    return base;
+  }
+
+  /**
+   * alloc of a shared heap, under the shard's lock: the pop, the counters and the
+   * thread's in-flight record (TR_L25_INFLIGHT: the block, the class asked for, the class
+   * taken) are one run of stores; the split and the restamp follow; the record is cleared
+   * by the first store after the lock's release, which the caller's next store follows
+   * without a call — so a thread stopped anywhere leaves its reclaim the block it had not
+   * returned yet (recover() gives it back, with its tail).
+   */
+  private allocShared(cls: number): Ptr {
+    const s = this.shard;
+    this.backend.refresh(); // a cached block another thread mapped may lie past this thread's views (growable, wasm)
+    this.lock(s);
+    const i32 = this.v.i32;
+    const avail = ((i32[s + L25_BITMAP]! >>> cls) << cls) & this.spanMask[cls]!;
+    if (avail === 0) return this.allocMissShared(s, cls);
+    const k = 31 - Math.clz32(avail & -avail);
+    const base = i32[s + L25_HEADS + k]!;
+    const d = this.pd + ((base >>> PAGE_SHIFT) << 4);
+    const pages = this.classPages[k]!;
+    const want = this.classPages[cls]!;
+    const next = i32[d + PD_REGION_NEXT]!;
+    i32[s + L25_HEADS + k] = next;
+    if (next === 0) i32[s + L25_BITMAP] = i32[s + L25_BITMAP]! & ~(1 << k);
+    i32[s + this.counts + k]!--;
+    i32[d + PD_REGION_NEXT] = 0;
+    i32[d + PD_REGION_STATE] = L25BlockState.LIVE;
+    i32[d + PD_REGION_PAGES] = want;
+    i32[s + L25_CACHED_PAGES]! -= pages;
+    i32[s + L25_LIVE_BLOCKS]!++;
+    i32[s + L25_LIVE_PAGES]! += want;
+    i32[this.inflight] = base | (cls + 1) | ((k + 1) << 6);
+    this.hits++;
+    this.zeroed = false;
+    if (k !== cls) {
+      this.splitTailShared(s, base, pages, want);
+      this.splits++;
+    }
+    const head = this.headEntry[cls]!;
+    if (this.v.i32[this.reg + (base >>> PAGE_SHIFT)] !== head) this.stamp(base, want, head);
+    this.unlock(s);
+    this.v.i32[this.inflight] = 0;
+    return base;
+  }
+
+  /**
+   * splitTail of a shared heap: the tail's entries are stamped from its last page to its
+   * first (its head entry last, so until then its first page still reads as a page of the
+   * block it was cut from), then filed in one run; or restamped MAPPED with this thread
+   * (one fill) and unmapped.
+   */
+  private splitTailShared(s: number, base: Ptr, pages: number, want: number): void {
+    const tail = pages - want;
+    const at = base + (want << PAGE_SHIFT);
+    const f = this.floorClass[tail]!;
+    const r = this.reg + (at >>> PAGE_SHIFT);
+    if (f >= 0 && this.classPages[f] === tail && this.fits(s, f, tail)) {
+      const head = this.headEntry[f]!;
+      for (let i = tail - 1; i >= 0; i--) this.v.i32[r + i] = head | ((i < REG_AUX_MASK ? i : REG_AUX_MASK) << REG_AUX_SHIFT);
+      this.push(s, at, f, tail);
+    } else {
+      this.v.i32.fill(this.retiredEntry, r, r + tail);
+      this.regions.unmap(at, tail << PAGE_SHIFT);
+      this.unmapped++;
+    }
+  }
+
+  /** allocMiss of a shared heap: the mapped block is in the in-flight record from map's return on (MISS until it is counted live). */
+  private allocMissShared(s: number, cls: number): Ptr {
+    this.misses++;
+    const want = this.classPages[cls]!;
+    let base = this.regions.map(want << PAGE_SHIFT, PAGE_SIZE);
+    if (base === 0 && this.v.i32[s + L25_CACHED_PAGES] !== 0) {
+      this.drainShard(s);
+      base = this.regions.map(want << PAGE_SHIFT, PAGE_SIZE);
+    }
+    if (base === 0) {
+      this.unlock(s);
+      return 0;
+    }
+    let i32 = this.v.i32; // map may have grown the memory (wasm replaces the buffer)
+    i32[this.inflight] = base | (cls + 1) | ((cls + 1) << 6) | L25_INFLIGHT_MISS;
+    this.zeroed = this.regions.lastMapZeroed();
+    this.mapped++;
+    i32 = this.v.i32;
+    const d = this.pd + ((base >>> PAGE_SHIFT) << 4);
+    i32[d + PD_REGION_STATE] = L25BlockState.LIVE;
+    i32[d + PD_REGION_PAGES] = want;
+    i32[d + PD_REGION_NEXT] = 0;
+    this.stamp(base, want, this.headEntry[cls]!);
+    i32[s + L25_LIVE_BLOCKS]!++;
+    i32[s + L25_LIVE_PAGES]! += want;
+    i32[this.inflight] = base | (cls + 1) | ((cls + 1) << 6);
+    this.unlock(s);
+    this.v.i32[this.inflight] = 0;
     return base;
   }
 
@@ -244,13 +351,13 @@ class L25PoolBox implements L25Pool {
     for (let i = 0; i < pages; i++) i32[r + i] = head | ((i < REG_AUX_MASK ? i : REG_AUX_MASK) << REG_AUX_SHIFT);
   }
 
-  /** Clears the block's registry entries and head descriptor words, then unmaps it. */
+  /** Clears the block's registry entries (to the retired entry) and head descriptor words in one run, then unmaps it. */
   private unmapBlock(base: Ptr, pages: number): void {
     const i32 = this.v.i32;
-    const d = this.desc(base);
+    const d = this.pd + ((base >>> PAGE_SHIFT) << 4);
     const r = this.reg + (base >>> PAGE_SHIFT);
     i32.fill(0, d + PD_REGION_FIRST, d + PD_REGION_END);
-    i32.fill(0, r, r + pages);
+    i32.fill(this.retiredEntry, r, r + pages);
     this.regions.unmap(base, pages << PAGE_SHIFT);
     this.unmapped++;
   }
@@ -261,8 +368,11 @@ class L25PoolBox implements L25Pool {
 
   /** Hot path: literal word offsets as in `alloc` (14 = PD_REGION_PAGES, 5 / 6 = the live gauges). */
   free(ptr: Ptr): void {
+    if (this.shared) {
+      this.freeShared(ptr);
+      return;
+    }
     const s = this.shard;
-    if (this.shared) this.lock(s);
     const i32 = this.v.i32;
     const pages = i32[this.pd + ((ptr >>> 16) << 4) + 14]!;
     // Blocks are always exactly class-sized: the floor class is the block's class.
@@ -271,31 +381,145 @@ class L25PoolBox implements L25Pool {
     i32[s + 6]! -= pages;
     if (this.fits(s, c, pages)) this.push(s, ptr, c, pages);
     else this.unmapBlock(ptr, pages);
-    if (this.shared) this.unlock(s);
+  }
+
+  /**
+   * free of a shared heap: under the shard's lock, the live counters and the filing of the
+   * block (or, over the keep limit or budget, its cleared descriptor and retired registry
+   * entries) are one run of stores; an unfiled block is unmapped after the lock.
+   */
+  private freeShared(ptr: Ptr): void {
+    const s = this.shard;
+    this.lock(s);
+    const i32 = this.v.i32;
+    const d = this.pd + ((ptr >>> PAGE_SHIFT) << 4);
+    const pages = i32[d + PD_REGION_PAGES]!;
+    const c = this.floorClass[pages]!;
+    const keep = i32[s + this.counts + c]! < this.keep && i32[s + L25_CACHED_PAGES]! + pages <= this.budgetPages;
+    const r = this.reg + (ptr >>> PAGE_SHIFT);
+    i32[s + L25_LIVE_BLOCKS]!--;
+    i32[s + L25_LIVE_PAGES]! -= pages;
+    if (keep) {
+      i32[d + PD_REGION_STATE] = L25BlockState.CACHED;
+      const head = i32[s + L25_HEADS + c]!;
+      i32[d + PD_REGION_NEXT] = head;
+      i32[s + L25_HEADS + c] = ptr;
+      i32[s + this.counts + c]!++;
+      if (head === 0) i32[s + L25_BITMAP] = i32[s + L25_BITMAP]! | (1 << c);
+      i32[s + L25_CACHED_PAGES]! += pages;
+    } else {
+      i32.fill(0, d + PD_REGION_FIRST, d + PD_REGION_END);
+      i32.fill(this.retiredEntry, r, r + pages);
+    }
+    this.unlock(s);
+    if (!keep) {
+      this.regions.unmap(ptr, pages << PAGE_SHIFT);
+      this.unmapped++;
+    }
   }
 
   usableSize(ptr: Ptr): number {
     return this.v.i32[this.desc(ptr) + PD_REGION_PAGES]! << PAGE_SHIFT;
   }
 
-  /** Under shard `s`'s lock: unmaps every block cached there; returns the bytes. */
+  /**
+   * Under shard `s`'s lock: unmaps every block cached there; returns the bytes. Each block
+   * leaves its list (with the counters, the bitmap, its cleared descriptor and retired
+   * registry entries) in one run of stores before it is unmapped.
+   */
   private drainShard(s: number): number {
     let pages = 0;
     for (let c = 0; c < this.numClasses; c++) {
       const p = this.classPages[c]!;
-      for (let base = this.v.i32[s + L25_HEADS + c]!; base !== 0;) {
-        const next = this.v.i32[this.desc(base) + PD_REGION_NEXT]!;
-        this.unmapBlock(base, p);
+      for (let base = this.v.i32[s + L25_HEADS + c]!; base !== 0; base = this.v.i32[s + L25_HEADS + c]!) {
+        const i32 = this.v.i32;
+        const d = this.pd + ((base >>> PAGE_SHIFT) << 4);
+        const r = this.reg + (base >>> PAGE_SHIFT);
+        const next = i32[d + PD_REGION_NEXT]!;
+        i32[s + L25_HEADS + c] = next;
+        i32[s + this.counts + c]!--;
+        if (next === 0) i32[s + L25_BITMAP] = i32[s + L25_BITMAP]! & ~(1 << c);
+        i32[s + L25_CACHED_PAGES]! -= p;
+        i32.fill(0, d + PD_REGION_FIRST, d + PD_REGION_END);
+        i32.fill(this.retiredEntry, r, r + p);
+        this.regions.unmap(base, p << PAGE_SHIFT);
+        this.unmapped++;
         pages += p;
-        base = next;
       }
-      this.v.i32[s + L25_HEADS + c] = 0;
-      this.v.i32[s + this.counts + c] = 0;
     }
-    const i32 = this.v.i32;
-    i32[s + L25_BITMAP] = 0;
-    i32[s + L25_CACHED_PAGES] = 0;
     return pages * PAGE_SIZE;
+  }
+
+  /**
+   * Run by `heap.reclaim` on the dead thread's instance. Every change under a shard's lock
+   * is one run of stores, so a shard whose lock names the dead thread is consistent and is
+   * released. What spans calls is the thread's in-flight record (TR_L25_INFLIGHT, in its
+   * own shard): the block it had not returned goes back to os-boundary — uncounted when it
+   * was mapped fresh (MISS), else its live count undone — and so does the tail of the
+   * block it was cut from when that tail is in no list yet.
+   */
+  recover(): Recovery {
+    if (!this.shared) return { locks: 0, repaired: 0 };
+    const i32 = this.v.i32;
+    const held: number[] = [];
+    for (let k = 0; k < this.numShards; k++) {
+      const s = this.state + k * this.shardWords;
+      if (lockHolder(i32, s + L25_LOCK) === this.tid) held.push(s);
+    }
+    let repaired = 0;
+    const rec = i32[this.inflight]!;
+    if (rec !== 0) {
+      const s = this.shard;
+      const mine = held.includes(s);
+      if (!mine) this.lock(s);
+      this.undoAlloc(s, rec);
+      if (!mine) this.unlock(s);
+      this.v.i32[this.inflight] = 0;
+      repaired = 1;
+    }
+    for (const s of held) lockRelease(this.v.i32, s + L25_LOCK);
+    return { locks: held.length, repaired };
+  }
+
+  /** Under shard `s`'s lock: gives back the block of in-flight record `rec` and, if it was split, its unfiled tail. */
+  private undoAlloc(s: number, rec: number): void {
+    const i32 = this.v.i32;
+    const base = rec & ~PAGE_MASK;
+    const cls = (rec & 0x3f) - 1;
+    const k = ((rec >>> 6) & 0x3f) - 1;
+    const want = this.classPages[cls]!;
+    const d = this.pd + ((base >>> PAGE_SHIFT) << 4);
+    if ((rec & L25_INFLIGHT_MISS) === 0) {
+      i32[s + L25_LIVE_BLOCKS]!--;
+      i32[s + L25_LIVE_PAGES]! -= want;
+    }
+    if (k !== cls) {
+      const tail = this.classPages[k]! - want;
+      const at = base + (want << PAGE_SHIFT);
+      const r = this.reg + (at >>> PAGE_SHIFT);
+      const e = i32[r]!;
+      let give = false;
+      if (e === this.retiredEntry) give = true; // retired, not yet unmapped
+      else if ((e & REG_KIND_MASK) === PageKind.L25 && ((e >>> REG_AUX_SHIFT) & REG_AUX_MASK) === 0) {
+        // A head page: ours only if it names this thread (else the tail was unmapped and is another thread's now).
+        if (((e >>> REG_THREAD_SHIFT) & REG_THREAD_MASK) !== this.tid) give = false;
+        else {
+        // Stamped as a block of its own: filed unless it is in no list of the shard.
+        const f = (e >>> REG_CLASS_SHIFT) & REG_CLASS_MASK;
+        let listed = false;
+        for (let b = i32[s + L25_HEADS + f]!; b !== 0 && !listed; b = i32[this.pd + ((b >>> PAGE_SHIFT) << 4) + PD_REGION_NEXT]!) listed = b === at;
+        give = !listed;
+        }
+      } else if ((e & REG_KIND_MASK) === PageKind.L25) give = true; // still a page of the block it was cut from
+      if (give) {
+        i32.fill(0, this.pd + ((at >>> PAGE_SHIFT) << 4) + PD_REGION_FIRST, this.pd + ((at >>> PAGE_SHIFT) << 4) + PD_REGION_END);
+        i32.fill(this.retiredEntry, r, r + tail);
+        this.regions.unmap(at, tail << PAGE_SHIFT);
+      }
+    }
+    i32.fill(0, d + PD_REGION_FIRST, d + PD_REGION_END);
+    i32.fill(this.retiredEntry, this.reg + (base >>> PAGE_SHIFT), this.reg + (base >>> PAGE_SHIFT) + want);
+    this.regions.unmap(base, want << PAGE_SHIFT);
   }
 
   trim(): number {

@@ -1,8 +1,8 @@
 import {
-  ErrorCode, HakmemError, MAX_HEAP_BYTES, MAX_HEAP_PAGES, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE,
-  type HeapViews, type MemoryBackend, type OsBoundary, type OsBoundaryOptions, type OsBoundaryStats, type Ptr,
+  ErrorCode, HakmemError, MAX_HEAP_BYTES, MAX_HEAP_PAGES, MAX_THREADS, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PageKind, REG_THREAD_SHIFT,
+  type HeapViews, type MemoryBackend, type OsBoundary, type OsBoundaryOptions, type OsBoundaryStats, type Ptr, type Recovery,
 } from '@hakmem/contracts';
-import { alignUp, canBlockHere, isPow2, lockAcquire, lockRelease } from '@hakmem/primitives';
+import { alignUp, canBlockHere, isPow2, lockAcquire, lockHolder, lockRelease } from '@hakmem/primitives';
 import {
   RANGE_DIRTY, RANGE_PAGES, RANGE_PAGES_MASK, RANGE_START, RANGE_WORDS, SIZEOF_RANGE,
   STATE_CAPACITY, STATE_COUNT, STATE_DECOMMITS, STATE_END, STATE_FREE_PAGES, STATE_GROWS, STATE_HEADER_BYTES,
@@ -48,6 +48,12 @@ class OsBoundaryBox implements OsBoundary {
   private readonly capacity: number;
   /** lastMapZeroed of this instance (each thread has its own instance). */
   private zeroed = false;
+  /** This instance's thread id: the lock holder it names, and the thread `map` stamps in the registry. */
+  private readonly tid: number;
+  /** Int32 index of the page registry when the boundary keeps it (shared heaps given `registryOffset`), else -1. */
+  private readonly reg: number;
+  /** The registry entry `map` stamps: MAPPED for this thread, not yet owned by a box. */
+  private readonly mappedEntry: number;
 
   constructor(options: OsBoundaryOptions, capacity: number) {
     this.backend = options.backend;
@@ -58,6 +64,9 @@ class OsBoundaryBox implements OsBoundary {
     this.t = this.s + STATE_HEADER_WORDS;
     this.heapStartPage = options.heapStart >>> PAGE_SHIFT;
     this.capacity = capacity;
+    this.tid = options.tid ?? 1;
+    this.reg = options.shared && options.registryOffset !== undefined ? options.registryOffset >>> 2 : -1;
+    this.mappedEntry = PageKind.MAPPED | (this.tid << REG_THREAD_SHIFT);
     if (options.attach === true) this.checkAttached();
     else this.init();
   }
@@ -86,10 +95,7 @@ class OsBoundaryBox implements OsBoundary {
     if (page < this.heapStartPage || page + pages > MAX_HEAP_PAGES) return false;
     this.enter();
     try {
-      if (!this.mapAtLocked(page, pages)) return false;
-      this.bump(STATE_MAPS, 1);
-      this.bump(STATE_PAGES_MAPPED, pages);
-      return true;
+      return this.mapAtLocked(page, pages);
     } finally {
       this.leave();
     }
@@ -104,23 +110,19 @@ class OsBoundaryBox implements OsBoundary {
     const end = this.word(STATE_END);
     if (page >= end) {
       if (page !== end || !this.growTo(page + pages)) return false;
-      this.setWord(STATE_END, page + pages);
-      this.bump(STATE_GROWS, 1);
-      this.zeroed = true;
+      this.commitGrownAt(page, pages);
       return true;
     }
     const i = this.firstRangeEndingAfter(page);
     if (i >= this.word(STATE_COUNT) || this.rangeStart(i) > page) return false; // the page is mapped
     const rangeEnd = this.rangeStart(i) + this.rangePages(i);
     if (page + pages <= rangeEnd) {
-      this.carveAt(i, page, pages);
+      this.commitCarve(i, page, pages, pages, 0);
       return true;
     }
     if (rangeEnd !== end || !this.growTo(page + pages)) return false;
     // The free tail range keeps [start, page); the block takes the rest and the growth.
-    this.carveAt(i, page, rangeEnd - page);
-    this.setWord(STATE_END, page + pages);
-    this.bump(STATE_GROWS, 1);
+    this.commitCarve(i, page, rangeEnd - page, pages, page + pages);
     return true;
   }
 
@@ -129,10 +131,7 @@ class OsBoundaryBox implements OsBoundary {
     const page = addr >>> PAGE_SHIFT;
     this.enter();
     try {
-      this.releaseRange(this.mappedIndex(page, pages), page, pages);
-      this.bump(STATE_UNMAPS, 1);
-      this.bump(STATE_PAGES_UNMAPPED, pages);
-      this.bump(STATE_FREE_PAGES, pages);
+      this.commitRelease(this.mappedIndex(page, pages), page, pages);
     } finally {
       this.leave();
     }
@@ -143,8 +142,9 @@ class OsBoundaryBox implements OsBoundary {
     this.enter();
     try {
       this.mappedIndex(addr >>> PAGE_SHIFT, pages);
-      this.bump(STATE_DECOMMITS, 1);
-      this.bump(STATE_PAGES_DECOMMITTED, pages);
+      const m = this.views.i32;
+      m[this.s + STATE_DECOMMITS] = m[this.s + STATE_DECOMMITS]! + 1;
+      m[this.s + STATE_PAGES_DECOMMITTED] = m[this.s + STATE_PAGES_DECOMMITTED]! + pages;
     } finally {
       this.leave();
     }
@@ -207,6 +207,19 @@ class OsBoundaryBox implements OsBoundary {
     }
   }
 
+  /**
+   * Run by `heap.reclaim` on the dead thread's instance: every operation commits the
+   * table, the header, the counters and the registry in one run of stores (see "Kill
+   * safety" in the README), so a thread stopped anywhere inside the lock left them
+   * consistent; what it was given and had not stamped yet carries its id in the registry
+   * (reclaim gives it back). The lock, if the dead thread held it, is released.
+   */
+  recover(): Recovery {
+    if (!this.shared || lockHolder(this.views.i32, this.s + STATE_LOCK) !== this.tid) return { locks: 0, repaired: 0 };
+    lockRelease(this.views.i32, this.s + STATE_LOCK);
+    return { locks: 1, repaired: 0 };
+  }
+
   // --- map: first fit over the free ranges, else growth ----------------------------------
 
   /**
@@ -215,13 +228,18 @@ class OsBoundaryBox implements OsBoundary {
    */
   private mapLocked(pages: number, alignPages: number): Ptr {
     const i = this.firstFit(pages, alignPages);
-    const page = i >= 0 ? this.takeFromRange(i, pages, alignPages) : this.takeByGrowing(pages, alignPages);
+    let page: number;
+    if (i >= 0) {
+      page = alignUp(this.rangeStart(i), alignPages);
+      this.commitCarve(i, page, pages, pages, 0);
+    } else {
+      page = this.takeByGrowing(pages, alignPages);
+    }
     if (page === 0) {
-      this.bump(STATE_MAP_FAILURES, 1);
+      const m = this.views.i32;
+      m[this.s + STATE_MAP_FAILURES] = m[this.s + STATE_MAP_FAILURES]! + 1;
       return 0;
     }
-    this.bump(STATE_MAPS, 1);
-    this.bump(STATE_PAGES_MAPPED, pages);
     return page << PAGE_SHIFT;
   }
 
@@ -235,42 +253,69 @@ class OsBoundaryBox implements OsBoundary {
   }
 
   /**
-   * Carves `pages` at the first aligned page of range `i`; the leading padding and the
-   * trailing remainder stay free with the range's dirty bit. Returns the first page.
+   * The commit of a map that takes `[page, page + taken)` out of free range `i` (the
+   * leading padding and the trailing remainder stay free with the range's dirty bit) and
+   * hands out `pages` (more than `taken` when the range touched the end and the memory
+   * grew to `grownEnd`, else `grownEnd` is 0): the table, the header, the counters and the
+   * registry stamp, as one run of stores with no call between them (a thread stopped
+   * anywhere else leaves the state as before or as after it).
    */
-  private takeFromRange(i: number, pages: number, alignPages: number): number {
-    const page = alignUp(this.rangeStart(i), alignPages);
-    this.carveAt(i, page, pages);
-    return page;
-  }
-
-  /** Takes `[page, page + pages)`, which lies inside free range `i`; padding and remainder stay free with its dirty bit. */
-  private carveAt(i: number, page: number, pages: number): void {
+  private commitCarve(i: number, page: number, taken: number, pages: number, grownEnd: number): void {
     const m = this.views.i32;
+    const s = this.s;
     const at = this.t + i * RANGE_WORDS;
     const start = m[at + RANGE_START]!;
     const word = m[at + RANGE_PAGES]!;
     const dirty = word & RANGE_DIRTY;
     const pad = page - start;
-    const rest = start + (word & RANGE_PAGES_MASK) - page - pages;
+    const rest = start + (word & RANGE_PAGES_MASK) - page - taken;
+    const count = m[s + STATE_COUNT]!;
+    const tableEnd = this.t + count * RANGE_WORDS;
     if (pad > 0) {
       m[at + RANGE_PAGES] = pad | dirty;
-      if (rest > 0) this.insertRange(i + 1, page + pages, rest | dirty);
+      if (rest > 0) {
+        m.copyWithin(at + 2 * RANGE_WORDS, at + RANGE_WORDS, tableEnd);
+        m[at + RANGE_WORDS + RANGE_START] = page + taken;
+        m[at + RANGE_WORDS + RANGE_PAGES] = rest | dirty;
+        m[s + STATE_COUNT] = count + 1;
+      }
     } else if (rest > 0) {
-      m[at + RANGE_START] = page + pages;
+      m[at + RANGE_START] = page + taken;
       m[at + RANGE_PAGES] = rest | dirty;
     } else {
-      this.removeRange(i);
+      m.copyWithin(at, at + RANGE_WORDS, tableEnd);
+      m[s + STATE_COUNT] = count - 1;
     }
-    this.bump(STATE_FREE_PAGES, -pages);
+    m[s + STATE_FREE_PAGES] = m[s + STATE_FREE_PAGES]! - taken;
+    if (grownEnd !== 0) {
+      m[s + STATE_END] = grownEnd;
+      m[s + STATE_GROWS] = m[s + STATE_GROWS]! + 1;
+    }
+    m[s + STATE_MAPS] = m[s + STATE_MAPS]! + 1;
+    m[s + STATE_PAGES_MAPPED] = m[s + STATE_PAGES_MAPPED]! + pages;
+    if (this.reg >= 0) m.fill(this.mappedEntry, this.reg + page, this.reg + page + pages);
     this.zeroed = dirty === 0;
+  }
+
+  /** The commit of mapAt at the end of the managed area, grown to `page + pages`: one run of stores. */
+  private commitGrownAt(page: number, pages: number): void {
+    const m = this.views.i32;
+    const s = this.s;
+    m[s + STATE_END] = page + pages;
+    m[s + STATE_GROWS] = m[s + STATE_GROWS]! + 1;
+    m[s + STATE_MAPS] = m[s + STATE_MAPS]! + 1;
+    m[s + STATE_PAGES_MAPPED] = m[s + STATE_PAGES_MAPPED]! + pages;
+    if (this.reg >= 0) m.fill(this.mappedEntry, this.reg + page, this.reg + page + pages);
+    this.zeroed = true;
   }
 
   /**
    * Slow path of map: no free range fits, so grow the backend. The block starts at the
    * first aligned page of the free range touching the end (if any; only the part beyond
    * the end is grown) or at the end; padding before it stays (or becomes) a free range.
-   * Returns the first page, or 0 when the backend cannot grow (nothing changed).
+   * Returns the first page, or 0 when the backend cannot grow (nothing changed). The
+   * growth comes first; a thread stopped after it leaves the backend longer than the
+   * managed area, which the next growth takes in its stride.
    */
   private takeByGrowing(pages: number, alignPages: number): number {
     const end = this.word(STATE_END);
@@ -279,37 +324,48 @@ class OsBoundaryBox implements OsBoundary {
     const from = tailFree ? this.rangeStart(last) : end;
     const page = alignUp(from, alignPages);
     if (!this.growTo(page + pages)) return 0;
-    if (tailFree) {
-      this.trimTail(last, from, page, end);
-    } else {
-      if (page > end) this.insertRange(last + 1, end, page - end);
-      this.zeroed = true;
-    }
-    this.setWord(STATE_END, page + pages);
-    this.bump(STATE_FREE_PAGES, page - end);
-    this.bump(STATE_GROWS, 1);
+    this.commitGrow(page, pages, end, last, tailFree, from);
     return page;
   }
 
   /**
-   * The free range `last` (starting at `from`, touching the old `end`) keeps only the
-   * padding `[from, page)`; the block takes the rest. Zeroed unless the block reuses
-   * dirty pages below the old end.
+   * The commit of takeByGrowing, one run of stores: the free range `last` (starting at
+   * `from`, touching the old `end`) keeps only the padding `[from, page)` when `tailFree`,
+   * else the padding `[end, page)` becomes a free range; the block takes the rest and the
+   * growth. Zeroed unless the block reuses dirty pages below the old end.
    */
-  private trimTail(last: number, from: number, page: number, end: number): void {
+  private commitGrow(page: number, pages: number, end: number, last: number, tailFree: boolean, from: number): void {
     const m = this.views.i32;
+    const s = this.s;
     const at = this.t + last * RANGE_WORDS;
-    const dirty = m[at + RANGE_PAGES]! & RANGE_DIRTY;
-    this.zeroed = dirty === 0 || page >= end;
-    if (page > from) m[at + RANGE_PAGES] = (page - from) | dirty;
-    else this.removeRange(last);
+    if (tailFree) {
+      const dirty = m[at + RANGE_PAGES]! & RANGE_DIRTY;
+      this.zeroed = dirty === 0 || page >= end;
+      if (page > from) m[at + RANGE_PAGES] = (page - from) | dirty;
+      else m[s + STATE_COUNT] = last; // the tail range was the last one: nothing to shift
+    } else {
+      if (page > end) {
+        m[at + RANGE_WORDS + RANGE_START] = end;
+        m[at + RANGE_WORDS + RANGE_PAGES] = page - end;
+        m[s + STATE_COUNT] = last + 2;
+      }
+      this.zeroed = true;
+    }
+    m[s + STATE_END] = page + pages;
+    m[s + STATE_FREE_PAGES] = m[s + STATE_FREE_PAGES]! + page - end;
+    m[s + STATE_GROWS] = m[s + STATE_GROWS]! + 1;
+    m[s + STATE_MAPS] = m[s + STATE_MAPS]! + 1;
+    m[s + STATE_PAGES_MAPPED] = m[s + STATE_PAGES_MAPPED]! + pages;
+    if (this.reg >= 0) m.fill(this.mappedEntry, this.reg + page, this.reg + page + pages);
   }
 
   /** Grows the backend so that it covers pages `[0, endPage)`; false when it cannot. */
   private growTo(endPage: number): boolean {
     const backend = this.backend;
     backend.refresh();
-    return backend.grow(endPage - (backend.byteLength() >>> PAGE_SHIFT)) >= 0;
+    const have = backend.byteLength() >>> PAGE_SHIFT;
+    // Longer already: a thread stopped between its growth and its commit left pages beyond the end.
+    return endPage <= have || backend.grow(endPage - have) >= 0;
   }
 
   // --- unmap: validation and coalescing --------------------------------------------------
@@ -344,44 +400,40 @@ class OsBoundaryBox implements OsBoundary {
     return lo;
   }
 
-  /** Returns `[page, page + pages)` to the table at index `i`, merged with its neighbours (dirty). */
-  private releaseRange(i: number, page: number, pages: number): void {
+  /**
+   * The commit of unmap, one run of stores: `[page, page + pages)` goes back to the table
+   * at index `i`, merged with its neighbours (dirty); the counters; the registry cleared.
+   */
+  private commitRelease(i: number, page: number, pages: number): void {
     const m = this.views.i32;
-    const left = i > 0 && this.rangeStart(i - 1) + this.rangePages(i - 1) === page;
-    const right = i < this.word(STATE_COUNT) && this.rangeStart(i) === page + pages;
+    const s = this.s;
     const at = this.t + i * RANGE_WORDS;
+    const count = m[s + STATE_COUNT]!;
+    const left = i > 0 && m[at - RANGE_WORDS + RANGE_START]! + (m[at - RANGE_WORDS + RANGE_PAGES]! & RANGE_PAGES_MASK) === page;
+    const right = i < count && m[at + RANGE_START] === page + pages;
+    const rightPages = right ? m[at + RANGE_PAGES]! & RANGE_PAGES_MASK : 0;
     if (left) {
-      m[at - RANGE_WORDS + RANGE_PAGES] = (this.rangePages(i - 1) + pages + (right ? this.rangePages(i) : 0)) | RANGE_DIRTY;
-      if (right) this.removeRange(i);
+      m[at - RANGE_WORDS + RANGE_PAGES] = ((m[at - RANGE_WORDS + RANGE_PAGES]! & RANGE_PAGES_MASK) + pages + rightPages) | RANGE_DIRTY;
+      if (right) {
+        m.copyWithin(at, at + RANGE_WORDS, this.t + count * RANGE_WORDS);
+        m[s + STATE_COUNT] = count - 1;
+      }
     } else if (right) {
       m[at + RANGE_START] = page;
-      m[at + RANGE_PAGES] = (this.rangePages(i) + pages) | RANGE_DIRTY;
+      m[at + RANGE_PAGES] = (rightPages + pages) | RANGE_DIRTY;
     } else {
-      this.insertRange(i, page, pages | RANGE_DIRTY);
+      m.copyWithin(at + RANGE_WORDS, at, this.t + count * RANGE_WORDS);
+      m[at + RANGE_START] = page;
+      m[at + RANGE_PAGES] = pages | RANGE_DIRTY;
+      m[s + STATE_COUNT] = count + 1;
     }
+    m[s + STATE_UNMAPS] = m[s + STATE_UNMAPS]! + 1;
+    m[s + STATE_PAGES_UNMAPPED] = m[s + STATE_PAGES_UNMAPPED]! + pages;
+    m[s + STATE_FREE_PAGES] = m[s + STATE_FREE_PAGES]! + pages;
+    if (this.reg >= 0) m.fill(0, this.reg + page, this.reg + page + pages);
   }
 
   // --- the table -------------------------------------------------------------------------
-
-  /** Inserts a range at index `i`, shifting the later ones up (cannot overflow: see layout.ts). */
-  private insertRange(i: number, start: number, pagesWord: number): void {
-    const m = this.views.i32;
-    const at = this.t + i * RANGE_WORDS;
-    const count = this.word(STATE_COUNT);
-    m.copyWithin(at + RANGE_WORDS, at, this.t + count * RANGE_WORDS);
-    m[at + RANGE_START] = start;
-    m[at + RANGE_PAGES] = pagesWord;
-    m[this.s + STATE_COUNT] = count + 1;
-  }
-
-  /** Removes the range at index `i`, shifting the later ones down. */
-  private removeRange(i: number): void {
-    const m = this.views.i32;
-    const at = this.t + i * RANGE_WORDS;
-    const count = this.word(STATE_COUNT);
-    m.copyWithin(at, at + RANGE_WORDS, this.t + count * RANGE_WORDS);
-    m[this.s + STATE_COUNT] = count - 1;
-  }
 
   private rangeStart(i: number): number {
     return this.views.i32[this.t + i * RANGE_WORDS + RANGE_START]!;
@@ -400,15 +452,6 @@ class OsBoundaryBox implements OsBoundary {
     return this.views.i32[this.s + w]! >>> 0;
   }
 
-  private setWord(w: number, value: number): void {
-    this.views.i32[this.s + w] = value;
-  }
-
-  private bump(w: number, delta: number): void {
-    const m = this.views.i32;
-    m[this.s + w] = m[this.s + w]! + delta;
-  }
-
   // --- lock ------------------------------------------------------------------------------
 
   /** Takes the lock when shared; a private boundary uses no atomics at all. */
@@ -421,10 +464,13 @@ class OsBoundaryBox implements OsBoundary {
   }
 
   private lockShared(): void {
-    const contended = lockAcquire(this.views.i32, this.s + STATE_LOCK, this.canBlock);
+    const contended = lockAcquire(this.views.i32, this.s + STATE_LOCK, this.canBlock, this.tid);
     // Another thread may have grown the memory: cover it before handing out a range of it.
     this.backend.refresh();
-    if (contended !== 0) this.bump(STATE_LOCK_CONTENDED, contended);
+    if (contended !== 0) {
+      const m = this.views.i32;
+      m[this.s + STATE_LOCK_CONTENDED] = m[this.s + STATE_LOCK_CONTENDED]! + contended;
+    }
   }
 
   // --- init, attach, checks --------------------------------------------------------------
@@ -439,12 +485,16 @@ class OsBoundaryBox implements OsBoundary {
     const have = this.backend.byteLength() >>> PAGE_SHIFT;
     const initialFree = Math.max(0, have - this.heapStartPage);
     m.fill(0, this.s, this.t);
-    this.setWord(STATE_MAGIC, STATE_MAGIC_VALUE);
-    this.setWord(STATE_HEAP_START, this.heapStartPage);
-    this.setWord(STATE_CAPACITY, this.capacity);
-    this.setWord(STATE_END, this.heapStartPage + initialFree);
-    if (initialFree > 0) this.insertRange(0, this.heapStartPage, initialFree);
-    this.setWord(STATE_FREE_PAGES, initialFree);
+    m[this.s + STATE_MAGIC] = STATE_MAGIC_VALUE;
+    m[this.s + STATE_HEAP_START] = this.heapStartPage;
+    m[this.s + STATE_CAPACITY] = this.capacity;
+    m[this.s + STATE_END] = this.heapStartPage + initialFree;
+    if (initialFree > 0) {
+      m[this.t + RANGE_START] = this.heapStartPage;
+      m[this.t + RANGE_PAGES] = initialFree;
+      m[this.s + STATE_COUNT] = 1;
+    }
+    m[this.s + STATE_FREE_PAGES] = initialFree;
   }
 
   /** True when the header's write-once words match this instance's options. */
@@ -530,6 +580,10 @@ function validateOptions(o: OsBoundaryOptions, stateBytes: number): void {
     throw invalidOption(`state [${o.stateOffset}, +${o.stateBytes}) must lie below heapStart ${o.heapStart} and inside the backend (${b.byteLength()} bytes)`);
   }
   if (o.shared && !b.shared) throw invalidOption('shared: true needs a shared backend');
+  if (o.tid !== undefined && (!Number.isInteger(o.tid) || o.tid < 1 || o.tid > MAX_THREADS)) throw invalidOption(`tid must be an integer in 1..${MAX_THREADS}, got ${o.tid}`);
+  if (o.registryOffset !== undefined && (!Number.isInteger(o.registryOffset) || o.registryOffset < 0 || o.registryOffset % 4 !== 0 || o.registryOffset >= o.heapStart)) {
+    throw invalidOption(`registryOffset ${o.registryOffset} must be a multiple of 4 below heapStart`);
+  }
 }
 
 /**

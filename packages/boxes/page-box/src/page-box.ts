@@ -1,9 +1,10 @@
 import {
-  ErrorCode, HakmemError, MAX_THREADS, PAGE_SHIFT, PAGE_SIZE, PD_BLOCK_SIZE, PD_CAPACITY, PD_CARVE, PD_FREE_HEAD,
-  PD_SLAB_NEXT, PD_SLAB_PREV, PD_USED, PageKind, REG_CLASS_MASK, REG_CLASS_SHIFT, REG_KIND_MASK, REG_THREAD_MASK,
-  REG_THREAD_SHIFT, TR_TINY_REMOTE_HEAD, threadWord,
+  BATCH_COUNT_MASK, BATCH_FREE, BATCH_POOL, BATCH_PROGRESS_SHIFT, ErrorCode, HakmemError, MAX_THREADS, PAGE_SHIFT,
+  PAGE_SIZE, PD_BLOCK_SIZE, PD_CAPACITY, PD_CARVE, PD_FREE_HEAD, PD_SLAB_NEXT, PD_SLAB_PREV, PD_USED, PageKind, REG_CLASS_MASK,
+  REG_CLASS_SHIFT, REG_KIND_MASK, REG_THREAD_MASK, REG_THREAD_SHIFT, TR_BATCH_AT, TR_BATCH_STATE, TR_TINY_DRAIN,
+  TR_TINY_REMOTE_HEAD, threadWord,
   type BoxContext, type HeapViews, type MemoryBackend, type PageBox, type PageBoxOptions, type PageBoxStats, type Ptr,
-  type SlabSink, type SlabSource,
+  type Recovery, type SlabSink, type SlabSource,
 } from '@hakmem/contracts';
 import { descListPush, descListRemove } from '@hakmem/primitives';
 import { DEFAULT_PAGES_PER_CLASS } from './api.js';
@@ -40,6 +41,11 @@ class PageBoxBox implements PageBox {
   private readonly shared: boolean;
   /** Int32 index of this thread's TR_TINY_REMOTE_HEAD. */
   private readonly remote: number;
+  /** Int32 indexes of this thread's TR_TINY_DRAIN, TR_BATCH_AT, TR_BATCH_STATE (shared heaps: kill safety). */
+  private readonly drain: number;
+  private readonly batchAt: number;
+  private readonly batchState: number;
+  private drainsFinished = 0;
   /** Per owner thread id, the chain of its blocks being built by one freeBatch (head, tail), and which owners have one. */
   private readonly chainHead: Int32Array;
   private readonly chainTail: Int32Array;
@@ -68,6 +74,9 @@ class PageBoxBox implements PageBox {
     this.backend = ctx.backend;
     this.shared = ctx.shared;
     this.remote = threadWord(ctx.tid, TR_TINY_REMOTE_HEAD);
+    this.drain = threadWord(ctx.tid, TR_TINY_DRAIN);
+    this.batchAt = threadWord(ctx.tid, TR_BATCH_AT);
+    this.batchState = threadWord(ctx.tid, TR_BATCH_STATE);
     this.chainHead = new Int32Array(MAX_THREADS + 1);
     this.chainTail = new Int32Array(MAX_THREADS + 1);
     this.chainOwners = new Int32Array(MAX_THREADS + 1);
@@ -78,7 +87,7 @@ class PageBoxBox implements PageBox {
   }
 
   allocBatch(cls: number, out: Int32Array, offset: number, max: number): number {
-    if (this.shared) this.backend.refresh(); // another thread may have grown the memory
+    if (this.shared) return this.allocBatchShared(cls, out, offset, max);
     if (this.v.i32[this.remote] !== 0) this.drainRemote();
     let i32 = this.v.i32;
     let n = 0;
@@ -125,8 +134,72 @@ class PageBoxBox implements PageBox {
     return n;
   }
 
+  /**
+   * allocBatch of a shared heap: the same work, with the batch recorded in the thread
+   * record (TR_BATCH_AT / TR_BATCH_STATE: where the blocks go, how many are committed) so
+   * that a thread stopped in the middle leaves its reclaim the blocks it had taken off its
+   * slabs and not yet handed to the cache. Each slab's commit (its free list or carve
+   * offset, its used count and the progress) is one run of stores; the record is cleared
+   * by the last store before the return, which the cache's own commit follows without a
+   * call between them.
+   */
+  private allocBatchShared(cls: number, out: Int32Array, offset: number, max: number): number {
+    this.backend.refresh(); // another thread may have grown the memory
+    if (this.v.i32[this.remote] !== 0 || this.v.i32[this.drain] !== 0) this.drainRemote();
+    let i32 = this.v.i32;
+    const pd = this.pd;
+    i32[this.batchAt] = out.buffer instanceof SharedArrayBuffer ? (out.byteOffset >>> 2) + offset : 0;
+    i32[this.batchState] = max;
+    let n = 0;
+    while (n < max) {
+      let slab = this.heads[cls]!;
+      if (slab === 0) {
+        slab = this.slabs.acquireSlab(cls, this.tid);
+        if (slab === 0) break;
+        this.slabsAcquired++;
+        i32 = this.v.i32; // acquiring may have grown the memory (wasm replaces the buffer)
+        if (i32[pd + ((slab >>> PAGE_SHIFT) << 4) + PD_USED] === 0) this.empties[cls]!++;
+        this.pushFront(cls, slab);
+      }
+      const d = pd + ((slab >>> PAGE_SHIFT) << 4);
+      let used = i32[d + PD_USED]!;
+      if (used === 0) this.empties[cls]!--;
+      let f = i32[d + PD_FREE_HEAD]!;
+      const before = n;
+      while (f !== 0 && n < max) {
+        out[offset + n++] = f;
+        f = i32[f >>> 2]!;
+      }
+      used += n - before;
+      i32[d + PD_FREE_HEAD] = f;
+      i32[d + PD_USED] = used;
+      i32[this.batchState] = max | (n << BATCH_PROGRESS_SHIFT);
+      this.fromFreeList += n - before;
+      const cap = i32[d + PD_CAPACITY]!;
+      const size = i32[d + PD_BLOCK_SIZE]!;
+      let carve = i32[d + PD_CARVE]!;
+      const end = cap * size;
+      const carvedBefore = n;
+      while (n < max && carve < end) {
+        out[offset + n++] = slab + carve;
+        carve += size;
+      }
+      used += n - carvedBefore;
+      i32[d + PD_CARVE] = carve;
+      i32[d + PD_USED] = used;
+      i32[this.batchState] = max | (n << BATCH_PROGRESS_SHIFT);
+      this.carved += n - carvedBefore;
+      if (used === cap) this.unlink(cls, slab);
+    }
+    this.v.i32[this.batchAt] = 0;
+    return n;
+  }
+
   freeBatch(cls: number, blocks: Int32Array, offset: number, n: number): void {
-    if (this.shared) this.backend.refresh(); // a block from another thread may lie past our views
+    if (this.shared) {
+      this.freeBatchShared(cls, blocks, offset, n);
+      return;
+    }
     const i32 = this.v.i32;
     const reg = this.reg;
     const tid = this.tid;
@@ -152,6 +225,70 @@ class PageBoxBox implements PageBox {
     for (let k = 0; k < owners; k++) this.pushChain(this.chainOwners[k]!);
     this.freed += n - remote;
     this.remoteFreed += remote;
+  }
+
+  /**
+   * freeBatch of a shared heap: the same work, recorded in the thread record like
+   * allocBatchShared. Pass 1 puts this thread's blocks back on their slabs, each with its
+   * progress (the batch index after it) in one run of stores, and builds the chains of the
+   * other owners; pass 2 pushes the chains in the order their owners first appear, each
+   * push followed in the same run by the progress `n + k + 1`. A 0 entry is a hole a
+   * repaired batch left in the cache: skipped.
+   */
+  private freeBatchShared(cls: number, blocks: Int32Array, offset: number, n: number): void {
+    this.backend.refresh(); // a block from another thread may lie past our views
+    const i32 = this.v.i32;
+    const reg = this.reg;
+    const pd = this.pd;
+    const tid = this.tid;
+    i32[this.batchAt] = blocks.buffer instanceof SharedArrayBuffer ? (blocks.byteOffset >>> 2) + offset : 0;
+    i32[this.batchState] = n | BATCH_FREE;
+    let owners = 0;
+    let remote = 0;
+    let freed = 0;
+    for (let i = 0; i < n; i++) {
+      const b = blocks[offset + i]!;
+      if (b === 0) continue;
+      const owner = (i32[reg + (b >>> PAGE_SHIFT)]! >>> REG_THREAD_SHIFT) & REG_THREAD_MASK;
+      if (owner === tid) {
+        const d = pd + ((b >>> PAGE_SHIFT) << 4);
+        i32[b >>> 2] = i32[d + PD_FREE_HEAD]!;
+        i32[d + PD_FREE_HEAD] = b;
+        const used = i32[d + PD_USED]! - 1;
+        i32[d + PD_USED] = used;
+        i32[this.batchState] = n | BATCH_FREE | ((i + 1) << BATCH_PROGRESS_SHIFT);
+        freed++;
+        if (used === i32[d + PD_CAPACITY]! - 1) this.pushFront(cls, b & ~0xffff);
+        if (used === 0) this.onEmpty(cls, b & ~0xffff);
+        continue;
+      }
+      remote++;
+      const h = this.chainHead[owner]!;
+      i32[b >>> 2] = h;
+      if (h === 0) {
+        this.chainTail[owner] = b;
+        this.chainOwners[owners++] = owner;
+      }
+      this.chainHead[owner] = b;
+    }
+    for (let k = 0; k < owners; k++) {
+      const owner = this.chainOwners[k]!;
+      const head = this.chainHead[owner]!;
+      const tail = this.chainTail[owner]!;
+      const w = threadWord(owner, TR_TINY_REMOTE_HEAD);
+      let old: number;
+      do {
+        old = Atomics.load(i32, w);
+        i32[tail >>> 2] = old;
+      } while (Atomics.compareExchange(i32, w, old, head) !== old);
+      i32[this.batchState] = n | BATCH_FREE | ((n + k + 1) << BATCH_PROGRESS_SHIFT);
+      this.chainHead[owner] = 0;
+      this.chainTail[owner] = 0;
+      this.remotePushes++;
+    }
+    this.freed += freed;
+    this.remoteFreed += remote;
+    i32[this.batchAt] = 0;
   }
 
   /** A block of one of this thread's slabs back onto its slab's free list. */
@@ -189,13 +326,10 @@ class PageBoxBox implements PageBox {
   }
 
   drainRemote(): number {
+    if (this.shared) return this.drainShared();
     const i32 = this.v.i32;
-    let b: number;
-    if (this.shared) b = Atomics.exchange(i32, this.remote, 0);
-    else {
-      b = i32[this.remote]!;
-      i32[this.remote] = 0;
-    }
+    let b = i32[this.remote]!;
+    i32[this.remote] = 0;
     let n = 0;
     while (b !== 0) {
       const next = i32[b >>> 2]!;
@@ -205,6 +339,102 @@ class PageBoxBox implements PageBox {
     }
     this.remoteDrained += n;
     return n;
+  }
+
+  /**
+   * drainRemote of a shared heap: the chain taken off the remote list is recorded in the
+   * thread record (TR_TINY_DRAIN, in one run with the exchange), and each block goes back
+   * on its slab's free list in one run with the record advancing past it — a thread
+   * stopped anywhere leaves exactly the blocks still to put back in the record. A chain a
+   * dead thread left there (reclaim) is finished first.
+   */
+  private drainShared(): number {
+    let n = this.drainChain(this.v.i32[this.drain]!);
+    const i32 = this.v.i32;
+    const b = Atomics.exchange(i32, this.remote, 0);
+    i32[this.drain] = b;
+    n += this.drainChain(b);
+    return n;
+  }
+
+  private drainChain(first: number): number {
+    const i32 = this.v.i32;
+    const pd = this.pd;
+    let n = 0;
+    for (let b = first; b !== 0; n++) {
+      const next = i32[b >>> 2]!;
+      const d = pd + ((b >>> PAGE_SHIFT) << 4);
+      i32[b >>> 2] = i32[d + PD_FREE_HEAD]!;
+      i32[d + PD_FREE_HEAD] = b;
+      const used = i32[d + PD_USED]! - 1;
+      i32[d + PD_USED] = used;
+      i32[this.drain] = next;
+      const cls = (i32[this.reg + (b >>> PAGE_SHIFT)]! >>> REG_CLASS_SHIFT) & REG_CLASS_MASK;
+      if (used === i32[d + PD_CAPACITY]! - 1) this.pushFront(cls, b & ~0xffff);
+      if (used === 0) this.onEmpty(cls, b & ~0xffff);
+      b = next;
+    }
+    this.remoteDrained += n;
+    return n;
+  }
+
+  /**
+   * Run by `heap.reclaim` after adopt(): finishes the batch the dead thread was moving
+   * (TR_BATCH_*, a tiny one): an allocation batch's committed blocks never reached the
+   * cache, so they go back on their slabs; a free batch is completed — its own blocks
+   * from the recorded progress on, the chains of the owners not yet pushed — and its
+   * entries in the cache are zeroed (holes the cache's flush skips), since they are free
+   * now. (A drain it was in, adopt()'s drainRemote finished first.)
+   */
+  recover(): Recovery {
+    const i32 = this.v.i32;
+    const at = i32[this.batchAt]!;
+    const state = i32[this.batchState]!;
+    const repaired = this.drainsFinished;
+    this.drainsFinished = 0;
+    if (!this.shared || at === 0 || (state & BATCH_POOL) !== 0) return { locks: 0, repaired };
+    const n = state & BATCH_COUNT_MASK;
+    const progress = state >>> BATCH_PROGRESS_SHIFT;
+    const reg = this.reg;
+    const classOf = (b: number): number => (i32[reg + (b >>> PAGE_SHIFT)]! >>> REG_CLASS_SHIFT) & REG_CLASS_MASK;
+    if ((state & BATCH_FREE) === 0) {
+      for (let i = 0; i < progress; i++) this.freeLocal(classOf(i32[at + i]!), i32[at + i]!);
+    } else {
+      const owners: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const b = i32[at + i]!;
+        if (b === 0) continue;
+        const owner = (i32[reg + (b >>> PAGE_SHIFT)]! >>> REG_THREAD_SHIFT) & REG_THREAD_MASK;
+        if (owner === this.tid) {
+          if (i >= progress) this.freeLocal(classOf(b), b);
+        } else if (!owners.includes(owner)) {
+          owners.push(owner);
+        }
+      }
+      const pushed = progress > n ? progress - n : 0;
+      for (let k = pushed; k < owners.length; k++) {
+        const owner = owners[k]!;
+        let head = 0;
+        let tail = 0;
+        for (let i = 0; i < n; i++) {
+          const b = i32[at + i]!;
+          if (b === 0 || ((i32[reg + (b >>> PAGE_SHIFT)]! >>> REG_THREAD_SHIFT) & REG_THREAD_MASK) !== owner) continue;
+          i32[b >>> 2] = head;
+          if (head === 0) tail = b;
+          head = b;
+        }
+        const w = threadWord(owner, TR_TINY_REMOTE_HEAD);
+        let old: number;
+        do {
+          old = Atomics.load(i32, w);
+          i32[tail >>> 2] = old;
+        } while (Atomics.compareExchange(i32, w, old, head) !== old);
+      }
+      i32.fill(0, at, at + n);
+    }
+    i32[this.batchAt] = 0;
+    i32[this.batchState] = 0;
+    return { locks: 0, repaired: repaired + 1 };
   }
 
   /**
@@ -228,6 +458,7 @@ class PageBoxBox implements PageBox {
       this.pushFront(cls, slab);
       if (used === 0) this.empties[cls]!++;
     }
+    if (i32[this.drain] !== 0) this.drainsFinished++;
     this.drainRemote();
   }
 

@@ -2,8 +2,9 @@ import {
   ErrorCode, HakmemError, PAGE_SHIFT, PAGE_SIZE, PD_BLOCK_SIZE, PD_CAPACITY, PD_CARVE, PD_FREE_HEAD, PD_REGION_OWNER,
   PD_REGION_PAGES, PD_REMOTE_HEAD, PD_SLAB_NEXT, PD_SLAB_PREV, PD_USED, PageKind, POOL_SPAN_MAX_PAGES, REG_AUX_MASK,
   REG_AUX_SHIFT, REG_CLASS_MASK, REG_CLASS_SHIFT, REG_KIND_MASK, REG_THREAD_MASK, REG_THREAD_SHIFT, THREAD_RECORD_BYTES,
-  THREAD_TABLE_OFFSET, TR_POOL_REMOTE_HEAD,
-  type BoxContext, type HeapViews, type PoolRefill, type PoolRefillOptions, type PoolRefillStats, type Ptr,
+  THREAD_TABLE_OFFSET, TR_BATCH_AT, TR_BATCH_STATE, TR_POOL_DRAIN, TR_POOL_REMOTE_HEAD, BATCH_COUNT_MASK, BATCH_FREE, BATCH_POOL,
+  BATCH_PROGRESS_SHIFT, retiredEntry, threadWord,
+  type BoxContext, type HeapViews, type PoolRefill, type PoolRefillOptions, type PoolRefillStats, type Ptr, type Recovery,
 } from '@hakmem/contracts';
 import { descListPush, descListRemove } from '@hakmem/primitives';
 import { DEFAULT_ARENA_INITIAL, DEFAULT_ARENA_MAX, EMPTY_SPAN_BUDGET, spanPagesFor } from './api.js';
@@ -35,6 +36,14 @@ class PoolRefillBox implements PoolRefill {
   private readonly arenaMax: number;
   /** Word index of this thread's remote-free list head. */
   private readonly remote: number;
+  /** Word indexes of this thread's TR_POOL_DRAIN, TR_BATCH_AT, TR_BATCH_STATE (shared heaps: kill safety). */
+  private readonly drain: number;
+  private readonly batchAt: number;
+  private readonly batchState: number;
+  /** The registry entry a range gets before it is unmapped (MAPPED with this thread when shared, else NONE). */
+  private readonly retiredEntry: number;
+  /** What adopt() found half-done (orphan pages, a drain), for recover()'s report. */
+  private found = 0;
   /**
    * Registry entry of a page this thread has mapped but not cut into a span (arena rest,
    * pooled empty spans): MAPPED with the thread id, so that an adopter finds them.
@@ -76,6 +85,10 @@ class PoolRefillBox implements PoolRefill {
     this.nextChunk = arenaInitial;
     this.remote = ((THREAD_TABLE_OFFSET + ctx.tid * THREAD_RECORD_BYTES) >>> 2) + TR_POOL_REMOTE_HEAD;
     this.mappedEntry = PageKind.MAPPED | (ctx.tid << REG_THREAD_SHIFT);
+    this.drain = threadWord(ctx.tid, TR_POOL_DRAIN);
+    this.batchAt = threadWord(ctx.tid, TR_BATCH_AT);
+    this.batchState = threadWord(ctx.tid, TR_BATCH_STATE);
+    this.retiredEntry = retiredEntry(ctx.shared, ctx.tid);
     this.backend = ctx.backend;
     const n = this.sizes.length;
     this.pages = new Int32Array(n);
@@ -98,7 +111,7 @@ class PoolRefillBox implements PoolRefill {
   }
 
   allocBatch(cls: number, out: Int32Array, offset: number, max: number): number {
-    if (this.shared) this.backend.refresh(); // another thread may have grown the memory
+    if (this.shared) return this.allocBatchShared(cls, out, offset, max);
     if (this.v.i32[this.remote] !== 0) this.drainRemote();
     const size = this.sizes[cls]!;
     let n = 0;
@@ -136,6 +149,60 @@ class PoolRefillBox implements PoolRefill {
     return n;
   }
 
+  /**
+   * allocBatch of a shared heap: the same work, with the batch recorded in the thread
+   * record (TR_BATCH_AT / TR_BATCH_STATE with BATCH_POOL) as page-box does: each span's
+   * commit (its free list or carve offset, its used count, the progress) is one run of
+   * stores, and the record is cleared by the last store before the return.
+   */
+  private allocBatchShared(cls: number, out: Int32Array, offset: number, max: number): number {
+    this.backend.refresh(); // another thread may have grown the memory
+    if (this.v.i32[this.remote] !== 0 || this.v.i32[this.drain] !== 0) this.drainRemote();
+    const size = this.sizes[cls]!;
+    const cap = this.caps[cls]!;
+    let i32 = this.v.i32;
+    i32[this.batchAt] = out.buffer instanceof SharedArrayBuffer ? (out.byteOffset >>> 2) + offset : 0;
+    i32[this.batchState] = max | BATCH_POOL;
+    let n = 0;
+    while (n < max) {
+      let s = this.heads[cls]!;
+      if (s === 0) {
+        s = this.newSpan(cls);
+        if (s === 0) break;
+      }
+      i32 = this.v.i32;
+      const d = this.pd + ((s >>> PAGE_SHIFT) << 4);
+      const before = n;
+      let f = i32[d + PD_FREE_HEAD]!;
+      while (f !== 0 && n < max) {
+        out[offset + n++] = f;
+        f = i32[f >>> 2]!;
+      }
+      let used = i32[d + PD_USED]! + (n - before);
+      i32[d + PD_FREE_HEAD] = f;
+      i32[d + PD_USED] = used;
+      i32[this.batchState] = max | BATCH_POOL | (n << BATCH_PROGRESS_SHIFT);
+      this.reused += n - before;
+      const fromList = n;
+      let carve = i32[d + PD_CARVE]!;
+      const limit = cap * size;
+      while (n < max && carve < limit) {
+        out[offset + n++] = s + carve;
+        carve += size;
+      }
+      used += n - fromList;
+      i32[d + PD_CARVE] = carve;
+      i32[d + PD_USED] = used;
+      i32[this.batchState] = max | BATCH_POOL | (n << BATCH_PROGRESS_SHIFT);
+      this.carved += n - fromList;
+      if (used === cap) this.dequeue(cls, s);
+    }
+    this.usedBlocks += n;
+    this.usedBytes += n * size;
+    this.v.i32[this.batchAt] = 0;
+    return n;
+  }
+
   /** A span for class `cls`: an empty one of the same length, else carved from the arena; 0 when exhausted. */
   private newSpan(cls: number): Ptr {
     const pages = this.pages[cls]!;
@@ -154,8 +221,10 @@ class PoolRefillBox implements PoolRefill {
     const i32 = this.v.i32;
     const r = this.reg + (s >>> PAGE_SHIFT);
     const e = PageKind.POOL | (cls << REG_CLASS_SHIFT) | (this.tid << REG_THREAD_SHIFT);
-    for (let i = 0; i < pages; i++) i32[r + i] = e | (i << REG_AUX_SHIFT);
     const d = this.desc(s);
+    // The descriptor first, then the registry from the last page to the first: the head
+    // entry (aux 0) is the commit, so a thread stopped in between leaves no span, only
+    // continuation entries without a head, which adopt() gives back.
     i32[d + PD_FREE_HEAD] = 0;
     i32[d + PD_CARVE] = 0;
     i32[d + PD_USED] = 0;
@@ -164,6 +233,7 @@ class PoolRefillBox implements PoolRefill {
     i32[d + PD_REMOTE_HEAD] = 0;
     i32[d + PD_REGION_PAGES] = pages;
     i32[d + PD_REGION_OWNER] = this.tid;
+    for (let i = pages - 1; i >= 0; i--) i32[r + i] = e | (i << REG_AUX_SHIFT);
     this.enqueue(cls, s);
     this.spans++;
     this.spanBytes += pages * PAGE_SIZE;
@@ -200,7 +270,7 @@ class PoolRefillBox implements PoolRefill {
     const bytes = this.arenaEnd - this.arenaNext;
     if (bytes > 0) {
       const r = this.reg + (this.arenaNext >>> PAGE_SHIFT);
-      this.v.i32.fill(PageKind.NONE, r, r + (bytes >>> PAGE_SHIFT));
+      this.v.i32.fill(this.retiredEntry, r, r + (bytes >>> PAGE_SHIFT));
       this.regions.unmap(this.arenaNext, bytes);
     }
     this.arenaNext = 0;
@@ -219,7 +289,10 @@ class PoolRefillBox implements PoolRefill {
 
 
   freeBatch(cls: number, blocks: Int32Array, offset: number, n: number): void {
-    if (this.shared) this.backend.refresh(); // a block from another thread may lie past our views
+    if (this.shared) {
+      this.freeBatchShared(blocks, offset, n);
+      return;
+    }
     const i32 = this.v.i32;
     for (let i = 0; i < n; i++) {
       const p = blocks[offset + i]!;
@@ -228,6 +301,53 @@ class PoolRefillBox implements PoolRefill {
       else this.pushRemote(p, (e >>> REG_THREAD_SHIFT) & REG_THREAD_MASK);
     }
     void cls;
+  }
+
+  /**
+   * freeBatch of a shared heap, recorded like allocBatchShared: each block — back on its
+   * span's free list, or pushed onto its owner's remote list (a successful compareExchange
+   * ends the push loop) — is followed in the same run of stores by the progress (the batch
+   * index after it). A 0 entry is a hole a repaired batch left in the cache: skipped.
+   */
+  private freeBatchShared(blocks: Int32Array, offset: number, n: number): void {
+    this.backend.refresh(); // a block from another thread may lie past our views
+    const i32 = this.v.i32;
+    i32[this.batchAt] = blocks.buffer instanceof SharedArrayBuffer ? (blocks.byteOffset >>> 2) + offset : 0;
+    i32[this.batchState] = n | BATCH_FREE | BATCH_POOL;
+    for (let i = 0; i < n; i++) {
+      const p = blocks[offset + i]!;
+      if (p === 0) continue;
+      const e = i32[this.reg + (p >>> PAGE_SHIFT)]!;
+      const owner = (e >>> REG_THREAD_SHIFT) & REG_THREAD_MASK;
+      if (owner === this.tid) {
+        const head = (p >>> PAGE_SHIFT) - ((e >>> REG_AUX_SHIFT) & REG_AUX_MASK);
+        const d = this.pd + (head << 4);
+        i32[p >>> 2] = i32[d + PD_FREE_HEAD]!;
+        i32[d + PD_FREE_HEAD] = p;
+        const used = i32[d + PD_USED]! - 1;
+        i32[d + PD_USED] = used;
+        i32[this.batchState] = n | BATCH_FREE | BATCH_POOL | ((i + 1) << BATCH_PROGRESS_SHIFT);
+        this.afterLocalFree(head << PAGE_SHIFT, (e >>> REG_CLASS_SHIFT) & REG_CLASS_MASK, used);
+        continue;
+      }
+      const h = threadWord(owner, TR_POOL_REMOTE_HEAD);
+      let old: number;
+      do {
+        old = Atomics.load(i32, h);
+        i32[p >>> 2] = old;
+      } while (Atomics.compareExchange(i32, h, old, p) !== old);
+      i32[this.batchState] = n | BATCH_FREE | BATCH_POOL | ((i + 1) << BATCH_PROGRESS_SHIFT);
+      this.remoteFreed++;
+    }
+    i32[this.batchAt] = 0;
+  }
+
+  /** After a block of span `s` (class `cls`) went back on its free list, `used` now: counters, queue, emptied span. */
+  private afterLocalFree(s: Ptr, cls: number, used: number): void {
+    this.usedBlocks--;
+    this.usedBytes -= this.sizes[cls]!;
+    if (used === this.caps[cls]! - 1) this.enqueue(cls, s);
+    if (used === 0) this.spanEmptied(cls, s);
   }
 
   /** A block of one of this thread's spans (`e` its registry entry) back onto its span's free list. */
@@ -258,25 +378,30 @@ class PoolRefillBox implements PoolRefill {
     this.retireSpan(cls, s, this.emptyBytes + this.pages[cls]! * PAGE_SIZE <= EMPTY_SPAN_BUDGET);
   }
 
-  /** Takes an empty span out of its class: into the empty pool (registry MAPPED) or back to os-boundary (NONE). */
+  /**
+   * Takes an empty span out of its class: into the empty pool (registry MAPPED with this
+   * thread) or back to os-boundary. The registry entries and the cleared descriptor are
+   * one run of stores (in a shared heap MAPPED with this thread either way: a thread
+   * stopped before the pool or os-boundary has it leaves it to its reclaim).
+   */
   private retireSpan(cls: number, s: Ptr, pool: boolean): number {
     this.dequeue(cls, s);
     const i32 = this.v.i32;
     const pages = this.pages[cls]!;
     const d = this.desc(s);
-    for (let w = 0; w < 16; w++) i32[d + w] = 0;
     const r = this.reg + (s >>> PAGE_SHIFT);
+    const k = this.emptyCount[pages - 1]!;
+    const keep = pool && k < EMPTY_STACK;
+    i32.fill(keep ? this.mappedEntry : this.retiredEntry, r, r + pages);
+    i32.fill(0, d, d + 16);
     this.spans--;
     this.spanBytes -= pages * PAGE_SIZE;
-    const k = this.emptyCount[pages - 1]!;
-    if (pool && k < EMPTY_STACK) {
-      i32.fill(this.mappedEntry, r, r + pages);
+    if (keep) {
       this.empty[(pages - 1) * EMPTY_STACK + k] = s;
       this.emptyCount[pages - 1] = k + 1;
       this.emptyBytes += pages * PAGE_SIZE;
       return 0;
     }
-    i32.fill(PageKind.NONE, r, r + pages);
     this.regions.unmap(s, pages * PAGE_SIZE);
     this.spansReleased++;
     return pages * PAGE_SIZE;
@@ -300,13 +425,10 @@ class PoolRefillBox implements PoolRefill {
   }
 
   drainRemote(): number {
+    if (this.shared) return this.drainShared();
     const i32 = this.v.i32;
-    let p: number;
-    if (this.shared) p = Atomics.exchange(i32, this.remote, 0);
-    else {
-      p = i32[this.remote]!;
-      i32[this.remote] = 0;
-    }
+    let p = i32[this.remote]!;
+    i32[this.remote] = 0;
     let n = 0;
     while (p !== 0) {
       const next = i32[p >>> 2]!;
@@ -316,6 +438,80 @@ class PoolRefillBox implements PoolRefill {
     }
     this.remoteDrained += n;
     return n;
+  }
+
+  /**
+   * drainRemote of a shared heap, recorded as page-box's: the chain taken off the remote
+   * list goes into TR_POOL_DRAIN in one run with the exchange, and each block back on its
+   * span's free list in one run with the record advancing past it. A chain a dead thread
+   * left there (reclaim) is finished first.
+   */
+  private drainShared(): number {
+    let n = this.drainChain(this.v.i32[this.drain]!);
+    const i32 = this.v.i32;
+    const p = Atomics.exchange(i32, this.remote, 0);
+    i32[this.drain] = p;
+    n += this.drainChain(p);
+    return n;
+  }
+
+  private drainChain(first: number): number {
+    const i32 = this.v.i32;
+    let n = 0;
+    for (let p = first; p !== 0; n++) {
+      const next = i32[p >>> 2]!;
+      const e = i32[this.reg + (p >>> PAGE_SHIFT)]!;
+      const head = (p >>> PAGE_SHIFT) - ((e >>> REG_AUX_SHIFT) & REG_AUX_MASK);
+      const d = this.pd + (head << 4);
+      i32[p >>> 2] = i32[d + PD_FREE_HEAD]!;
+      i32[d + PD_FREE_HEAD] = p;
+      const used = i32[d + PD_USED]! - 1;
+      i32[d + PD_USED] = used;
+      i32[this.drain] = next;
+      this.afterLocalFree(head << PAGE_SHIFT, (e >>> REG_CLASS_SHIFT) & REG_CLASS_MASK, used);
+      p = next;
+    }
+    this.remoteDrained += n;
+    return n;
+  }
+
+  /**
+   * Run by `heap.reclaim` after adopt(): finishes the pool batch the dead thread was moving
+   * (TR_BATCH_* with BATCH_POOL): an allocation batch's committed blocks never reached the
+   * cache and go back on their spans; a free batch is completed from its recorded
+   * progress and its entries in the cache are zeroed (holes the cache's flush skips).
+   */
+  recover(): Recovery {
+    const i32 = this.v.i32;
+    const at = i32[this.batchAt]!;
+    const state = i32[this.batchState]!;
+    const repaired = this.found;
+    this.found = 0;
+    if (!this.shared || at === 0 || (state & BATCH_POOL) === 0) return { locks: 0, repaired };
+    const n = state & BATCH_COUNT_MASK;
+    const progress = state >>> BATCH_PROGRESS_SHIFT;
+    if ((state & BATCH_FREE) === 0) {
+      for (let i = 0; i < progress; i++) {
+        const p = i32[at + i]!;
+        this.freeLocal(p, i32[this.reg + (p >>> PAGE_SHIFT)]!); // counted used by adopt(), as its descriptor says
+      }
+    } else {
+      for (let i = progress; i < n; i++) {
+        const p = i32[at + i]!;
+        if (p === 0) continue;
+        const e = i32[this.reg + (p >>> PAGE_SHIFT)]!;
+        const owner = (e >>> REG_THREAD_SHIFT) & REG_THREAD_MASK;
+        if (owner === this.tid) {
+          this.freeLocal(p, e);
+        } else {
+          this.pushRemote(p, owner);
+        }
+      }
+      i32.fill(0, at, at + n);
+    }
+    i32[this.batchAt] = 0;
+    i32[this.batchState] = 0;
+    return { locks: 0, repaired: repaired + 1 };
   }
 
   trim(): number {
@@ -333,7 +529,7 @@ class PoolRefillBox implements PoolRefill {
       for (let k = this.emptyCount[p - 1]!; k > 0; k--) {
         const s = this.empty[(p - 1) * EMPTY_STACK + k - 1]!;
         const r = this.reg + (s >>> PAGE_SHIFT);
-        i32.fill(PageKind.NONE, r, r + p);
+        i32.fill(this.retiredEntry, r, r + p);
         this.regions.unmap(s, p * PAGE_SIZE);
         this.spansReleased++;
         bytes += p * PAGE_SIZE;
@@ -353,12 +549,13 @@ class PoolRefillBox implements PoolRefill {
     if (this.shared) this.backend.refresh();
     const i32 = this.v.i32;
     const end = Math.min(this.regions.end(), i32.byteLength) >>> PAGE_SHIFT;
+    this.orphanPages(end);
     for (let page = this.heapStart >>> PAGE_SHIFT; page < end; page++) {
       const e = i32[this.reg + page]!;
       if (e === this.mappedEntry) {
         let run = 1;
         while (page + run < end && i32[this.reg + page + run] === this.mappedEntry) run++;
-        i32.fill(PageKind.NONE, this.reg + page, this.reg + page + run);
+        i32.fill(this.retiredEntry, this.reg + page, this.reg + page + run);
         this.regions.unmap(page << PAGE_SHIFT, run << PAGE_SHIFT);
         page += run - 1;
         continue;
@@ -377,7 +574,27 @@ class PoolRefillBox implements PoolRefill {
       this.usedBytes += used * this.sizes[c]!;
       page += this.pages[c]! - 1;
     }
+    if (this.shared && i32[this.drain] !== 0) this.found++;
     this.drainRemote();
+  }
+
+  /**
+   * A thread stopped while stamping a new span (newSpan stamps from the last page to the
+   * head) left POOL entries of its id that no head covers: they become MAPPED with its id,
+   * pages it mapped and does not use (given back with the rest by adopt()).
+   */
+  private orphanPages(end: number): void {
+    const i32 = this.v.i32;
+    for (let page = this.heapStart >>> PAGE_SHIFT; page < end; page++) {
+      const e = i32[this.reg + page]!;
+      if ((e & REG_KIND_MASK) !== PageKind.POOL || ((e >>> REG_THREAD_SHIFT) & REG_THREAD_MASK) !== this.tid) continue;
+      if (((e >>> REG_AUX_SHIFT) & REG_AUX_MASK) === 0) {
+        page += this.pages[(e >>> REG_CLASS_SHIFT) & REG_CLASS_MASK]! - 1;
+        continue;
+      }
+      i32[this.reg + page] = this.mappedEntry;
+      this.found++;
+    }
   }
 
   stats(): PoolRefillStats {

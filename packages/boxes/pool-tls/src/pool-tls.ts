@@ -101,14 +101,15 @@ class PoolTlsBox implements PoolTls {
     const t = a[m]!;
     const out = Math.min(Math.max((t - base) >>> 1, 1), MAX_BATCH);
     this.source.freeBatch(cls, a, base, out);
+    // One run of stores with the source's commit: the shift, the push of ptr, the new top.
     a.copyWithin(base, base + out, t);
-    a[m] = t - out;
-    this.spills++;
-    this.spillBlocks += out;
     a[t - out] = ptr;
     a[m] = t - out + 1;
+    this.spills++;
+    this.spillBlocks += out;
   }
 
+  /** Gives every class back, a bounded batch at a time from the top; the top follows each batch in the same run of stores. */
   flush(): void {
     const a = this.a;
     for (let c = 0; c < this.numClasses; c++) {
@@ -118,8 +119,8 @@ class PoolTlsBox implements PoolTls {
         const out = Math.min(t - base, MAX_BATCH);
         t -= out;
         this.source.freeBatch(c, a, t, out);
+        a[c * 4] = t;
       }
-      a[c * 4] = base;
     }
   }
 

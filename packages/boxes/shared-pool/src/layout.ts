@@ -11,6 +11,8 @@
  *  5     fromTier       under lock              stats        (cumulative)
  *  6     toTier         under lock              stats        (cumulative)
  *  7     lockContended  under lock              stats        (cumulative)
+ *  8     journal        under lock: cleared     recover()    a slab whose release is in
+ *                       as the lock is taken                 progress (0 = none)
  * ```
  * Held SuperSlabs form a doubly linked list through PD_REGION_NEXT / PD_REGION_PREV of
  * their first page descriptor; a held SuperSlab has PD_REGION_OWNER = 0.
@@ -23,3 +25,5 @@ export const SP_RETURNED = 4;
 export const SP_FROM_TIER = 5;
 export const SP_TO_TIER = 6;
 export const SP_LOCK_CONTENDED = 7;
+/** Word: the slab of the releaseSlab in progress under the lock (recover() finishes it); 0 = none. */
+export const SP_JOURNAL = 8;

@@ -13,6 +13,10 @@
  *  7     reused         under lock (cumulative)    stats
  *  8     guardDeferred  under lock (cumulative)    stats
  *  9     lockContended  under lock (cumulative)    stats
+ *  10    journal        under lock: cleared when   recover() (reclaim of a thread that
+ *                       the lock is taken; then     died holding the lock)
+ *                       `base | 1` (mapped, not yet committed) or
+ *                       `base | 2 | state << 2` (a release in progress from `state`)
  * ```
  * Per SuperSlab, in the page descriptor of its first page (see contracts' PD_REGION_*):
  * state (HOT/DRAINING/FREE), guard (pins), mask (free slabs), next (retained list link),
@@ -30,6 +34,12 @@ export const SS_UNMAPPED = 6;
 export const SS_REUSED = 7;
 export const SS_GUARD_DEFERRED = 8;
 export const SS_LOCK_CONTENDED = 9;
+/** Word: the journal of the operation in progress under the lock (0 = nothing to undo); see recover(). */
+export const SS_JOURNAL = 10;
+/** Journal flag: the SuperSlab was mapped and is not committed yet. */
+export const SS_JOURNAL_FRESH = 1;
+/** Journal flag: a release of the SuperSlab is in progress (its state before it in bits 2..3). */
+export const SS_JOURNAL_RELEASE = 2;
 
 /**
  * Page-descriptor word (of a SuperSlab's first page) that records a release deferred by

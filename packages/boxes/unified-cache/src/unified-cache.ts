@@ -85,20 +85,27 @@ class UnifiedCacheBox implements UnifiedCache {
     return a[t + got - 1]!;
   }
 
-  /** Slow path: spill the older half of the class (bottom of the stack), keep the hot top. */
+  /**
+   * Slow path: spill the older half of the class (bottom of the stack), keep the hot top.
+   * After the batch went to the source, the stack's shift, its new top and the push of
+   * `ptr` are one run of stores with no call (the source's own commit ends its call), so
+   * a thread stopped anywhere leaves every block either in the cache or given back, once.
+   */
   spill(cls: number, ptr: Ptr): void {
+    const a = this.a;
     const m = cls * M_WORDS;
-    const base = this.a[m + M_BASE]!;
-    const t = this.a[m + M_TOP]!;
+    const base = a[m + M_BASE]!;
+    const t = a[m + M_TOP]!;
     const out = Math.min(Math.max((t - base) >>> 1, 1), MAX_BATCH);
-    this.source.freeBatch(cls, this.a, base, out);
-    this.a.copyWithin(base, base + out, t);
-    this.a[m + M_TOP] = t - out;
+    this.source.freeBatch(cls, a, base, out);
+    a.copyWithin(base, base + out, t);
+    a[t - out] = ptr;
+    a[m + M_TOP] = t - out + 1;
     this.spills++;
     this.spillBlocks += out;
-    this.push(cls, ptr);
   }
 
+  /** Gives every class back, a bounded batch at a time from the top; the top follows each batch in the same run of stores. */
   flush(): void {
     for (let c = 0; c < this.numClasses; c++) {
       const m = c * M_WORDS;
@@ -108,8 +115,8 @@ class UnifiedCacheBox implements UnifiedCache {
         const out = Math.min(t - base, MAX_BATCH);
         t -= out;
         this.source.freeBatch(c, this.a, t, out);
+        this.a[m + M_TOP] = t;
       }
-      this.a[m + M_TOP] = base;
     }
   }
 

@@ -2,7 +2,7 @@ import {
   ErrorCode, HakmemError, PageKind, PAGE_SHIFT, PAGE_SIZE, PD_BLOCK_SIZE, PD_CAPACITY, PD_CARVE, PD_FREE_HEAD,
   PD_REGION_MASK, PD_REGION_OWNER, PD_REGION_STATE, PD_REMOTE_HEAD, PD_SLAB_NEXT, PD_SLAB_PREV, PD_USED, REG_AUX_SHIFT,
   REG_CLASS_SHIFT, REG_KIND_MASK, REG_THREAD_SHIFT, SUPERSLAB_ALL_FREE, SUPERSLAB_SIZE, SuperSlabState,
-  type BoxContext, type HeapViews, type Ptr, type SlabSink, type SuperSlabLender, type WarmPool, type WarmPoolOptions,
+  type BoxContext, type HeapViews, type Ptr, type Recovery, type SlabSink, type SuperSlabLender, type WarmPool, type WarmPoolOptions,
   type WarmPoolStats,
 } from '@hakmem/contracts';
 import { DEFAULT_WARM_CAPACITY, KEEP_EMPTY } from './api.js';
@@ -35,6 +35,7 @@ class WarmPoolBox implements WarmPool {
   private returned = 0;
   private assigned = 0;
   private released = 0;
+  private halfTaken = 0;
 
   constructor(ctx: BoxContext, options: WarmPoolOptions, capacity: number) {
     this.v = ctx.backend.views;
@@ -140,8 +141,9 @@ class WarmPoolBox implements WarmPool {
     }
     const i32 = this.v.i32;
     const idx = (slab >>> PAGE_SHIFT) & 15;
-    i32[this.reg + (slab >>> PAGE_SHIFT)] = PageKind.MAPPED | (idx << REG_AUX_SHIFT);
     const m = this.desc(base) + PD_REGION_MASK;
+    // One run: the registry and the mask bit together (a slab is in use iff its bit is clear and its entry TINY).
+    i32[this.reg + (slab >>> PAGE_SHIFT)] = PageKind.MAPPED | (idx << REG_AUX_SHIFT);
     const mask = this.shared ? Atomics.or(i32, m, 1 << idx) | (1 << idx) : (i32[m]! |= 1 << idx);
     this.released++;
     if (this.draining(base) || (mask === SUPERSLAB_ALL_FREE && this.emptyCount() > KEEP_EMPTY)) this.giveBack(i);
@@ -190,14 +192,44 @@ class WarmPoolBox implements WarmPool {
     const end = Math.min(i32.byteLength, this.maxBytes);
     for (let base = this.firstSuperSlab; base + SUPERSLAB_SIZE <= end; base += SUPERSLAB_SIZE) {
       const d = this.desc(base);
-      const kind = i32[this.reg + (base >>> PAGE_SHIFT)]! & REG_KIND_MASK;
-      if ((kind !== PageKind.TINY && kind !== PageKind.MAPPED) || i32[d + PD_REGION_OWNER] !== this.tid) continue;
+      const e = i32[this.reg + (base >>> PAGE_SHIFT)]!;
+      const kind = e & REG_KIND_MASK;
+      // A SuperSlab's first page is a tiny slab or a free slab (MAPPED, thread 0): not a range os-boundary mapped for a thread.
+      if ((kind !== PageKind.TINY && (kind !== PageKind.MAPPED || ((e >>> REG_THREAD_SHIFT) & 0xff) !== 0)) || i32[d + PD_REGION_OWNER] !== this.tid) continue;
       const state = i32[d + PD_REGION_STATE];
       if (state !== SuperSlabState.HOT && state !== SuperSlabState.DRAINING) continue;
       if (this.indexOf(base) >= 0) continue;
+      this.freeHalfTaken(base, d);
       if (this.n === this.held.length) this.lender.releaseSuperSlab(base);
       else this.held[this.n++] = base;
     }
+  }
+
+  /**
+   * A thread stopped between taking a slab's mask bit and stamping the slab TINY (take →
+   * initSlab) left a slab marked in use that no class has: its bit is set again. Only the
+   * owner takes bits, and a slab's release writes its entry and its bit in one run, so a
+   * clear bit with an entry that is not TINY is exactly that.
+   */
+  private freeHalfTaken(base: Ptr, d: number): void {
+    const i32 = this.v.i32;
+    const mask = this.shared ? Atomics.load(i32, d + PD_REGION_MASK) : i32[d + PD_REGION_MASK]!;
+    if (mask === SUPERSLAB_ALL_FREE) return;
+    const r = this.reg + (base >>> PAGE_SHIFT);
+    for (let idx = 0; idx < 16; idx++) {
+      if ((mask & (1 << idx)) !== 0 || (i32[r + idx]! & REG_KIND_MASK) === PageKind.TINY) continue;
+      i32[r + idx] = PageKind.MAPPED | (idx << REG_AUX_SHIFT);
+      if (this.shared) Atomics.or(i32, d + PD_REGION_MASK, 1 << idx);
+      else i32[d + PD_REGION_MASK]! |= 1 << idx;
+      this.halfTaken++;
+    }
+  }
+
+  /** What adopt() found half-done: slabs a dead thread was taking (reclaim's report). */
+  recover(): Recovery {
+    const repaired = this.halfTaken;
+    this.halfTaken = 0;
+    return { locks: 0, repaired };
   }
 
   stats(): WarmPoolStats {

@@ -1,6 +1,6 @@
 import type { Ptr } from '../pointer.js';
 import type { RegionSource } from './os-boundary.js';
-import type { AdoptableBox, Box } from './common.js';
+import type { AdoptableBox, Box, RecoverableBox } from './common.js';
 
 export interface BigCacheOptions {
   /** Where big blocks come from and go back to (os-boundary). */
@@ -45,7 +45,7 @@ export interface BigCacheStats {
  * pointers are the caller's (the gatekeeper's) to reject, so the methods that take a
  * pointer have the precondition that it is the head of a live block.
  */
-export interface BigCache extends Box<BigCacheStats>, AdoptableBox {
+export interface BigCache extends Box<BigCacheStats>, AdoptableBox, Partial<RecoverableBox> {
   /**
    * Pre: `size` an integer in `1..maxBytes` (the gatekeeper validated it); `align` a
    * power of two `<= 2^30` (default and minimum 64 KiB).

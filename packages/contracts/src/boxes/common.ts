@@ -37,3 +37,37 @@ export interface AdoptableBox {
    */
   adopt(): void;
 }
+
+/** What {@link RecoverableBox.recover} repaired. */
+export interface Recovery {
+  /** Locks of this box the dead thread held: each repaired, then released. */
+  readonly locks: number;
+  /** Operations the dead thread was in the middle of that were finished or undone. */
+  readonly repaired: number;
+}
+
+/**
+ * A box another thread can repair when a thread died in the middle of one of its calls (a
+ * terminated worker). `heap.reclaim(tid)` builds the dead thread's instance of every box
+ * (`ctx.tid` = the dead thread) and calls `recover()` on the shared boxes first —
+ * innermost lock first: os-boundary, then superslab-tier, l25-pool, bigcache, then
+ * shared-pool — before anything else touches them, then `adopt()`s the thread-local
+ * boxes and calls their `recover()`, then flushes all of it as `detach()` would.
+ *
+ * A box makes this possible by keeping every critical section such that a thread stopped
+ * at any point leaves a state the repair can make consistent: the commits are runs of
+ * typed-array stores and Atomics with no JS call and no loop between them (V8 delivers
+ * `terminate()` only at a function's entry or a loop's back-edge), and what must span a
+ * call is recorded first (an in-flight word of the thread record, or a journal word of the
+ * box's state) so that the repair can finish or undo it.
+ */
+export interface RecoverableBox {
+  /**
+   * Pre: this instance was built for the dead thread's id, which no live thread uses; the
+   * boxes below it were recovered first. Repairs what the dead thread left half-done —
+   * the state behind this box's lock if the lock word names the dead thread (then releases
+   * it), and the thread's in-flight records this box owns. Post: `checkInvariants()`
+   * passes as far as this box is concerned. Never throws.
+   */
+  recover(): Recovery;
+}

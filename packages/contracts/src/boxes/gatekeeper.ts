@@ -1,6 +1,6 @@
 import type { Ptr } from '../pointer.js';
 import type { BigCache } from './bigcache.js';
-import type { Box, FlushableBox } from './common.js';
+import type { Box, FlushableBox, RecoverableBox } from './common.js';
 import type { L25Pool } from './l25-pool.js';
 import type { PoolTls } from './pool-tls.js';
 import type { TinyRoute } from './tiny-route.js';
@@ -86,7 +86,7 @@ export interface GatekeeperOptions {
  * and leaves the heap exactly as it was; exhaustion returns 0 (or throws
  * E_OUT_OF_MEMORY when the heap was created with `throwOnOutOfMemory`).
  */
-export interface Gatekeeper extends Box<GatekeeperStats>, FlushableBox {
+export interface Gatekeeper extends Box<GatekeeperStats>, FlushableBox, Partial<RecoverableBox> {
   /**
    * Pre: `size` a non-negative integer `<= maxBytes`. `malloc(0)` returns a unique
    * minimum-size block, as glibc does.

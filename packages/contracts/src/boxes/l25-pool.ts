@@ -1,6 +1,6 @@
 import type { Ptr } from '../pointer.js';
 import type { RegionSource } from './os-boundary.js';
-import type { Box } from './common.js';
+import type { Box, RecoverableBox } from './common.js';
 
 export interface L25PoolOptions {
   /** Where blocks come from and go back to (os-boundary). */
@@ -60,7 +60,7 @@ export interface L25PoolStats {
  * Common failure contract: exhaustion returns 0 with nothing changed; the methods that
  * take a pointer have the precondition that the gatekeeper validated it.
  */
-export interface L25Pool extends Box<L25PoolStats> {
+export interface L25Pool extends Box<L25PoolStats>, Partial<RecoverableBox> {
   readonly numClasses: number;
   /** Block size of each class in bytes (index = class). */
   readonly classSizes: Int32Array;

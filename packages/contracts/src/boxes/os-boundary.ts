@@ -1,6 +1,6 @@
 import type { MemoryBackend } from '../backend.js';
 import type { Ptr } from '../pointer.js';
-import type { Box } from './common.js';
+import type { Box, RecoverableBox } from './common.js';
 
 /**
  * A source of page-aligned regions: what every box that needs whole pages is given.
@@ -95,6 +95,18 @@ export interface OsBoundaryOptions {
    * initialising it. Default false.
    */
   readonly attach?: boolean;
+  /**
+   * Byte offset of the page registry (`HeapLayout.registryOffset`). Given, in a shared
+   * heap, the boundary keeps the registry in step with its free ranges under its lock:
+   * `map` stamps the range `PageKind.MAPPED | (tid << REG_THREAD_SHIFT)` (mapped for thread
+   * `tid`, not yet owned by a box) and `unmap` clears it to `PageKind.NONE` — so a range a
+   * dead thread was given and had not stamped yet is found by `heap.reclaim` (registry
+   * MAPPED with its id) and given back. Boxes over such a boundary restamp a range
+   * MAPPED with their thread id (not NONE) before they unmap it.
+   */
+  readonly registryOffset?: number;
+  /** Thread id of the instance's thread (1..MAX_THREADS): the lock holder and the id `map` stamps. Default 1. */
+  readonly tid?: number;
 }
 
 /**
@@ -102,7 +114,7 @@ export interface OsBoundaryOptions {
  * unmapped ones in an address-ordered, coalescing free-range map in the linear memory,
  * and counts everything.
  */
-export interface OsBoundary extends RegionSource, Box<OsBoundaryStats> {
+export interface OsBoundary extends RegionSource, Box<OsBoundaryStats>, Partial<RecoverableBox> {
   /**
    * Tells the boundary that the contents of a mapped range are no longer needed. The
    * built-in backends cannot release memory, so this only counts (and forgets that the

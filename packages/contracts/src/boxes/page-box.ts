@@ -1,5 +1,5 @@
 import type { BlockSink, BlockSource, SlabSink, SlabSource } from '../chain.js';
-import type { AdoptableBox, Box, FlushableBox } from './common.js';
+import type { AdoptableBox, Box, FlushableBox, RecoverableBox } from './common.js';
 
 export interface PageBoxOptions {
   /** Block size of each tiny class (from tiny-route). */
@@ -46,7 +46,7 @@ export interface PageBoxStats {
  * list (thread record word TR_TINY_REMOTE_HEAD) with one lock-free CAS. The owner drains
  * its list at the start of its next `allocBatch` and in `flush()`.
  */
-export interface PageBox extends Box<PageBoxStats>, BlockSource, BlockSink, FlushableBox, AdoptableBox {
+export interface PageBox extends Box<PageBoxStats>, BlockSource, BlockSink, FlushableBox, AdoptableBox, Partial<RecoverableBox> {
   /** Drains this thread's remote-free list into its slabs now; returns the blocks drained. Never throws. */
   drainRemote(): number;
 }

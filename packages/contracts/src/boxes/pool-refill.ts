@@ -1,7 +1,7 @@
 import type { Ptr } from '../pointer.js';
 import type { BlockSink, BlockSource } from '../chain.js';
 import type { RegionSource } from './os-boundary.js';
-import type { AdoptableBox, Box } from './common.js';
+import type { AdoptableBox, Box, RecoverableBox } from './common.js';
 
 export interface PoolRefillOptions {
   /** Block size of each mid class (from pool-tls): multiples of 512 up to 65536. */
@@ -60,7 +60,7 @@ export interface PoolRefillStats {
  * (thread record word TR_POOL_REMOTE_HEAD, lock-free CAS in a shared heap); the owner
  * drains it at the start of its next `allocBatch`, and in `trim()`.
  */
-export interface PoolRefill extends Box<PoolRefillStats>, BlockSource, BlockSink, AdoptableBox {
+export interface PoolRefill extends Box<PoolRefillStats>, BlockSource, BlockSink, AdoptableBox, Partial<RecoverableBox> {
   /** Pages of a span of class `cls` (chosen so the span's tail waste is at most 1/32). */
   spanPages(cls: number): number;
   /** Drains this thread's remote-free list into its spans now; returns the blocks drained. Never throws. */

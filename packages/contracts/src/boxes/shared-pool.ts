@@ -1,5 +1,5 @@
 import type { SlabSink, SuperSlabLender, SuperSlabSink, SuperSlabSource } from '../chain.js';
-import type { Box } from './common.js';
+import type { Box, RecoverableBox } from './common.js';
 
 export interface SharedPoolOptions {
   /** Where new SuperSlabs come from and empty ones go back (superslab-tier). */
@@ -35,4 +35,4 @@ export interface SharedPoolStats {
  * crash bugs); every held SuperSlab has owner 0; a SuperSlab marked DRAINING is never lent
  * (it stays held until its last slab comes back, then goes to the tier).
  */
-export interface SharedPool extends Box<SharedPoolStats>, SuperSlabLender, SlabSink {}
+export interface SharedPool extends Box<SharedPoolStats>, SuperSlabLender, SlabSink, Partial<RecoverableBox> {}

@@ -1,6 +1,6 @@
 import type { Ptr } from '../pointer.js';
 import type { SuperSlabSink, SuperSlabSource } from '../chain.js';
-import type { Box } from './common.js';
+import type { Box, RecoverableBox } from './common.js';
 import type { RegionSource } from './os-boundary.js';
 
 export interface SuperSlabTierOptions {
@@ -39,7 +39,7 @@ export interface SuperSlabTierStats {
  * free and no registry entry of kind TINY; a SuperSlab is unmapped only when FREE and
  * its guard is 0; the retained FREE list holds at most `retain` SuperSlabs.
  */
-export interface SuperSlabTier extends Box<SuperSlabTierStats>, SuperSlabSource, SuperSlabSink {
+export interface SuperSlabTier extends Box<SuperSlabTierStats>, SuperSlabSource, SuperSlabSink, Partial<RecoverableBox> {
   /**
    * Pins a SuperSlab so that it cannot be released while the caller may still touch it
    * (e.g. a thread that is about to push a remote free). Pre: `base` is HOT or DRAINING.

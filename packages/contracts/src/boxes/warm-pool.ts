@@ -1,5 +1,5 @@
 import type { SlabSink, SlabSource, SuperSlabLender } from '../chain.js';
-import type { AdoptableBox, Box, FlushableBox } from './common.js';
+import type { AdoptableBox, Box, FlushableBox, RecoverableBox } from './common.js';
 
 export interface WarmPoolOptions {
   /** HOT SuperSlabs kept per thread. Default 16. */
@@ -38,4 +38,4 @@ export interface WarmPoolStats {
  * back. No slab is taken from a SuperSlab marked DRAINING: it goes back to the lender.
  * Bounded (Contract C): at most `capacity` SuperSlabs.
  */
-export interface WarmPool extends Box<WarmPoolStats>, SlabSource, SlabSink, FlushableBox, AdoptableBox {}
+export interface WarmPool extends Box<WarmPoolStats>, SlabSource, SlabSink, FlushableBox, AdoptableBox, Partial<RecoverableBox> {}

@@ -115,6 +115,7 @@ export function createSlabFixture(deps: SlabFixtureDeps): SlabFixtureFactory {
     deps.initHeader(backend, layout);
     const regions = deps.osBoundary({
       backend, stateOffset: layout.osStateOffset, stateBytes: layout.osStateBytes, heapStart: layout.heapStart, shared,
+      registryOffset: layout.registryOffset,
     });
     const classSizes = Int32Array.from(deps.classSizes);
     return {

@@ -1,5 +1,5 @@
 import {
-  ErrorCode, MAX_BATCH, PAGE_SHIFT, PAGE_SIZE, PageKind, PD_BLOCK_SIZE, PD_CAPACITY, PD_FREE_HEAD,
+  ErrorCode, isRetiredEntry, MAX_BATCH, PAGE_SHIFT, PAGE_SIZE, PageKind, PD_BLOCK_SIZE, PD_CAPACITY, PD_FREE_HEAD,
   PD_REGION_OWNER, PD_REGION_PAGES, PD_USED, POOL_SPAN_MAX_PAGES, REG_AUX_SHIFT, REG_CLASS_SHIFT, REG_THREAD_SHIFT,
   THREAD_RECORD_BYTES, THREAD_TABLE_OFFSET, TR_POOL_REMOTE_HEAD,
   type BoxContext, type OsBoundary, type PoolRefill, type PoolRefillOptions, type PoolRefillStats, type Ptr, type RegionSource,
@@ -139,8 +139,8 @@ export class MidRegions implements RegionSource {
     const rounded = pagesOf(bytes) * PAGE_SIZE;
     for (let p = addr; p < addr + rounded; p += PAGE_SIZE) {
       const e = regOf(this.ctx, p);
-      if (e !== 0) {
-        this.violations.push(`page ${hex(p)} was unmapped with registry entry ${hex(e)} (layout.ts: cleared to kind NONE before unmap)`);
+      if (!isRetiredEntry(e)) {
+        this.violations.push(`page ${hex(p)} was unmapped with registry entry ${hex(e)} (layout.ts: cleared to kind NONE, or MAPPED with the thread's id in a shared heap, before unmap)`);
         break;
       }
     }

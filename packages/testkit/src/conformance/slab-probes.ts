@@ -1,5 +1,5 @@
 import {
-  ErrorCode, isHakmemError, PAGE_SHIFT, PAGE_SIZE, PD_REGION_GUARD, PD_REGION_MASK, PD_USED, REG_AUX_MASK, REG_AUX_SHIFT,
+  ErrorCode, isHakmemError, isRetiredEntry, PAGE_SHIFT, PAGE_SIZE, PD_REGION_GUARD, PD_REGION_MASK, PD_USED, REG_AUX_MASK, REG_AUX_SHIFT,
   REG_CLASS_MASK, REG_CLASS_SHIFT, REG_KIND_MASK, REG_THREAD_MASK, REG_THREAD_SHIFT, SUPERSLAB_ALL_FREE, SUPERSLAB_SIZE,
   type Ptr, type RegionSource, type SlabSink, type SlabSource, type SuperSlabLender, type SuperSlabSink,
   type SuperSlabSource,
@@ -180,7 +180,7 @@ export class RegionProbe implements RegionSource {
       if (pd(this.f, b, PD_REGION_MASK) !== SUPERSLAB_ALL_FREE) this.violations.push(`SuperSlab ${hex(b)} was unmapped with slabs in use (free mask ${hex(pd(this.f, b, PD_REGION_MASK))})`);
     }
     for (let p = addr; p < end; p += PAGE_SIZE) {
-      if (reg(this.f, p) !== 0) this.violations.push(`page ${hex(p)} was unmapped with registry entry ${hex(reg(this.f, p))} (layout.ts: cleared to kind NONE before unmap)`);
+      if (!isRetiredEntry(reg(this.f, p))) this.violations.push(`page ${hex(p)} was unmapped with registry entry ${hex(reg(this.f, p))} (layout.ts: cleared to kind NONE, or MAPPED with the thread's id in a shared heap, before unmap)`);
     }
     this.inner.unmap(addr, bytes);
     this.unmaps.push([addr, bytes]);

@@ -95,13 +95,13 @@ export function superSlabTierConformance(make: SuperSlabTierFactory, fixture: Sl
       },
     },
     {
-      name: 'superslab-tier: header — a fresh SuperSlab is HOT, unowned, guard 0, every slab free, 16 pages, registry entries MAPPED',
+      name: 'superslab-tier: header — a fresh SuperSlab is HOT, owned by the taking thread, guard 0, every slab free, 16 pages, registry entries MAPPED',
       run() {
         const e = setup();
         checkStats('superslab-tier', e.tier.stats(), ZERO_STATS, 'fresh tier');
         const b = acquire(e, 'first');
         check(state(e, b) === SuperSlabState.HOT, `PD_REGION_STATE of a fresh SuperSlab is ${state(e, b)}, want HOT (${SuperSlabState.HOT})`);
-        check(pd(e.f, b, PD_REGION_OWNER) === 0, `PD_REGION_OWNER of a fresh SuperSlab is ${pd(e.f, b, PD_REGION_OWNER)}, want 0`);
+        check(pd(e.f, b, PD_REGION_OWNER) === e.f.context(0).tid, `PD_REGION_OWNER of a fresh SuperSlab is ${pd(e.f, b, PD_REGION_OWNER)}, want the taking thread's id ${e.f.context(0).tid} (never unowned on its way to the lender)`);
         check(pd(e.f, b, PD_REGION_MASK) === SUPERSLAB_ALL_FREE, `PD_REGION_MASK of a fresh SuperSlab is ${hex(pd(e.f, b, PD_REGION_MASK))}, want SUPERSLAB_ALL_FREE`);
         check(pd(e.f, b, PD_REGION_GUARD) === 0, `PD_REGION_GUARD of a fresh SuperSlab is ${pd(e.f, b, PD_REGION_GUARD)}, want 0`);
         check(pd(e.f, b, PD_REGION_PAGES) === SUPERSLAB_SLABS, `PD_REGION_PAGES of a fresh SuperSlab is ${pd(e.f, b, PD_REGION_PAGES)}, want ${SUPERSLAB_SLABS}`);
@@ -129,7 +129,7 @@ export function superSlabTierConformance(make: SuperSlabTierFactory, fixture: Sl
         check(again === b, `acquire after a release returned ${hex(again)}, want the retained ${hex(b)} (a retained SuperSlab is handed out before a new one is mapped)`);
         check(e.regions.maps.length === 1, 'acquire mapped a new SuperSlab although one was retained');
         check(state(e, b) === SuperSlabState.HOT && pd(e.f, b, PD_REGION_MASK) === SUPERSLAB_ALL_FREE && pd(e.f, b, PD_REGION_GUARD) === 0, 'a reused SuperSlab is not re-initialised HOT with every slab free');
-        check(pd(e.f, b, PD_REGION_OWNER) === 0, `a reused SuperSlab has owner ${pd(e.f, b, PD_REGION_OWNER)}, want 0`);
+        check(pd(e.f, b, PD_REGION_OWNER) === e.f.context(0).tid, `a reused SuperSlab has owner ${pd(e.f, b, PD_REGION_OWNER)}, want the taking thread's id ${e.f.context(0).tid}`);
         stats(e, { hot: 1, free: 0, mapped: 1, reused: 1 }, 'after reuse');
         valid(e, 'after reuse');
       },

@@ -11,8 +11,7 @@
 //   workloads    hakmem-bench workloads that reach the box (for `npm run compare`)
 //   measure      one short `hakmem-bench measure` run that reaches it (the generated test)
 //   suite        the conformance wiring: imports (package → names), setup code, the suite
-//                expression with FACTORY for the new factory; null when testkit has none
-//   direct       with no suite: the imports and code of a direct test (FACTORY as above)
+//                expression with FACTORY for the new factory (testkit has a suite for every contract)
 
 const SLAB_FIXTURE = {
   imports: {
@@ -68,58 +67,18 @@ const mid = (fn, extra = {}) => ({ imports: merge(MID_ENV, { imports: { '@hakmem
 
 const TINY_MEASURE = { workload: 'tiny', cycles: 20_000 };
 
-/** @type {Record<string, {key: string, iface: string, options: string, ctx: boolean, pkg: string, factory: string, summary: string, workloads: string, measure: {workload: string, cycles: number}, suite: null | {imports: Record<string, string[]>, setup: string, expr: string}, direct?: {imports: Record<string, string[]>, code: string}}>} */
+/** @type {Record<string, {key: string, iface: string, options: string, ctx: boolean, pkg: string, factory: string, summary: string, workloads: string, measure: {workload: string, cycles: number}, suite: {imports: Record<string, string[]>, setup: string, expr: string}}>} */
 export const CONTRACTS = {
   'os-boundary': {
     key: 'osBoundary', iface: 'OsBoundary', options: 'OsBoundaryOptions', ctx: false,
     pkg: '@hakmem/os-boundary', factory: 'createOsBoundary',
     summary: 'the only code that grows the memory: aligned map / unmap of page ranges for every tier, a free-range map, counters',
     workloads: 'default,large,vm', measure: { workload: 'large', cycles: 2_000 },
-    suite: null,
-    direct: {
-      imports: {
-        '@hakmem/testkit': ['createSlabFixture', 'errorCodeOf'],
-        '@hakmem/contracts': ['ErrorCode'],
-        '@hakmem/memory-backend': ['createNativeBackend'],
-        '@hakmem/tiny-route': ['createTinyRoute'],
-        '@hakmem/allocator': ['defaultBoxes', 'initHeader', 'layoutFor'],
-      },
-      code: `// testkit has no conformance suite for the OsBoundary contract yet: the case below checks
-// the main RegionSource clauses directly, on a fresh memory whose os-boundary is FACTORY
-// (the slab suites' fixture, with FACTORY at the bottom), and the heap tests further down
-// run every tier on it.
-const fixture = createSlabFixture({
-  backend: (o) => createNativeBackend(o),
-  layout: layoutFor,
-  initHeader,
-  osBoundary: FACTORY,
-  superslabTier: defaultBoxes.superslabTier,
-  sharedPool: defaultBoxes.sharedPool,
-  warmPool: defaultBoxes.warmPool,
-  classSizes: createTinyRoute({}).classSizes,
-});
-
-describe('FACTORY: the RegionSource clauses of the OsBoundary contract', () => {
-  test('map: aligned, disjoint ranges; unmap: reuse before growth, bad ranges throw E_INVALID_RANGE; stats; checkInvariants', () => {
-    const os = fixture().regions;
-    const page = 1 << 16;
-    const a = os.map(page, 1 << 20);
-    const b = os.map(3 * page, page);
-    expect(a % (1 << 20)).toBe(0);
-    expect(a !== 0 && b !== 0 && (b >= a + page || b + 3 * page <= a)).toBe(true);
-    expect(os.stats().bytesInUse).toBe(4 * page);
-    os.unmap(b, 3 * page);
-    const end = os.end();
-    const c = os.map(3 * page, page);
-    expect(os.end()).toBe(end); // a free range fits: the memory does not grow
-    expect(errorCodeOf(() => os.unmap(a + 8, page))).toBe(ErrorCode.INVALID_RANGE);
-    os.checkInvariants();
-    os.unmap(a, page);
-    os.unmap(c, 3 * page);
-    expect(os.stats().bytesInUse).toBe(0);
-    os.checkInvariants();
-  });
-});`,
+    suite: {
+      imports: { '@hakmem/testkit': ['osBoundaryConformance'], '@hakmem/memory-backend': ['createNativeBackend'] },
+      setup: `// The suite builds a fresh native backend per case (the heap's default backend) and lays
+// it out itself: the box's state in page 0, the page registry in page 1, heapStart at page 2.`,
+      expr: 'osBoundaryConformance(FACTORY, { backend: (o) => createNativeBackend(o) })',
     },
   },
   'superslab-tier': {

@@ -217,9 +217,8 @@ export function renderBox({ contract, name, root = ROOT, dirRel, linked, inRepo,
   const where = dirRel ?? `path/to/${name}`;
   const sig = c.ctx ? `ctx: BoxContext, options: ${c.options}` : `options: ${c.options}`;
   const call = c.ctx ? `${c.factory}(ctx, options)` : `${c.factory}(options)`;
-  const hasSuite = c.suite !== null;
-  const suiteFn = hasSuite ? c.suite.expr.match(/^(\w+)\(/)[1] : undefined;
-  const passes = hasSuite ? 'the conformance suite passes' : 'its tests pass';
+  const suiteFn = c.suite.expr.match(/^(\w+)\(/)[1];
+  const passes = 'the conformance suite passes';
   const files = {};
   const intro = wrap(`${Name}: a box for the ${contract} slot of the heap — an implementation of the
 \`${c.iface}\` contract of @hakmem/contracts (packages/contracts/src/boxes/${contract}.ts in the
@@ -245,7 +244,7 @@ factory renamed \`${c.factory}\` → \`${factory}\`, so ${passes} and src/heap.t
 the default heap from the first run. It is yours to change: start at "// your code here"
 below${copy.boxClass === undefined ? '' : ` (the class ${copy.boxClass})`}, keep the factory's signature (\`BoxFactories.${c.key}\` of
 @hakmem/allocator) and imports of @hakmem/contracts and @hakmem/primitives only (Contract D), then
-\`npm test\` runs ${hasSuite ? 'the suite' : 'the tests'} on it and \`npm run compare\` measures it. The copy
+\`npm test\` runs the suite on it and \`npm run compare\` measures it. The copy
 does not follow later changes of the default box: diff it against ${origin}/src to see them.`, '// ')}
 ${copy.files[`src/${name}.ts`]}`;
   } else {
@@ -255,7 +254,7 @@ ${wrap(`It starts as the default box: the factory hands its arguments to \`${c.f
 ${c.pkg}, so ${passes} and src/heap.ts measures like the default heap from the first run.
 Replace that call with your own implementation — a class that \`implements ${c.iface}\`, as
 examples/swap-unified-cache/src/fifo-cache.ts does for the unified cache — then \`npm test\`
-runs ${hasSuite ? 'the suite' : 'the tests'} on it and \`npm run compare\` measures it. (Without --delegate the
+runs the suite on it and \`npm run compare\` measures it. (Without --delegate the
 scaffolder copies the default box's source in instead.)`, '// ')}
 import type { ${c.ctx ? 'BoxContext, ' : ''}${c.iface}, ${c.options} } from '@hakmem/contracts';
 import { ${c.factory} } from '${c.pkg}';
@@ -304,9 +303,8 @@ export { heap } from './heap.js';
     'node:util': ['promisify'],
     '@hakmem/testkit': ['randomOps', 'runModel'],
   };
-  for (const [pkg, names] of Object.entries(hasSuite ? c.suite.imports : c.direct?.imports ?? {})) imports[pkg] = [...(imports[pkg] ?? []), ...names];
-  const suiteBlock = hasSuite
-    ? `${c.suite.setup === '' ? '' : `${c.suite.setup}\n\n`}/**
+  for (const [pkg, names] of Object.entries(c.suite.imports)) imports[pkg] = [...(imports[pkg] ?? []), ...names];
+  const suiteBlock = `${c.suite.setup === '' ? '' : `${c.suite.setup}\n\n`}/**
  * Cases ${factory} does not pass yet (contract clauses it does not honour): each runs as
  * \`test.fails\`, so the gap stays visible and turns red once it is fixed (then remove it).
  */
@@ -320,8 +318,6 @@ describe('${factory}: the testkit conformance suite of the ${c.iface} contract (
     else test(c.name, () => c.run());
   }
 });
-`
-    : `${c.direct.code.replaceAll('FACTORY', factory)}
 `;
   files[`test/${name}.test.ts`] = `${importLines(imports)}
 import { ${factory} } from '../src/${name}.js';
@@ -452,9 +448,7 @@ export default defineConfig({
   // A copy starts with the default box's README sections (true of it as copied); the thin
   // form with what to write in each.
   const section = (heading, guidance) => (copy === undefined ? guidance : dflt(heading, guidance));
-  const checkedBy = hasSuite
-    ? `the testkit suite \`${suiteFn}\``
-    : 'a direct test of its RegionSource clauses and the heap tests (testkit has no conformance suite for this contract yet)';
+  const checkedBy = `the testkit suite \`${suiteFn}\``;
   const copied = copy === undefined ? [] : [`src/${name}.ts`, ...copy.others.map((f) => `src/${f}`)];
   const usage = `# ${pkgName}
 
@@ -536,9 +530,9 @@ ${section('Debug checks', '`checkInvariants()` throws `HakmemError(E_CORRUPTION)
 npm test            # vitest: test/${name}.test.ts
 npm run typecheck
 \`\`\`
-${wrap(`\`test/${name}.test.ts\` runs ${hasSuite ? `every case of the testkit conformance suite of the contract
+${wrap(`\`test/${name}.test.ts\` runs every case of the testkit conformance suite of the contract
 (\`${suiteFn}\`) on \`${factory}\` (a case it cannot pass yet goes into \`KNOWN_GAPS\`,
-where it runs as \`test.fails\`), then` : 'a direct check of the RegionSource clauses (map, unmap, reuse before growth, errors) on a fresh memory whose os-boundary it is, then'} 20 000 random operations over every tier on the
+where it runs as \`test.fails\`), then 20 000 random operations over every tier on the
 heap of \`src/heap.ts\` against the testkit's reference model, and one short
 \`hakmem-bench measure\` of \`src/heap.ts\` (skipped when the bench cannot be found).${copy === undefined ? '' : ` A failing suite case is named by its contract clause, e.g. \`vitest run -t "conformance suite"\` runs the suite alone.`}`)}
 
@@ -678,7 +672,7 @@ function main(argv) {
   }
   if (args.list) {
     for (const [id, c] of Object.entries(CONTRACTS)) {
-      console.log(`${id.padEnd(15)} ${c.iface.padEnd(14)} starts as a copy of ${c.pkg} (${c.factory}); suite: ${c.suite === null ? '(none yet: a direct RegionSource test, the heap tests)' : c.suite.expr.match(/^(\w+)\(/)[1]}`);
+      console.log(`${id.padEnd(15)} ${c.iface.padEnd(14)} starts as a copy of ${c.pkg} (${c.factory}); suite: ${c.suite.expr.match(/^(\w+)\(/)[1]}`);
     }
     return;
   }

@@ -13,7 +13,7 @@
 //                                            and the composition root it starts from and is
 //                                            composed by (src/heap.ts); not testkit, tools
 //                                            or apps. (A box of packages/boxes may import
-//                                            no box: moving one there drops the delegation.)
+//                                            no box: a scaffolded copy already imports only contracts and primitives; a --delegate box drops its delegation first.)
 //   tools          tools/**                  may import anything
 //   box-test       packages/boxes/*/test/**  its own box, and what a test may import but
 //                                            other boxes: boxes meet only in the composition

@@ -54,13 +54,9 @@ export class Progress {
 
   /** A message that must stay on screen (a failure): printed above the status line. */
   note(line: string): void {
-    if (this.live) {
-      this.spinner.clear();
-      this.stream.write(`${line}\n`);
-      this.spinner.render();
-    } else {
-      this.stream.write(`${line}\n`);
-    }
+    if (this.live) this.spinner.clear();
+    this.stream.write(`${line}\n`);
+    if (this.live) this.spinner.render();
   }
 
   /** Prints `text` on stdout without tearing the status line. */

@@ -244,12 +244,14 @@ export async function runKill(c: KillCase): Promise<KillStats> {
       throw new Error(`after the kill: ${(e as Error).message}\nvictims ${JSON.stringify(victims.map((x) => ({ tid: x.t[W_TID], inCall: x.t[W_INCALL], report: x.report ?? null })))}\n${describeMapped(heap)}`);
     }
     // The dead workers' blocks: live ones checked and freed; a pending free / realloc resolved exactly.
+    // A block is held (live or unfilled) by one slot at most; a pending free's block may be
+    // held by another dead worker too: the free finished, that worker got the block since.
     const seen = new Map<number, string>();
     for (const v of victims) {
       for (let i = 0; i < c.slots; i++) {
         const s = SLOT_BASE + i * SLOT_WORDS;
         const st = v.t[s + 2]!;
-        if (st !== S_LIVE && st !== S_UNFILLED && st !== S_FREEING && st !== S_REALLOCATING) continue;
+        if (st !== S_LIVE && st !== S_UNFILLED) continue;
         const p = v.t[s]!;
         const who = `thread ${v.t[W_TID]} slot ${i} state ${st} size ${v.t[s + 1]}`;
         if (seen.has(p)) throw new Error(`block 0x${p.toString(16)} is held twice: ${seen.get(p)} and ${who}`);
@@ -272,7 +274,7 @@ export async function runKill(c: KillCase): Promise<KillStats> {
         } else if (state === S_FREEING || state === S_REALLOCATING) {
           // Freed and taken by another thread since: the tag at offset 8 is gone (their pattern covers it).
           const tagged = heap.views.i32[(p + 8) >>> 2] === v.t[s + 3]!;
-          if (tagged && isAllocated(heap, p)) {
+          if (tagged && !seen.has(p) && isAllocated(heap, p)) {
             heap.free(p);
             stats.pendingResolvedLive++;
             stats.deadBlocksFreed++;

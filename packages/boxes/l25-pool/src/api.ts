@@ -16,16 +16,18 @@ export const L25_MAX_CLASSES = 32;
 export const L25_MAX_SHARDS = 64;
 
 /**
- * Default bytes of free blocks one shard keeps cached: 32 MiB. A free beyond it (or
+ * Default bytes of free blocks one shard keeps cached: 64 MiB. A free beyond it (or
  * beyond `keepPerClass` in the block's class) unmaps the block, and os-boundary
  * coalesces it with its free neighbours for later maps. Measured on the bench's `large`
- * band (README): 16 MiB → 76 MiB footprint and 9× the misses of 32 MiB (94 MiB).
+ * band with no splitting (README): 32 MiB → 73 MiB footprint, 64 MiB → 85 MiB and
+ * 1.3–1.6× the band's speed (the misses, splits and unmaps all but gone).
  */
-export const DEFAULT_L25_BUDGET = 32 << 20;
+export const DEFAULT_L25_BUDGET = 64 << 20;
 
 /**
- * Default split span: an alloc takes a cached block of at most 2× its pages when its own
- * class is empty (the tail is cached in its class). Unbounded splitting cut large blocks
- * for small requests with no gain in hits on the `large` band (README).
+ * Default split span: 1, an alloc never cuts a larger cached block (its class is empty:
+ * it maps). With the 64 MiB budget splitting bought no hits on the `large` band and cost
+ * footprint (splitSpan 2: 103 MiB, 1: 85 MiB) and time (every split restamps the block and
+ * files or unmaps a tail); `splitSpan` > 1 turns it on (README).
  */
-export const DEFAULT_SPLIT_SPAN = 2;
+export const DEFAULT_SPLIT_SPAN = 1;

@@ -190,9 +190,14 @@ describe('l25-pool', () => {
     f.pool.checkInvariants();
   });
 
-  test('splitSpan bounds the blocks an alloc may split: at most that many times its pages (default 2)', () => {
-    const f = fixture({ splitSpan: DEFAULT_SPLIT_SPAN });
-    expect(DEFAULT_SPLIT_SPAN).toBe(2);
+  test('splitSpan bounds the blocks an alloc may split: at most that many times its pages (default 1: never)', () => {
+    expect(DEFAULT_SPLIT_SPAN).toBe(1);
+    const byDefault = fixture({ splitSpan: DEFAULT_SPLIT_SPAN });
+    const whole = byDefault.pool.alloc(3); // 4 pages
+    byDefault.pool.free(whole);
+    expect(byDefault.pool.alloc(1)).not.toBe(whole); // 2 pages: maps, the 4-page block stays whole
+    expect(byDefault.pool.stats()).toMatchObject({ splits: 0, cachedBlocks: 1, cachedBytes: 4 * P });
+    const f = fixture({ splitSpan: 2 });
     const big = f.pool.alloc(7); // 8 pages
     f.pool.free(big);
     const maps = f.os.stats().maps;
@@ -211,8 +216,8 @@ describe('l25-pool', () => {
     expect(never.pool.stats().splits).toBe(0);
   });
 
-  test('the byte budget: a free that would take the shard\'s cached bytes above it unmaps the block (default 32 MiB)', () => {
-    expect(DEFAULT_L25_BUDGET).toBe(32 * MiB);
+  test('the byte budget: a free that would take the shard\'s cached bytes above it unmaps the block (default 64 MiB)', () => {
+    expect(DEFAULT_L25_BUDGET).toBe(64 * MiB);
     const f = fixture({ budget: 10 * P });
     const blocks = [7, 7, 3].map((c) => f.pool.alloc(c)); // 8 + 8 + 4 pages
     for (const p of blocks) f.pool.free(p);

@@ -14,11 +14,11 @@ export interface L25PoolOptions {
   readonly shards?: number;
   /** Free blocks kept per class and shard before unmapping. Default 8. */
   readonly keepPerClass?: number;
-  /** Bytes of free blocks kept per shard before unmapping (a non-negative integer). Default 32 MiB. */
+  /** Bytes of free blocks kept per shard before unmapping (a non-negative integer). Default 64 MiB. */
   readonly budget?: number;
   /**
    * When a class is empty, an alloc may split a cached block of up to `splitSpan` times
-   * its pages (an integer ≥ 1; 1: never split). Default 2.
+   * its pages (an integer ≥ 1; 1: never split). Default 1.
    */
   readonly splitSpan?: number;
 }

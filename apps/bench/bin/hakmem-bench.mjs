@@ -8,10 +8,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+// tsx compiles with the repository's compiler options only for the files a tsconfig
+// includes (see tsconfig.run.json; RUN_TSCONFIG in src/runner.ts for the children).
+const tsconfig = process.env.TSX_TSCONFIG_PATH ?? fileURLToPath(new URL('../tsconfig.run.json', import.meta.url));
 const child = spawnSync(
   process.execPath,
   ['--import', tsx, '--conditions=@hakmem/source', cli, ...process.argv.slice(2)],
-  { stdio: 'inherit' },
+  { stdio: 'inherit', env: { ...process.env, TSX_TSCONFIG_PATH: tsconfig } },
 );
 if (child.error) throw child.error;
 if (child.signal) process.kill(process.pid, child.signal);

@@ -63,6 +63,17 @@ export function nodeArgs(): string[] {
   return ['--import', tsx, '--conditions=@hakmem/source'];
 }
 
+/** The tsconfig tsx compiles the workspace with (see the comment in that file). */
+export const RUN_TSCONFIG = fileURLToPath(new URL('../tsconfig.run.json', import.meta.url));
+
+/**
+ * The environment of a measuring child: this one's, with tsx pointed at RUN_TSCONFIG
+ * (unless the caller set TSX_TSCONFIG_PATH already, e.g. to compare another tsconfig).
+ */
+export function nodeEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, TSX_TSCONFIG_PATH: process.env.TSX_TSCONFIG_PATH ?? RUN_TSCONFIG };
+}
+
 /** Runs one measurement in a fresh Node process and returns its record. */
 export function spawnMeasure(spec: MeasureSpec): RunRecord {
   const args = [
@@ -75,6 +86,7 @@ export function spawnMeasure(spec: MeasureSpec): RunRecord {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
     maxBuffer: 64 * 1024 * 1024,
+    env: nodeEnv(),
   });
   if (child.error) throw child.error;
   if (child.status !== 0) {

@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import type { RunRecord } from '../src/measure.js';
 import { formatTable, median, problems } from '../src/report.js';
 import type { WorkloadRuns } from '../src/runner.js';
-import { spawnMeasure } from '../src/runner.js';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { nodeArgs, nodeEnv, spawnMeasure } from '../src/runner.js';
 
 describe('spawnMeasure', () => {
   it('runs one measurement in a child process (tsx, no build)', () => {
@@ -10,6 +14,28 @@ describe('spawnMeasure', () => {
     expect(record).toMatchObject({ subject: 'null', workload: 'tiny', cycles: 10_000, failed: 0, verify: 'n/a' });
     expect(record.mallocs).toBe(record.frees);
     expect(record.opsPerSec).toBeGreaterThan(0);
+  });
+
+  it('compiles the workspace in its children as tsup does: class fields assigned in the constructor, never first defined as undefined', () => {
+    // tsx applies a tsconfig only to the files it includes (tsconfig.run.json); with its
+    // defaults the boxes' fields lost their known representation on every hot path.
+    const source = (env: NodeJS.ProcessEnv): string => {
+      const probe = "const m = await import('@hakmem/pool-tls'); const p = m.createPoolTls({ source: { allocBatch: () => 0, freeBatch: () => {} } }); console.log(p.constructor.toString());";
+      const child = spawnSync(process.execPath, [...nodeArgs(), '--input-type=module', '-e', probe], { encoding: 'utf8', env });
+      if (child.status !== 0) throw new Error(`the probe failed (exit ${String(child.status)}): ${child.stderr.slice(0, 500)}`);
+      return child.stdout;
+    };
+    const ours = source(nodeEnv());
+    expect(ours).toMatch(/this\.numClasses\s*=/);
+    expect(ours).not.toMatch(/[{;]\s*numClasses\s*;/);
+    // The check can fail: with a tsconfig that includes none of the workspace, tsx declares the field first.
+    const dir = mkdtempSync(join(tmpdir(), 'hakmem-tsconfig-'));
+    writeFileSync(join(dir, 'tsconfig.json'), '{ "include": ["nothing"] }');
+    try {
+      expect(source({ ...process.env, TSX_TSCONFIG_PATH: join(dir, 'tsconfig.json') })).toMatch(/[{;]\s*numClasses\s*;/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('verifies thing in a child process', () => {

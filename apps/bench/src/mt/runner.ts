@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { nodeArgs } from '../runner.js';
+import { nodeArgs, nodeEnv } from '../runner.js';
 import { errorMessage } from '../util.js';
 import type { MtRunRecord, MtSpec } from './api.js';
 import { findMtSubject } from './subjects/index.js';
@@ -60,6 +60,7 @@ export function spawnMeasureMt(spec: MtSpec): MtRunRecord {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
     maxBuffer: 64 * 1024 * 1024,
+    env: nodeEnv(),
     timeout: CHILD_TIMEOUT_MS,
     killSignal: 'SIGKILL',
   });

@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { expect } from 'vitest';
 import type { MtRunRecord, MtSpec } from '../../src/mt/api.js';
 import { findMtWorkload, paramsFor } from '../../src/mt/workloads/index.js';
-import { nodeArgs } from '../../src/runner.js';
+import { nodeArgs, nodeEnv } from '../../src/runner.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 const run = promisify(execFile);
@@ -16,7 +16,7 @@ const run = promisify(execFile);
 export async function measureInChild(subject: string, workload: string, threads: number, params: Record<string, number>): Promise<MtRunRecord> {
   const spec: MtSpec = { subject, workload, threads, params: paramsFor(findMtWorkload(workload), params, false), seed: 42, run: 0 };
   const { stdout } = await run(process.execPath, [...nodeArgs(), '--expose-gc', CLI, 'measure-mt', '--spec', JSON.stringify(spec)], {
-    timeout: 60_000, maxBuffer: 16 << 20,
+    timeout: 60_000, maxBuffer: 16 << 20, env: nodeEnv(),
   });
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as MtRunRecord;
 }

@@ -149,10 +149,16 @@ class L25PoolBox implements L25Pool {
     if (this.shared) return this.allocShared(cls);
     const s = this.shard;
     const i32 = this.v.i32;
-    const avail = ((i32[s + 2]! >>> cls) << cls) & this.spanMask[cls]!;
-    if (avail === 0) return this.allocMiss(s, cls);
-    const k = 31 - Math.clz32(avail & -avail);
-    const base = i32[s + 7 + k]!;
+    // Its own class first (the smallest non-empty class when it has a block): no bitmap
+    // arithmetic on an exact hit; else the bitmap finds the smallest within the span.
+    let k = cls;
+    let base = i32[s + 7 + cls]!;
+    if (base === 0) {
+      const avail = ((i32[s + 2]! >>> cls) << cls) & this.spanMask[cls]!;
+      if (avail === 0) return this.allocMiss(s, cls);
+      k = 31 - Math.clz32(avail & -avail);
+      base = i32[s + 7 + k]!;
+    }
     const d = this.pd + ((base >>> 16) << 4);
     const next = i32[d + 12]!;
     i32[s + 7 + k] = next;
@@ -160,14 +166,16 @@ class L25PoolBox implements L25Pool {
     i32[s + this.counts + k]!--;
     i32[d + 12] = 0;
     i32[d + 8] = 1;
-    const pages = this.classPages[k]!;
     const want = this.classPages[cls]!;
-    i32[s + 4]! -= pages;
     i32[s + 5]!++;
     i32[s + 6]! += want;
     this.hits++;
     this.zeroed = false;
-    if (k !== cls) {
+    if (k === cls) {
+      i32[s + 4]! -= want;
+    } else {
+      const pages = this.classPages[k]!;
+      i32[s + 4]! -= pages;
       i32[d + 14] = want;
       this.splitTail(s, base, pages, want);
       this.splits++;
@@ -374,13 +382,24 @@ class L25PoolBox implements L25Pool {
     }
     const s = this.shard;
     const i32 = this.v.i32;
-    const pages = i32[this.pd + ((ptr >>> 16) << 4) + 14]!;
+    const d = this.pd + ((ptr >>> 16) << 4);
+    const pages = i32[d + 14]!;
     // Blocks are always exactly class-sized: the floor class is the block's class.
     const c = this.floorClass[pages]!;
     i32[s + 5]!--;
     i32[s + 6]! -= pages;
-    if (this.fits(s, c, pages)) this.push(s, ptr, c, pages);
-    else this.unmapBlock(ptr, pages);
+    if (i32[s + this.counts + c]! < this.keep && i32[s + 4]! + pages <= this.budgetPages) {
+      // push() without its pages store: a freed block keeps its PD_REGION_PAGES.
+      i32[d + 8] = 2;
+      const head = i32[s + 7 + c]!;
+      i32[d + 12] = head;
+      i32[s + 7 + c] = ptr;
+      i32[s + this.counts + c]!++;
+      if (head === 0) i32[s + 2] = i32[s + 2]! | (1 << c);
+      i32[s + 4]! += pages;
+    } else {
+      this.unmapBlock(ptr, pages);
+    }
   }
 
   /**

@@ -201,7 +201,7 @@ class L25PoolBox implements L25Pool {
     this.lock(s);
     const i32 = this.v.i32;
     const avail = ((i32[s + L25_BITMAP]! >>> cls) << cls) & this.spanMask[cls]!;
-    if (avail === 0) return this.allocMissShared(s, cls);
+    if (avail === 0) return this.allocMiss(s, cls);
     const k = 31 - Math.clz32(avail & -avail);
     const base = i32[s + L25_HEADS + k]!;
     const d = this.pd + ((base >>> PAGE_SHIFT) << 4);
@@ -253,38 +253,12 @@ class L25PoolBox implements L25Pool {
     }
   }
 
-  /** allocMiss of a shared heap: the mapped block is in the in-flight record from map's return on (MISS until it is counted live). */
-  private allocMissShared(s: number, cls: number): Ptr {
-    this.misses++;
-    const want = this.classPages[cls]!;
-    let base = this.regions.map(want << PAGE_SHIFT, PAGE_SIZE);
-    if (base === 0 && this.v.i32[s + L25_CACHED_PAGES] !== 0) {
-      this.drainShard(s);
-      base = this.regions.map(want << PAGE_SHIFT, PAGE_SIZE);
-    }
-    if (base === 0) {
-      this.unlock(s);
-      return 0;
-    }
-    let i32 = this.v.i32; // map may have grown the memory (wasm replaces the buffer)
-    i32[this.inflight] = base | (cls + 1) | ((cls + 1) << 6) | L25_INFLIGHT_MISS;
-    this.zeroed = this.regions.lastMapZeroed();
-    this.mapped++;
-    i32 = this.v.i32;
-    const d = this.pd + ((base >>> PAGE_SHIFT) << 4);
-    i32[d + PD_REGION_STATE] = L25BlockState.LIVE;
-    i32[d + PD_REGION_PAGES] = want;
-    i32[d + PD_REGION_NEXT] = 0;
-    this.stamp(base, want, this.headEntry[cls]!);
-    i32[s + L25_LIVE_BLOCKS]!++;
-    i32[s + L25_LIVE_PAGES]! += want;
-    i32[this.inflight] = base | (cls + 1) | ((cls + 1) << 6);
-    this.unlock(s);
-    this.v.i32[this.inflight] = 0;
-    return base;
-  }
-
-  /** No cached block of the class (or within the split span): map one; 0 on exhaustion. */
+  /**
+   * No cached block of the class (or within the split span): map one; 0 on exhaustion.
+   * In a shared heap (under the shard's lock) the mapped block is in the thread's
+   * in-flight record from map's return on — MISS until it is counted live —, and the
+   * record is cleared by the first store after the lock's release.
+   */
   private allocMiss(s: number, cls: number): Ptr {
     this.misses++;
     const want = this.classPages[cls]!;
@@ -299,9 +273,12 @@ class L25PoolBox implements L25Pool {
       this.unlock(s);
       return 0;
     }
+    const record = base | (cls + 1) | ((cls + 1) << 6);
+    // map may have grown the memory (wasm replaces the buffer): the views are read after it.
+    if (this.shared) this.v.i32[this.inflight] = record | L25_INFLIGHT_MISS;
     this.zeroed = this.regions.lastMapZeroed();
     this.mapped++;
-    const i32 = this.v.i32; // map may have grown the memory (wasm replaces the buffer)
+    const i32 = this.v.i32;
     const d = this.desc(base);
     i32[d + PD_REGION_STATE] = L25BlockState.LIVE;
     i32[d + PD_REGION_PAGES] = want;
@@ -309,7 +286,10 @@ class L25PoolBox implements L25Pool {
     this.stamp(base, want, this.headEntry[cls]!);
     i32[s + L25_LIVE_BLOCKS]!++;
     i32[s + L25_LIVE_PAGES]! += want;
+    if (!this.shared) return base;
+    i32[this.inflight] = record;
     this.unlock(s);
+    this.v.i32[this.inflight] = 0;
     return base;
   }
 

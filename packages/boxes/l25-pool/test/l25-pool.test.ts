@@ -192,11 +192,14 @@ describe('l25-pool', () => {
 
   test('splitSpan bounds the blocks an alloc may split: at most that many times its pages (default 1: never)', () => {
     expect(DEFAULT_SPLIT_SPAN).toBe(1);
-    const byDefault = fixture({ splitSpan: DEFAULT_SPLIT_SPAN });
-    const whole = byDefault.pool.alloc(3); // 4 pages
-    byDefault.pool.free(whole);
-    expect(byDefault.pool.alloc(1)).not.toBe(whole); // 2 pages: maps, the 4-page block stays whole
-    expect(byDefault.pool.stats()).toMatchObject({ splits: 0, cachedBlocks: 1, cachedBytes: 4 * P });
+    // A handle created with no splitSpan at all (the fixture's pool passes one): the default never splits.
+    const f0 = fixture();
+    const byDefault = createL25Pool(f0.ctx, { regions: f0.os });
+    const whole = byDefault.alloc(3); // 4 pages
+    byDefault.free(whole);
+    expect(byDefault.alloc(1)).not.toBe(whole); // 2 pages: maps, the 4-page block stays whole
+    expect(byDefault.stats()).toMatchObject({ splits: 0, cachedBlocks: 1, cachedBytes: 4 * P });
+    byDefault.checkInvariants();
     const f = fixture({ splitSpan: 2 });
     const big = f.pool.alloc(7); // 8 pages
     f.pool.free(big);

@@ -49,8 +49,8 @@ const BREAKS: ReadonlyArray<{ contract: string; find: string; replace: string; c
   },
   {
     contract: 'l25-pool', // a freshly mapped block 16 bytes off its 64 KiB page
-    find: '\n    this.unlock(s);\n    return base;\n  }',
-    replace: '\n    this.unlock(s);\n    return base + 16; // broken: misaligned\n  }',
+    find: '    if (!this.shared) return base;\n',
+    replace: '    if (!this.shared) return base + 16; // broken: misaligned\n',
     clause: 'l25-pool: alloc gives a 64 KiB aligned block of the class: usableSize = class size, registry L25 / class / tid / page index on every page, head LIVE',
     message: /l25-pool alloc\(0\) returned 0x[0-9a-f]+, not a 64 KiB aligned heap address/,
   },

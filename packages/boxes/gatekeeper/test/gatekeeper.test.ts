@@ -45,6 +45,31 @@ describe('divisibilityTable', () => {
   });
 });
 
+describe('slabMultipleTable', () => {
+  test('agrees with % for every offset of a 64 KiB slab and every multiple-of-8 size up to 32 KiB (the route\'s limit)', async () => {
+    const { slabMultipleTable } = await import('../src/gatekeeper.js');
+    const sizes = Int32Array.from({ length: 4096 }, (_, i) => (i + 1) * 8);
+    const t = slabMultipleTable(sizes);
+    for (let c = 0; c < sizes.length; c++) {
+      const k = t[c]!;
+      const size = sizes[c]!;
+      for (let off = 0; off < 65536; off++) {
+        const fast = (Math.imul(off, k) >>> 0) < (k >>> 0);
+        if (fast !== (off % size === 0)) throw new Error(`size ${size} offset ${off}: ${fast}`);
+      }
+    }
+  });
+
+  test('is not exact past its range: a 2^16 offset breaks it for some size (the pool keeps divisibilityTable)', async () => {
+    const { slabMultipleTable } = await import('../src/gatekeeper.js');
+    // 3 × 2^14 = 49152: k = ceil(2^32 / 49152) = 87382; off = 2^20 + 1 is no multiple, yet passes.
+    const k = slabMultipleTable(Int32Array.of(49152))[0]!;
+    let wrong = 0;
+    for (let off = 65536; off < 1 << 21; off++) if (((Math.imul(off, k) >>> 0) < (k >>> 0)) !== (off % 49152 === 0)) wrong++;
+    expect(wrong).toBeGreaterThan(0);
+  });
+});
+
 describe('hot-path literals', () => {
   test('the literals in free() are the layout constants of @hakmem/contracts', async () => {
     const c = await import('@hakmem/contracts');

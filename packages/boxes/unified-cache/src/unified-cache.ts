@@ -55,9 +55,9 @@ class UnifiedCacheBox implements UnifiedCache {
   pop(cls: number): Ptr {
     const a = this.a;
     const m = cls << 2;
-    const t = a[m]!;
-    const p = a[t - 1]!;
-    if (p !== 0) a[m] = t - 1;
+    const t = (a[m]! - 1) | 0;
+    const p = a[t]!;
+    if (p !== 0) a[m] = t;
     return p;
   }
 
@@ -68,7 +68,7 @@ class UnifiedCacheBox implements UnifiedCache {
     const t = a[m]!;
     if (t === a[m + 2]) return false;
     a[t] = ptr;
-    a[m] = t + 1;
+    a[m] = (t + 1) | 0;
     return true;
   }
 

@@ -15,8 +15,9 @@ const INT_MIN = -0x8000_0000;
  * the size iff `m` rotated right by `shift` is at most floor((2^32 − 1) / size) — the
  * rotation moves any low bits that break the power-of-two part to the top. Words:
  * shift, inverse(odd), that bound XOR 2^31 (compared in the signed domain so every word
- * stays an int32), 0. Replaces an integer `%` (a division, tens of cycles) on every free
- * with one multiply, a rotate and one compare (three table loads).
+ * stays an int32), 0. Replaces an integer `%` (a division, tens of cycles) on every pool
+ * free with one multiply, a rotate and one compare (three table loads); the tiny free uses
+ * `slabMultipleTable`'s one-word test instead.
  */
 export function divisibilityTable(sizes: Int32Array): Int32Array {
   const t = new Int32Array(sizes.length * 4);

@@ -62,8 +62,11 @@ describe('slabMultipleTable', () => {
 
   test('is not exact past its range: a 2^16 offset breaks it for some size (the pool keeps divisibilityTable)', async () => {
     const { slabMultipleTable } = await import('../src/gatekeeper.js');
-    // 3 × 2^14 = 49152: k = ceil(2^32 / 49152) = 87382; off = 2^20 + 1 is no multiple, yet passes.
+    // 3 × 2^14 = 49152: k = ceil(2^32 / 49152) = 87382; off = 147455 = 2 × 49152 + 49151
+    // is no multiple, yet passes (the first such offset).
     const k = slabMultipleTable(Int32Array.of(49152))[0]!;
+    expect(k).toBe(87382);
+    expect((Math.imul(147455, k) >>> 0) < (k >>> 0)).toBe(true);
     let wrong = 0;
     for (let off = 65536; off < 1 << 21; off++) if (((Math.imul(off, k) >>> 0) < (k >>> 0)) !== (off % 49152 === 0)) wrong++;
     expect(wrong).toBeGreaterThan(0);

@@ -113,27 +113,25 @@ async function probe(names: readonly string[]): Promise<{ ready: string[]; skipp
 }
 
 /**
- * For each workload, for each run index, every subject in turn (A B C A B C …), each
- * measurement in its own process.
+ * For each run index, every workload in turn, and on each workload every subject in turn
+ * (run 1: W1 A B C, W2 A B C, …; run 2: the same), each measurement in its own process.
+ * A workload's `onWorkload` comes after its last run.
+ *
+ * The workloads are interleaved as well as the subjects because this host's speed moves
+ * between states lasting seconds to minutes: one process ran `default` on hakmem at
+ * 26–31 M ops/s while another ran it at 41–52, the same code with the same instructions
+ * (2-core VM; a pure ALU loop stays within 5 %). When each workload had its runs in a
+ * block of its own, a ratio between two workloads (`default-ws8192` against `default`)
+ * compared two stretches of time: it read 0.73 in one invocation and 0.90 in the next,
+ * while both workloads run back to back in each process read 0.81–1.02.
  */
 export async function runBench(options: RunOptions): Promise<BenchResult> {
   const { ready, skipped } = await probe(options.subjects);
-  const workloads: WorkloadRuns[] = [];
-  for (const choice of options.workloads) {
-    const workload = findWorkload(choice.name);
-    const cycles = choice.cycles ?? workload.cycles;
-    const params = workload.params === undefined ? undefined : workloadParams(workload, choice.params);
-    const notRun: { subject: string; reason: string }[] = [];
-    const here = ready.filter((subject) => {
-      const reason = findSubject(subject).notFor?.(choice.name) ?? choice.leaveOut?.[subject];
-      if (reason !== undefined) notRun.push({ subject, reason });
-      return reason === undefined;
-    });
-    const entry: WorkloadRuns = { workload: choice.name, cycles, ...(params === undefined ? {} : { params }), records: [], failures: [], notRun };
-    workloads.push(entry);
-    for (let run = 0; run < options.runs; run++) {
+  const plans = options.workloads.map((choice) => plan(choice, ready));
+  for (let run = 0; run < options.runs; run++) {
+    for (const { entry, here } of plans) {
       for (const subject of here) {
-        const spec: MeasureSpec = { subject, workload: choice.name, cycles, seed: options.seed, run, ...(params === undefined ? {} : { params }) };
+        const spec: MeasureSpec = { subject, workload: entry.workload, cycles: entry.cycles, seed: options.seed, run, ...(entry.params === undefined ? {} : { params: entry.params }) };
         try {
           const record = spawnMeasure(spec);
           entry.records.push(record);
@@ -144,8 +142,23 @@ export async function runBench(options: RunOptions): Promise<BenchResult> {
           options.onFailure?.(failure);
         }
       }
+      if (run === options.runs - 1) options.onWorkload?.(entry);
     }
-    options.onWorkload?.(entry);
   }
-  return { skipped, workloads };
+  if (options.runs <= 0) for (const { entry } of plans) options.onWorkload?.(entry);
+  return { skipped, workloads: plans.map((p) => p.entry) };
+}
+
+/** A workload's empty record and the subjects that run on it (the others in `notRun`, with the reason). */
+function plan(choice: WorkloadChoice, ready: readonly string[]): { entry: WorkloadRuns; here: string[] } {
+  const workload = findWorkload(choice.name);
+  const cycles = choice.cycles ?? workload.cycles;
+  const params = workload.params === undefined ? undefined : workloadParams(workload, choice.params);
+  const notRun: { subject: string; reason: string }[] = [];
+  const here = ready.filter((subject) => {
+    const reason = findSubject(subject).notFor?.(choice.name) ?? choice.leaveOut?.[subject];
+    if (reason !== undefined) notRun.push({ subject, reason });
+    return reason === undefined;
+  });
+  return { entry: { workload: choice.name, cycles, ...(params === undefined ? {} : { params }), records: [], failures: [], notRun }, here };
 }

@@ -6,7 +6,27 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { nodeArgs, nodeEnv, spawnMeasure } from '../src/runner.js';
+import { nodeArgs, nodeEnv, runBench, spawnMeasure } from '../src/runner.js';
+
+describe('runBench', () => {
+  it('interleaves the workloads as well as the subjects: each run index visits every workload, and a workload is reported after its last run', async () => {
+    const seen: string[] = [];
+    const result = await runBench({
+      subjects: ['null', 'seglist'], workloads: [{ name: 'tiny', cycles: 2_000 }, { name: 'mid', cycles: 2_000 }], runs: 2, seed: 42,
+      onRun: (r) => seen.push(`${r.workload} ${r.run} ${r.subject}`),
+      onWorkload: (w) => seen.push(`done ${w.workload} ${w.records.length}`),
+    });
+    expect(seen).toEqual([
+      'tiny 0 null', 'tiny 0 seglist', 'mid 0 null', 'mid 0 seglist',
+      'tiny 1 null', 'tiny 1 seglist', 'done tiny 4', 'mid 1 null', 'mid 1 seglist', 'done mid 4',
+    ]);
+    expect(result.workloads.map((w) => [w.workload, w.records.map((r) => `${r.run} ${r.subject}`)])).toEqual([
+      ['tiny', ['0 null', '0 seglist', '1 null', '1 seglist']],
+      ['mid', ['0 null', '0 seglist', '1 null', '1 seglist']],
+    ]);
+    for (const w of result.workloads) expect(w.failures).toEqual([]);
+  }, 60_000);
+});
 
 describe('spawnMeasure', () => {
   it('runs one measurement in a child process (tsx, no build)', () => {

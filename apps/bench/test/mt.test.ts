@@ -3,6 +3,8 @@ import { expectAgreement, measureInChild as measure } from './helpers/mt.js';
 import { workerExecArgv } from '../src/mt/threads.js';
 import { NullSubject } from '../src/subjects/null.js';
 import { runRandomMixed } from '../src/workloads/random-mixed.js';
+import { runMtBench } from '../src/mt/runner.js';
+import { findMtWorkload, paramsFor } from '../src/mt/workloads/index.js';
 
 const SUBJECTS = ['null', 'thing-locked', 'hakmem'];
 
@@ -33,6 +35,29 @@ describe('multi-thread workloads, 2 workers, on null, thing-locked and hakmem (e
     expect(single).toMatchObject({ mallocs: band.mallocs, frees: band.frees, bytes: band.bytes, finalSeed: band.finalSeed, checksum: band.checksum });
     expect(records[0]!.mallocs).toBeGreaterThan(band.mallocs);
   });
+});
+
+describe('runMtBench', () => {
+  test('interleaves workloads and thread counts as well as subjects; a thread count the workload does not take is skipped', async () => {
+    const seen: string[] = [];
+    const result = await runMtBench({
+      subjects: ['null'], threads: [1, 2], runs: 2, seed: 42,
+      workloads: [
+        { name: 'cross-thread', params: paramsFor(findMtWorkload('cross-thread'), { blocks: 2000 }, false) },
+        { name: 'mid-large-mt', params: paramsFor(findMtWorkload('mid-large-mt'), { cycles: 2000 }, false) },
+      ],
+      onRun: (r) => seen.push(`${r.workload} ×${r.threads} ${r.run}`),
+      onWorkload: (groups) => seen.push(`done ${groups.map((g) => `${g.workload} ×${g.threads} ${g.records.length}`).join(', ')}`),
+    });
+    expect(seen).toEqual([
+      'cross-thread ×2 0', 'mid-large-mt ×1 0', 'mid-large-mt ×2 0',
+      'cross-thread ×2 1', 'done cross-thread ×1 0, cross-thread ×2 2',
+      'mid-large-mt ×1 1', 'mid-large-mt ×2 1', 'done mid-large-mt ×1 2, mid-large-mt ×2 2',
+    ]);
+    expect(result.groups.map((g) => [g.workload, g.threads, g.records.length, g.failures.length, g.notRun !== undefined])).toEqual([
+      ['cross-thread', 1, 0, 0, true], ['cross-thread', 2, 2, 0, false], ['mid-large-mt', 1, 2, 0, false], ['mid-large-mt', 2, 2, 0, false],
+    ]);
+  }, 120_000);
 });
 
 describe('worker options', () => {

@@ -88,28 +88,35 @@ async function probe(names: readonly string[]): Promise<{ ready: string[]; skipp
 }
 
 /**
- * For each workload, for each thread count, for each run index, every subject in turn
- * (A B C A B C …), each measurement in its own process.
+ * For each run index, every workload in turn, on each workload every thread count, and
+ * at each thread count every subject in turn (run 1: W1 ×1 A B C, W1 ×2 A B C, W2 …; run
+ * 2: the same), each measurement in its own process; a workload's `onWorkload` comes
+ * after its last run. Workloads and thread counts are interleaved as well as subjects for
+ * the single-thread runner's reason (runner.ts, `runBench`): this host's speed moves
+ * between states lasting seconds to minutes, so a ratio between thread counts or
+ * workloads taken from runs in separate blocks compared two stretches of time.
  */
 export async function runMtBench(options: MtRunOptions): Promise<MtBenchResult> {
   const { ready, skipped } = await probe(options.subjects);
-  const groups: MtGroupRuns[] = [];
-  for (const choice of options.workloads) {
+  const plans = options.workloads.map((choice) => {
     const workload = findMtWorkload(choice.name);
     const leftOut = ready.filter((s) => choice.leaveOut?.[s] !== undefined).map((s) => ({ subject: s, reason: choice.leaveOut![s]! }));
     const here = ready.filter((s) => choice.leaveOut?.[s] === undefined);
-    const mine: MtGroupRuns[] = [];
-    for (const threads of options.threads) {
+    const mine: MtGroupRuns[] = options.threads.map((threads) => {
       const reason = workload.notFor(threads);
-      const group: MtGroupRuns = {
+      return {
         workload: choice.name, threads, params: choice.params, records: [], failures: [],
         ...(reason === undefined ? {} : { notRun: reason }), ...(leftOut.length === 0 ? {} : { leftOut }),
       };
-      mine.push(group);
-      if (reason !== undefined) continue;
-      for (let run = 0; run < options.runs; run++) {
+    });
+    return { choice, here, mine };
+  });
+  for (let run = 0; run < options.runs; run++) {
+    for (const { choice, here, mine } of plans) {
+      for (const group of mine) {
+        if (group.notRun !== undefined) continue;
         for (const subject of here) {
-          const spec: MtSpec = { subject, workload: choice.name, threads, params: choice.params, seed: options.seed, run };
+          const spec: MtSpec = { subject, workload: choice.name, threads: group.threads, params: choice.params, seed: options.seed, run };
           try {
             const record = spawnMeasureMt(spec);
             group.records.push(record);
@@ -121,9 +128,9 @@ export async function runMtBench(options: MtRunOptions): Promise<MtBenchResult> 
           }
         }
       }
+      if (run === options.runs - 1) options.onWorkload?.(mine);
     }
-    groups.push(...mine);
-    options.onWorkload?.(mine);
   }
-  return { skipped, groups };
+  if (options.runs <= 0) for (const { mine } of plans) options.onWorkload?.(mine);
+  return { skipped, groups: plans.flatMap((p) => p.mine) };
 }

@@ -113,39 +113,46 @@ async function probe(names: readonly string[]): Promise<{ ready: string[]; skipp
 }
 
 /**
- * For each run index, every workload in turn, and on each workload every subject in turn
- * (run 1: W1 A B C, W2 A B C, …; run 2: the same), each measurement in its own process.
- * A workload's `onWorkload` comes after its last run.
- *
- * The workloads are interleaved as well as the subjects because this host's speed moves
- * between states lasting seconds to minutes: one process ran `default` on hakmem at
- * 26–31 M ops/s while another ran it at 41–52, the same code with the same instructions
- * (2-core VM; a pure ALU loop stays within 5 %). When each workload had its runs in a
- * block of its own, a ratio between two workloads (`default-ws8192` against `default`)
- * compared two stretches of time: it read 0.73 in one invocation and 0.90 in the next,
- * while both workloads run back to back in each process read 0.81–1.02.
+ * The order every runner measures in: for each run index, every workload in turn (run 1:
+ * W1, W2, …; run 2: the same); `done(w)` right after w's last run. Workloads are
+ * interleaved, not only the subjects within one, because this host's speed moves between
+ * states lasting seconds to minutes: one process ran `default` on hakmem at 26–31 M ops/s
+ * while another ran it at 41–52, the same code with the same instructions (2-core VM; a
+ * pure ALU loop stays within 5 %). When each workload had its runs in a block of its own,
+ * a ratio between two workloads (`default-ws8192` against `default`) compared two
+ * stretches of time: it read 0.73 in one invocation and 0.90 in the next, while both
+ * workloads run back to back in each process read 0.81–1.02.
+ */
+export function interleaveRuns<W>(runs: number, workloads: readonly W[], measure: (workload: W, run: number) => void, done?: (workload: W) => void): void {
+  for (let run = 0; run < runs; run++) {
+    for (const w of workloads) {
+      measure(w, run);
+      if (run === runs - 1) done?.(w);
+    }
+  }
+}
+
+/**
+ * Every workload against every subject (W1 A B C, W2 A B C, … per run index: see
+ * `interleaveRuns`), each measurement in its own process.
  */
 export async function runBench(options: RunOptions): Promise<BenchResult> {
   const { ready, skipped } = await probe(options.subjects);
   const plans = options.workloads.map((choice) => plan(choice, ready));
-  for (let run = 0; run < options.runs; run++) {
-    for (const { entry, here } of plans) {
-      for (const subject of here) {
-        const spec: MeasureSpec = { subject, workload: entry.workload, cycles: entry.cycles, seed: options.seed, run, ...(entry.params === undefined ? {} : { params: entry.params }) };
-        try {
-          const record = spawnMeasure(spec);
-          entry.records.push(record);
-          options.onRun?.(record);
-        } catch (error) {
-          const failure = { ...spec, error: errorMessage(error) };
-          entry.failures.push(failure);
-          options.onFailure?.(failure);
-        }
+  interleaveRuns(options.runs, plans, ({ entry, here }, run) => {
+    for (const subject of here) {
+      const spec: MeasureSpec = { subject, workload: entry.workload, cycles: entry.cycles, seed: options.seed, run, ...(entry.params === undefined ? {} : { params: entry.params }) };
+      try {
+        const record = spawnMeasure(spec);
+        entry.records.push(record);
+        options.onRun?.(record);
+      } catch (error) {
+        const failure = { ...spec, error: errorMessage(error) };
+        entry.failures.push(failure);
+        options.onFailure?.(failure);
       }
-      if (run === options.runs - 1) options.onWorkload?.(entry);
     }
-  }
-  if (options.runs <= 0) for (const { entry } of plans) options.onWorkload?.(entry);
+  }, ({ entry }) => options.onWorkload?.(entry));
   return { skipped, workloads: plans.map((p) => p.entry) };
 }
 

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { nodeArgs, nodeEnv } from '../runner.js';
+import { interleaveRuns, nodeArgs, nodeEnv } from '../runner.js';
 import { errorMessage } from '../util.js';
 import type { MtRunRecord, MtSpec } from './api.js';
 import { findMtSubject } from './subjects/index.js';
@@ -88,13 +88,9 @@ async function probe(names: readonly string[]): Promise<{ ready: string[]; skipp
 }
 
 /**
- * For each run index, every workload in turn, on each workload every thread count, and
- * at each thread count every subject in turn (run 1: W1 ×1 A B C, W1 ×2 A B C, W2 …; run
- * 2: the same), each measurement in its own process; a workload's `onWorkload` comes
- * after its last run. Workloads and thread counts are interleaved as well as subjects for
- * the single-thread runner's reason (runner.ts, `runBench`): this host's speed moves
- * between states lasting seconds to minutes, so a ratio between thread counts or
- * workloads taken from runs in separate blocks compared two stretches of time.
+ * Every workload at every thread count against every subject (W1 ×1 A B C, W1 ×2 A B C,
+ * W2 … per run index: see `interleaveRuns`; thread counts are interleaved too, so a ratio
+ * between them compares the same stretch of time), each measurement in its own process.
  */
 export async function runMtBench(options: MtRunOptions): Promise<MtBenchResult> {
   const { ready, skipped } = await probe(options.subjects);
@@ -111,26 +107,22 @@ export async function runMtBench(options: MtRunOptions): Promise<MtBenchResult> 
     });
     return { choice, here, mine };
   });
-  for (let run = 0; run < options.runs; run++) {
-    for (const { choice, here, mine } of plans) {
-      for (const group of mine) {
-        if (group.notRun !== undefined) continue;
-        for (const subject of here) {
-          const spec: MtSpec = { subject, workload: choice.name, threads: group.threads, params: choice.params, seed: options.seed, run };
-          try {
-            const record = spawnMeasureMt(spec);
-            group.records.push(record);
-            options.onRun?.(record);
-          } catch (error) {
-            const failure = { ...spec, error: errorMessage(error) };
-            group.failures.push(failure);
-            options.onFailure?.(failure);
-          }
+  interleaveRuns(options.runs, plans, ({ choice, here, mine }, run) => {
+    for (const group of mine) {
+      if (group.notRun !== undefined) continue;
+      for (const subject of here) {
+        const spec: MtSpec = { subject, workload: choice.name, threads: group.threads, params: choice.params, seed: options.seed, run };
+        try {
+          const record = spawnMeasureMt(spec);
+          group.records.push(record);
+          options.onRun?.(record);
+        } catch (error) {
+          const failure = { ...spec, error: errorMessage(error) };
+          group.failures.push(failure);
+          options.onFailure?.(failure);
         }
       }
-      if (run === options.runs - 1) options.onWorkload?.(mine);
     }
-  }
-  if (options.runs <= 0) for (const { mine } of plans) options.onWorkload?.(mine);
+  }, ({ mine }) => options.onWorkload?.(mine));
   return { skipped, groups: plans.flatMap((p) => p.mine) };
 }

@@ -1,6 +1,7 @@
 // Long fuzzing campaigns (outside CI): runs the model-based property test of the composed
-// heap, the multi-worker stress test and the kill test (workers terminated at random points,
-// tools/fuzz/kill.ts) with random seeds, debug levels, backends and grow faults, for a given
+// heap (with misuse of freed blocks: second frees, reallocs, usableSize), the multi-worker
+// stress test and the kill test (workers terminated at random points, tools/fuzz/kill.ts)
+// with random seeds, debug levels, backends and grow faults, for a given
 // time, and records every failure as a replayable case in
 // packages/testkit/regressions/<kind>-<seed>.json (replayed by
 // packages/allocator/test/regressions.test.ts, so a saved failure becomes a regression test).
@@ -25,6 +26,8 @@ export interface ModelCase {
   /** Probability that a grow fails (0: no faults). */
   readonly faults: number;
   readonly maxBytes: number;
+  /** Misuse of freed blocks every N frees (runModel's `misuseEvery`; absent in cases saved before it). */
+  readonly misuseEvery?: number;
 }
 
 const DIST = { maxSize: 2048, maxAlign: 1 << 16, bigSizes: { min: 2049, max: 5 << 19, probability: 1 / 64, logUniform: true } };
@@ -34,7 +37,9 @@ export function runModelCase(c: ModelCase): void {
   const inner = createNativeBackend({ maxBytes: c.maxBytes, growable: c.faults > 0 });
   const backend = c.faults > 0 ? new FaultyBackend(inner, randomGrowFaults(c.seed, c.faults)) : inner;
   const heap = createHeap({ backend, debug: c.debug });
-  runModel(heap, randomOps(c.seed, c.ops, DIST), { memoryBytes: c.maxBytes, validateEvery: c.debug >= 1 ? 2_000 : 20_000, liveBytesEvery: 5_000 });
+  runModel(heap, randomOps(c.seed, c.ops, DIST), {
+    memoryBytes: c.maxBytes, validateEvery: c.debug >= 1 ? 2_000 : 20_000, liveBytesEvery: 5_000, misuseEvery: c.misuseEvery ?? 0,
+  });
   heap.trim();
   heap.validate();
   if (heap.liveBytes() !== 0) throw new Error(`after the run and trim, ${heap.liveBytes()} live bytes remain`);
@@ -73,7 +78,7 @@ async function main(): Promise<void> {
       }
       : n % workersEvery === 0
         ? { kind: 'stress', seed, pairs: 2, blocks: 20_000, debug: seed % 3 === 0 ? 1 : 0 }
-        : { kind: 'model', seed, ops: 100_000, debug: [0, 0, 1, 2][seed % 4]!, faults: seed % 5 === 0 ? 0.3 : 0, maxBytes: 256 << 20 };
+        : { kind: 'model', seed, ops: 100_000, debug: [0, 0, 1, 2][seed % 4]!, faults: seed % 5 === 0 ? 0.3 : 0, maxBytes: 256 << 20, misuseEvery: 50 };
     try {
       if (c.kind === 'model') runModelCase(c);
       else if (c.kind === 'stress') await runStress(c);

@@ -115,12 +115,24 @@ function inCacheRegion(i32: Int32Array, tid: number, baseWord: number, classes: 
 }
 
 /**
- * Whether `p` is a block the heap has handed out and not taken back: exact from the
- * metadata (a tiny or pool block is not on its slab's or span's free list, no remote list
- * or drain, no thread's cache; an L2.5 or big block's head is LIVE). Pre: no other thread
- * is inside a heap call.
+ * Whether `p` is a block the heap has handed out and not taken back — `heap.isAllocated(p)`,
+ * the question the application asks after a reclaim, checked against this file's own walk
+ * of the metadata (`allocatedByWalk`): a disagreement throws. Pre: no other thread is
+ * inside a heap call.
  */
 export function isAllocated(heap: Heap, p: number): boolean {
+  const said = heap.isAllocated(p);
+  const walked = allocatedByWalk(heap, p);
+  if (said !== walked) throw new Error(`heap.isAllocated(0x${p.toString(16)}) is ${said}, the metadata walk says ${walked}`);
+  return said;
+}
+
+/**
+ * Whether `p` is a block the heap has handed out and not taken back: exact from the
+ * metadata (a tiny or pool block is not on its slab's or span's free list, no remote list
+ * or drain, no thread's cache; an L2.5 or big block's head is LIVE).
+ */
+function allocatedByWalk(heap: Heap, p: number): boolean {
   heap.refresh();
   const i32 = heap.views.i32;
   const reg = heap.layout.registryOffset >>> 2;

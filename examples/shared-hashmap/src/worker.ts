@@ -64,7 +64,8 @@ while (pending.length > 0) {
 const s = heap.stats().boxes;
 const remoteFreedBefore = s.pageBox.remoteFreed + s.poolRefill.remoteFreed;
 heap.detach(); // flushes this thread's caches: more remote frees on the way out
-const after = heap.stats().boxes;
+// A detached instance refuses every call (E_HEAP_CLOSED): its boxes' own counters stay readable.
+const after = { pageBox: heap.boxes.pageBox.stats(), poolRefill: heap.boxes.poolRefill.stats() };
 const report: WorkerReport = {
   worker: w, tid: heap.tid, inserted, updated, deleted, early,
   remoteFreed: Math.max(remoteFreedBefore, after.pageBox.remoteFreed + after.poolRefill.remoteFreed),

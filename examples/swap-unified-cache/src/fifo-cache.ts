@@ -130,6 +130,15 @@ export class FifoUnifiedCache implements UnifiedCache {
     }
   }
 
+  /** Slow path (the heap's exact double-free check): a scan of the class's ring. */
+  holds(cls: number, ptr: Ptr): boolean {
+    const m = 1 + cls * WORDS;
+    const head = this.a[m + HEAD]!;
+    const cap = this.a[m + CAP]!;
+    for (let i = 0; i < this.a[m + COUNT]!; i++) if (this.a[this.ring[cls]! + ((head + i) % cap)] === ptr) return true;
+    return false;
+  }
+
   count(cls: number): number {
     return this.a[1 + cls * WORDS + COUNT]!;
   }

@@ -47,10 +47,11 @@ export interface ComposeOptions {
   readonly throwOnOutOfMemory?: boolean;
   /**
    * Called when an allocation finds the memory at its maximum, after the heap has given
-   * back what it caches itself (`trim()`) and retried: free your own caches (e.g.
-   * `heap.free` of blocks you can rebuild) and return true to have the allocation retried,
-   * false to let it fail (0, or E_OUT_OF_MEMORY). An allocation made inside the hook that
-   * finds the memory exhausted fails at once.
+   * back what it caches itself (`trim()`) and retried if that made memory reusable: free
+   * your own caches (e.g. `heap.free` of blocks you can rebuild) and return true to have
+   * the allocation retried, false to let it fail (0, or E_OUT_OF_MEMORY). At most 3
+   * retries per allocation, the heap's own included. An allocation made inside the hook
+   * that finds the memory exhausted fails at once.
    */
   readonly onOutOfMemory?: (size: number) => boolean;
   /** 0 release (default) … 3 validate after every call (see docs/debug.md). */
@@ -90,7 +91,11 @@ export interface AttachOptions {
   readonly boxes?: Partial<BoxFactories>;
   /** This thread's out-of-memory hook (see ComposeOptions). */
   readonly onOutOfMemory?: (size: number) => boolean;
-  /** The host's id of this thread, recorded for `heap.watch` (default: worker_threads' `threadId` under Node). */
+  /**
+   * The host's id of this thread, recorded for `heap.watch` (default: worker_threads'
+   * `threadId` under Node). Elsewhere (a browser), give each worker an integer >= 1 of
+   * your own and pass `watch` the same as `threadId`.
+   */
   readonly hostThreadId?: number;
 }
 
@@ -168,8 +173,9 @@ export interface BigUsage {
 }
 
 /**
- * What `heap.reclaim(tid)` (or `heap.watch`'s reclaim of a worker that exited) found the
- * dead thread in the middle of, and repaired: see docs/debug.md, "Killed threads".
+ * What `heap.watch`'s reclaim of a worker that exited (or `heap.reclaim(tid)` of an
+ * abandoned id) found the thread in the middle of, and repaired: see docs/debug.md,
+ * "Killed threads".
  */
 export interface ReclaimReport {
   /** The thread id reclaimed. */

@@ -10,7 +10,7 @@ class ClosedGatekeeper implements Gatekeeper {
   constructor(private readonly tid: number) {}
 
   private closed(op: string): never {
-    throw new HakmemError(ErrorCode.HEAP_CLOSED, `${op}: this heap instance (thread ${this.tid}) was detached`, { box: 'allocator' });
+    throw heapClosed(op, this.tid);
   }
 
   malloc(): Ptr { return this.closed('malloc'); }
@@ -19,9 +19,15 @@ class ClosedGatekeeper implements Gatekeeper {
   realloc(): Ptr { return this.closed('realloc'); }
   memalign(): Ptr { return this.closed('memalign'); }
   usableSize(): number { return this.closed('usableSize'); }
+  isAllocated(): boolean { return this.closed('isAllocated'); }
   stats(): GatekeeperStats { return this.closed('stats'); }
   checkInvariants(): void { this.closed('validate'); }
   flush(): void {}
+}
+
+/** `E_HEAP_CLOSED` for a call `op` on the detached instance of thread `tid`. */
+export function heapClosed(op: string, tid: number): HakmemError {
+  return new HakmemError(ErrorCode.HEAP_CLOSED, `${op}: this heap instance (thread ${tid}) was detached`, { box: 'allocator' });
 }
 
 export function closedGatekeeper(tid: number): Gatekeeper {

@@ -1,5 +1,5 @@
 import {
-  ErrorCode, GH_DEBUG_BITMAP, HakmemError, PAGE_SHIFT, PAGE_SIZE, PageKind, TR_POOL_CACHE_BASE, TR_POOL_CACHE_BYTES, TR_TINY_CACHE_BASE, TR_TINY_CACHE_BYTES,
+  ErrorCode, GH_DEBUG_BITMAP, GH_MAGIC, HakmemError, HEADER_MAGIC, PAGE_SHIFT, PAGE_SIZE, PageKind, TR_POOL_CACHE_BASE, TR_POOL_CACHE_BYTES, TR_TINY_CACHE_BASE, TR_TINY_CACHE_BYTES,
   type BoxContext, type HeapLayout, type MemoryBackend, type OsBoundary, type Recovery,
 } from '@hakmem/contracts';
 import { alignUp } from '@hakmem/primitives';
@@ -19,7 +19,9 @@ import { createBigCache } from '@hakmem/bigcache';
 import type { AttachOptions, BoxFactories, ComposeOptions, HeapOptions, ReclaimReport, SharedHeapHandle } from './api.js';
 import { Heap, ValidatingHeap, type HeapThread } from './heap.js';
 import { initHeader, planLayout, readLayout, SLOT_BIGCACHE, SLOT_L25_POOL, SLOT_SHARED_POOL, SLOT_SUPERSLAB_TIER, slotOffset } from './layout.js';
-import { cacheStorage, hostThreadId, sweepThread, takeThread } from './threads.js';
+import { abandonThread, cacheStorage, hostThreadId, sweepThread, takeThread } from './threads.js';
+import { BOX_NAMES, checkAttach, checkBox, checkComposeOptions, checkHeapOptions } from './options.js';
+import { freedTest } from './freed.js';
 
 /** The default implementation of every box. */
 export const defaultBoxes: Readonly<BoxFactories> = Object.freeze({
@@ -46,7 +48,10 @@ export const defaultBoxes: Readonly<BoxFactories> = Object.freeze({
  * Any factory in `options.boxes` replaces the default for that box.
  *
  * Pre: the backend is fresh (no heap in it yet) and its maximum holds the metadata plus
- * one SuperSlab. Throws `E_INVALID_OPTION` otherwise.
+ * one SuperSlab. Throws `E_INVALID_OPTION` otherwise, and for an unknown option, a value of
+ * the wrong type, a box factory that is not a function or that returns an object without a
+ * method the heap calls (each named in the message). A backend that a compose threw on
+ * after its checks (a malformed box) holds part of a heap: use a new one.
  *
  * @example
  * ```ts
@@ -66,8 +71,11 @@ export const defaultBoxes: Readonly<BoxFactories> = Object.freeze({
  * ```
  */
 export function compose(options: ComposeOptions): Heap {
+  checkComposeOptions(options);
   const { backend, ...rest } = options;
-  checkDebug(options.debug ?? 0);
+  if (backend.views.i32[GH_MAGIC] === HEADER_MAGIC) {
+    throw invalid('compose(options).backend holds a heap already: compose needs a fresh backend (attachHeap joins a shared heap)');
+  }
   const layout = planLayout(backend.maxBytes);
   initHeader(backend, layout);
   const { tid } = takeThread(backend, hostThreadId());
@@ -100,7 +108,7 @@ export interface ThreadSpec {
  */
 export function buildThread(spec: ThreadSpec): Heap {
   const { backend, layout, tid, options } = spec;
-  const f: BoxFactories = { ...defaultBoxes, ...options.boxes };
+  const f = factories(options.boxes);
   const t = options.tuning ?? {};
   const debug = options.debug ?? 0;
   const ctx = (slot: number): BoxContext => ({
@@ -160,11 +168,12 @@ export function buildThread(spec: ThreadSpec): Heap {
   const built: { heap?: Heap } = {};
   const userOom = options.onOutOfMemory;
   const onOutOfMemory = (size: number): boolean => {
-    if (built.heap !== undefined && built.heap.trim() > 0) return true;
+    if (built.heap !== undefined && trimMadeReusable(built.heap)) return true;
     return userOom !== undefined && userOom(size);
   };
   const gatekeeper = f.gatekeeper(ctx(-1), {
     route: tinyRoute, cache: unifiedCache, pool: poolTls, l25: l25Pool, big: bigCache, onOutOfMemory,
+    freed: freedTest(backend, tid, pageBox, poolRefill, { tiny: f.unifiedCache === createUnifiedCache, pool: f.poolTls === createPoolTls }),
     ...(debug >= 1 && backend.shared ? { liveBitmap: sharedLiveBitmap(backend, layout, osBoundary) } : {}),
     ...(options.throwOnOutOfMemory === undefined ? {} : { throwOnOutOfMemory: options.throwOnOutOfMemory }),
   });
@@ -184,6 +193,29 @@ export function buildThread(spec: ThreadSpec): Heap {
 }
 
 /**
+ * Trims `heap` and tells whether that made memory reusable by a size it was not before:
+ * os-boundary mapped less, or less was held for one class or tier only (cached blocks,
+ * free space of slabs and spans: empty slabs go back to a SuperSlab that stays mapped, so
+ * the bytes unmapped alone miss them), or the debug quarantine gave blocks back. A trim
+ * that moved nothing asks for no retry, so the application's hook gets its turn (the
+ * gatekeeper bounds the retries of one allocation).
+ */
+function trimMadeReusable(heap: Heap): boolean {
+  const held = (): [number, number, number] => {
+    const s = heap.stats();
+    return [
+      s.boxes.osBoundary.bytesInUse,
+      s.tiny.bytesCached + s.tiny.bytesFree + s.pool.bytesCached + s.pool.bytesFree + s.l25.bytesCached + s.big.bytesCached,
+      s.boxes.gatekeeper.quarantinedBytes,
+    ];
+  };
+  const before = held();
+  heap.trim();
+  const after = held();
+  return after[0]! < before[0]! || after[1]! < before[1]! || after[2]! < before[2]!;
+}
+
+/**
  * In a worker: attaches to the heap `handle` describes (from `heap.share()` in another
  * thread, carried by `postMessage`) and returns this thread's heap over the same memory,
  * with its own thread-local boxes and a thread id from the heap's registry. An id whose
@@ -191,7 +223,10 @@ export function buildThread(spec: ThreadSpec): Heap {
  * `options` may swap box factories (functions cannot be posted) and set this thread's
  * out-of-memory hook; tuning and debug level come from the handle.
  * Throws `E_INVALID_OPTION` when the handle or the memory's header is not a shared hakmem
- * heap of this layout version, or when every thread id is taken.
+ * heap of this layout version, when every thread id is taken, and for an unknown key or a
+ * bad value in `options` or in the handle's options (named in the message); when a box
+ * refuses after the thread id was taken, the id goes back (ABANDONED, collected by the next
+ * `trim()`).
  *
  * @example
  * ```ts
@@ -211,15 +246,20 @@ export function buildThread(spec: ThreadSpec): Heap {
  * ```
  */
 export function attachHeap(handle: SharedHeapHandle, options: AttachOptions = {}): Heap {
-  if (handle === null || typeof handle !== 'object' || handle.kind !== 'hakmem-heap') {
-    throw invalid('attachHeap needs the handle returned by heap.share()');
-  }
+  checkAttach(handle, options);
   const backend = attachBackend(handle.backend);
   backend.refresh();
   const layout = readLayout(backend);
   const { tid, adopted } = takeThread(backend, options.hostThreadId ?? hostThreadId());
   const { hostThreadId: _h, ...own } = options;
-  return buildThread({ backend, layout, tid, attach: true, adopt: adopted, options: { ...handle.options, ...own } });
+  try {
+    return buildThread({ backend, layout, tid, attach: true, adopt: adopted, options: { ...handle.options, ...own } });
+  } catch (e) {
+    // A box refused (a malformed box, a bad tuning value): the id goes back ABANDONED, and
+    // the next trim() of any thread collects what its boxes may have mapped already.
+    abandonThread(backend, tid);
+    throw e;
+  }
 }
 
 /**
@@ -247,8 +287,18 @@ function sharedLiveBitmap(backend: MemoryBackend, layout: HeapLayout, os: OsBoun
   return new Uint8Array(backend.buffer(), base, bytes);
 }
 
-function checkDebug(debug: number): void {
-  if (!Number.isInteger(debug) || debug < 0 || debug > 3) throw invalid(`debug must be 0..3, got ${debug}`);
+/**
+ * The box factories of a composition: the defaults, and the application's own wrapped so
+ * that a box without a method the heap calls is refused where it is built.
+ */
+function factories(boxes: Partial<BoxFactories> | undefined): BoxFactories {
+  const f: Record<string, unknown> = { ...defaultBoxes };
+  if (boxes === undefined) return f as unknown as BoxFactories;
+  for (const name of BOX_NAMES) {
+    const make = boxes[name] as ((...args: unknown[]) => unknown) | undefined;
+    if (make !== undefined && make !== defaultBoxes[name]) f[name] = (...args: unknown[]): unknown => checkBox('boxes', name, make(...args));
+  }
+  return f as unknown as BoxFactories;
 }
 
 /** Default maximum of `createHeap()`: 256 MiB. */
@@ -257,7 +307,9 @@ export const DEFAULT_MAX_BYTES = 256 << 20;
 /**
  * The embedded default: a native backend (one reserved ArrayBuffer of `maxBytes`, a
  * SharedArrayBuffer when `shared`, committed by the OS as the heap touches it; a
- * resizable / growable one with `growable`) and the default boxes.
+ * resizable / growable one with `growable`) and the default boxes. Every option is checked
+ * before anything is built: `E_INVALID_OPTION` naming an unknown key (a typo), a value of
+ * the wrong type or options that do not go together (README, "Options").
  *
  * @example
  * ```ts
@@ -274,6 +326,7 @@ export const DEFAULT_MAX_BYTES = 256 << 20;
  * ```
  */
 export function createHeap(options: HeapOptions = {}): Heap {
+  checkHeapOptions(options);
   const { backend = 'native', maxBytes = DEFAULT_MAX_BYTES, shared = false, growable = false, ...rest } = options;
   let mem: MemoryBackend;
   if (backend === 'native') mem = createNativeBackend({ maxBytes, shared, growable });

@@ -2,17 +2,18 @@ import {
   ErrorCode, HakmemError, PAGE_SHIFT, PAGE_SIZE, PD_BLOCK_SIZE, PD_CAPACITY, PD_CARVE, PD_FREE_HEAD, PD_REGION_MASK,
   PD_REGION_STATE, PD_USED, PageKind, REG_AUX_MASK, REG_AUX_SHIFT, REG_KIND_MASK, SUPERSLAB_SIZE, SuperSlabState,
   REG_CLASS_MASK, REG_CLASS_SHIFT, MAX_THREADS, TR_HOST_ID, TR_POOL_REMOTE_HEAD, TR_TINY_REMOTE_HEAD, threadWord,
-  BigBlockState, PD_REGION_PAGES,
+  BigBlockState, PD_REGION_PAGES, ThreadState,
   type BigCache, type Gatekeeper, type HeapLayout, type HeapViews, type L25Pool, type MemoryBackend, type OsBoundary, type PageBox,
   type PoolRefill, type PoolTls, type Ptr, type SharedPool, type SuperSlabTier, type TinyRoute, type UnifiedCache,
   type WarmPool,
 } from '@hakmem/contracts';
 import type { BigUsage, HeapStats, ReclaimReport, SharedHeapHandle, TierUsage, TinyUsage } from './api.js';
 import type { ThreadSpec } from './compose.js';
-import { closedGatekeeper } from './closed.js';
+import { closedGatekeeper, heapClosed } from './closed.js';
+import { checkWatch } from './options.js';
 import { takeSnapshot, type HeapSnapshot } from './snapshot.js';
 import {
-  abandonedThreads, breakThreadLock, claimThread, pendingRemote, releaseThread, threadRecords, type ThreadRecord,
+  abandonedThreads, breakThreadLock, claimThread, hostThreadId, pendingRemote, releaseThread, threadRecords, threadState, type ThreadRecord,
 } from './threads.js';
 
 /** Which thread of the heap an instance serves, and how to build another thread's instance (reclaim, trim). */
@@ -27,7 +28,11 @@ export interface HeapThread {
   readonly rebuild: (tid: number, adopt: boolean, onRecovered?: (report: ReclaimReport) => void) => Heap;
 }
 
-/** What `heap.watch` needs of a worker: worker_threads' Worker has it. */
+/**
+ * What `heap.watch` needs of a worker: worker_threads' Worker has it. `threadId` is the
+ * host id the worker's `attachHeap` recorded (an integer >= 1); `once('exit', fn)` calls
+ * `fn` once the worker's thread is gone for good — the proof `watch` reclaims it on.
+ */
 export interface WatchedWorker {
   readonly threadId: number;
   once(event: 'exit', listener: () => void): unknown;
@@ -58,7 +63,13 @@ export class Heap {
   readonly backend: MemoryBackend;
   readonly layout: HeapLayout;
   readonly boxes: HeapBoxes;
-  /** Typed-array views over the whole memory (identity stable; fields refreshed on wasm growth). */
+  /**
+   * Typed-array views over the whole memory as this thread last saw it: the object's
+   * identity is stable, its fields are replaced when the memory grows (growable and wasm
+   * backends). Read `heap.views.u8` where you use it, after your last call that may
+   * allocate — a field kept in a variable across one may cover the old length, or be
+   * detached (README, "Views").
+   */
   readonly views: HeapViews;
   /** Debug level the heap was composed with (0 release … 3 validate after every call). */
   readonly debug: number;
@@ -128,7 +139,8 @@ export class Heap {
   }
 
   /**
-   * See `Gatekeeper.calloc`: zeroed; throws `E_INVALID_SIZE` when `n * size` overflows.
+   * See `Gatekeeper.calloc`: zeroed; `n * size` above the heap's maximum is out of memory
+   * (0, as C's calloc on overflow; `E_OUT_OF_MEMORY` with `throwOnOutOfMemory`).
    *
    * @example
    * ```ts
@@ -141,9 +153,10 @@ export class Heap {
    * heap.free(dirty);
    * const p = heap.calloc(100, 8);              // 800 zeroed bytes, even where a freed block was
    * if (heap.f64(p, 100).some((x) => x !== 0)) throw new Error('calloc: not zeroed');
+   * if (heap.calloc(1 << 20, 1 << 20) !== 0) throw new Error('2^40 bytes: out of memory');
    * try {
-   *   heap.calloc(1 << 20, 1 << 20);            // 2^40 bytes
-   *   throw new Error('calloc overflow did not throw');
+   *   heap.calloc(-1, 8);                       // not a size
+   *   throw new Error('calloc(-1, 8) did not throw');
    * } catch (e) {
    *   if (!isHakmemError(e) || e.code !== ErrorCode.INVALID_SIZE) throw e;
    * }
@@ -200,29 +213,93 @@ export class Heap {
     return this.gk.usableSize(ptr);
   }
 
-  /** A Uint8Array over `[ptr, ptr + n)` (a new view object: not for hot loops). */
-  u8(ptr: Ptr, n: number): Uint8Array {
-    return new Uint8Array(this.backend.buffer(), ptr, n);
+  /**
+   * Slow and exact (see `Gatekeeper.isAllocated`): true when `ptr` is a block this heap
+   * handed out and nobody has freed since; never throws. After `reclaim` of a worker
+   * killed inside `free(p)`, it tells whether that free happened.
+   *
+   * @example
+   * ```ts
+   * import { createHeap } from '@hakmem/allocator';
+   *
+   * const heap = createHeap({ maxBytes: 32 << 20 });
+   * const p = heap.malloc(64);
+   * if (!heap.isAllocated(p)) throw new Error('p is live');
+   * heap.free(p);
+   * if (heap.isAllocated(p) || heap.isAllocated(p + 8)) throw new Error('freed, and not a block start');
+   * ```
+   */
+  isAllocated(ptr: Ptr): boolean {
+    return this.gk.isAllocated(ptr);
   }
 
-  /** An Int32Array of `n` elements at `ptr` (4-byte aligned). */
-  i32(ptr: Ptr, n: number): Int32Array {
-    return new Int32Array(this.backend.buffer(), ptr, n);
+  /**
+   * A Uint8Array over the block at `ptr`: its first `n` bytes, or all its usable bytes when
+   * `n` is left out. A new view object over the memory as it is now (not for hot loops):
+   * get it after your last call that may allocate (README, "Views"). At debug level ≥ 1
+   * `ptr` must be a live block (E_INVALID_POINTER, E_INTERIOR_POINTER) and the view must
+   * fit in its usable size (E_INVALID_SIZE); level 0 checks `n` against nothing.
+   *
+   * @example
+   * ```ts
+   * import { createHeap } from '@hakmem/allocator';
+   *
+   * const heap = createHeap({ maxBytes: 32 << 20, debug: 1 });
+   * const p = heap.malloc(100);
+   * const bytes = heap.u8(p);                   // the whole block: usableSize(p) bytes
+   * if (bytes.length !== heap.usableSize(p)) throw new Error('u8(p) covers the block');
+   * try {
+   *   heap.f64(p, 1000);                        // 8000 bytes do not fit: refused at debug >= 1
+   *   throw new Error('f64(p, 1000) did not throw');
+   * } catch (e) {
+   *   if ((e as { code?: string }).code !== 'E_INVALID_SIZE') throw e;
+   * }
+   * heap.free(p);
+   * ```
+   */
+  u8(ptr: Ptr, n?: number): Uint8Array {
+    return new Uint8Array(this.backend.buffer(), ptr, this.viewLength('u8', ptr, n, 1));
   }
 
-  /** A Uint32Array of `n` elements at `ptr` (4-byte aligned). */
-  u32(ptr: Ptr, n: number): Uint32Array {
-    return new Uint32Array(this.backend.buffer(), ptr, n);
+  /** An Int32Array of `n` elements (all that fit when left out) over the block at `ptr`; checked as `u8`. */
+  i32(ptr: Ptr, n?: number): Int32Array {
+    return new Int32Array(this.backend.buffer(), ptr, this.viewLength('i32', ptr, n, 4));
   }
 
-  /** A Float32Array of `n` elements at `ptr` (4-byte aligned). */
-  f32(ptr: Ptr, n: number): Float32Array {
-    return new Float32Array(this.backend.buffer(), ptr, n);
+  /** A Uint32Array of `n` elements (all that fit when left out) over the block at `ptr`; checked as `u8`. */
+  u32(ptr: Ptr, n?: number): Uint32Array {
+    return new Uint32Array(this.backend.buffer(), ptr, this.viewLength('u32', ptr, n, 4));
   }
 
-  /** A Float64Array of `n` elements at `ptr` (8-byte aligned: every block is). */
-  f64(ptr: Ptr, n: number): Float64Array {
-    return new Float64Array(this.backend.buffer(), ptr, n);
+  /** A Float32Array of `n` elements (all that fit when left out) over the block at `ptr`; checked as `u8`. */
+  f32(ptr: Ptr, n?: number): Float32Array {
+    return new Float32Array(this.backend.buffer(), ptr, this.viewLength('f32', ptr, n, 4));
+  }
+
+  /** A Float64Array of `n` elements (all that fit when left out) over the block at `ptr` (8-byte aligned: every block is); checked as `u8`. */
+  f64(ptr: Ptr, n?: number): Float64Array {
+    return new Float64Array(this.backend.buffer(), ptr, this.viewLength('f64', ptr, n, 8));
+  }
+
+  /**
+   * The element count of a typed-array helper's view: `n` as given at level 0; checked
+   * against the block's usable size at level ≥ 1, or taken from it when left out.
+   */
+  private viewLength(op: string, ptr: Ptr, n: number | undefined, size: number): number {
+    if (this.detached) throw heapClosed(op, this.tid);
+    if (n !== undefined && this.debug === 0) return n;
+    if (ptr === 0) throw new HakmemError(ErrorCode.INVALID_POINTER, `${op}(0): a view of NULL`, { box: 'allocator', ptr });
+    const usable = this.gk.usableSize(ptr); // a live block start, or its typed error (level >= 1: a freed block too)
+    if (n === undefined) return Math.floor(usable / size);
+    if (!Number.isInteger(n) || n < 0 || n * size > usable) {
+      throw new HakmemError(ErrorCode.INVALID_SIZE, `${op}(0x${ptr.toString(16)}, ${n}): ${n * size} bytes do not fit in the block's ${usable} usable bytes`, { box: 'allocator', ptr });
+    }
+    return n;
+  }
+
+  /** Throws E_HEAP_CLOSED for a call `op` after `detach()`. */
+  private checkOpen(op: string): void {
+    if (this.detached) throw heapClosed(op, this.tid);
   }
 
   /**
@@ -245,6 +322,7 @@ export class Heap {
    * ```
    */
   share(): SharedHeapHandle {
+    this.checkOpen('share');
     if (!this.backend.shared) throw invalid('share() needs a heap created with shared: true');
     const o = this.thread.spec.options;
     return {
@@ -261,8 +339,10 @@ export class Heap {
    * SuperSlabs go back, cached big blocks are unmapped, and its thread id is given back —
    * FREE, or ABANDONED while blocks of its slabs or spans are still live (other threads may
    * free them: the frees queue on its remote lists until a new thread adopts the id or
-   * `trim()` collects it). Later calls on this instance throw `E_HEAP_CLOSED`; a second
-   * `detach()` does nothing. The creator's heap may detach too (the memory stays usable by
+   * `trim()` collects it). Every later call on this instance — the allocation functions,
+   * `trim`, `stats`, `validate`, the typed-array helpers, all of them — throws
+   * `E_HEAP_CLOSED` and changes nothing; a second `detach()` does nothing. (A `watch` it
+   * set up still reclaims its worker on exit.) The creator's heap may detach too (the memory stays usable by
    * the threads still attached).
    *
    * @example
@@ -318,28 +398,44 @@ export class Heap {
   }
 
   /**
-   * Takes back the memory of thread `tid` whose thread is gone without `detach()` (a
-   * terminated or crashed worker): its caches (kept in the linear memory), slabs, spans,
-   * SuperSlabs and cached big blocks are collected as its own `detach()` would have, by
-   * this thread. Blocks it still had live stay valid (others may free them). Returns false
-   * when the id is not in use. A thread killed inside a heap call (a terminated worker) is
-   * repaired first, in a shared heap: every lock it held is released once what it protects
-   * is consistent, and the operation it was in the middle of is finished or undone
-   * (`lastReclaim` says what was found; docs/debug.md, "Killed threads").
-   * Throws `E_INVALID_OPTION` for an id outside 1..255 or this thread's own.
+   * Collects thread id `tid` now when no thread holds it: an ABANDONED id (its thread
+   * detached while blocks of its slabs or spans were live) is drained and what became free
+   * goes back, as `trim()` does for every such id; returns true. Returns false for an id
+   * not in use (FREE) or being collected by another thread (BUSY).
+   *
+   * A LIVE id is refused: nothing the heap can read tells an idle thread from a dead one,
+   * and taking back a live thread's caches and slabs hands its blocks out twice. A worker
+   * that dies without `detach()` is reclaimed by `watch(worker)`, on its 'exit' event (the
+   * proof that its thread is gone) — also one killed in the middle of a heap call
+   * (docs/debug.md, "Killed threads").
+   * Throws `E_INVALID_OPTION` for an id outside 1..255, this thread's own, or a LIVE one.
    */
   reclaim(tid: number): boolean {
+    this.checkOpen('reclaim');
     if (!Number.isInteger(tid) || tid < 1 || tid > MAX_THREADS) throw invalid(`thread id must be an integer in 1..${MAX_THREADS}, got ${tid}`);
     if (tid === this.tid) throw invalid(`thread ${tid} is this heap's own thread: use detach()`);
-    // A thread killed inside attach / detach / another reclaim holds the thread lock: it is
-    // released for it first (each section under it is one run of stores).
-    const host = this.backend.views.i32[threadWord(tid, TR_HOST_ID)]!;
-    const brokeThreadLock = this.backend.shared && host !== 0 && breakThreadLock(this.backend, host);
-    if (!claimThread(this.backend, tid, true)) return false;
+    if (this.reclaimThread(tid)) return true;
+    if (threadState(this.backend, tid) === ThreadState.LIVE) {
+      const host = this.backend.views.i32[threadWord(tid, TR_HOST_ID)]!;
+      throw invalid(
+        `thread ${tid} is live (host thread ${host}): nothing proves it is gone, and reclaiming a live thread hands its blocks out twice; ` +
+        'heap.watch(worker) reclaims a worker\'s thread when the worker exits',
+      );
+    }
+    return false;
+  }
+
+  /**
+   * Claims thread `tid` — ABANDONED, or LIVE with host thread `deadHost`, which the caller
+   * saw exit — and collects it as its own `detach()` would have. In a shared heap what the
+   * thread was in the middle of is repaired first (`lastReclaim`).
+   */
+  private reclaimThread(tid: number, deadHost?: number): boolean {
+    if (!claimThread(this.backend, tid, deadHost)) return false;
     let report: ReclaimReport | undefined;
     const heap = this.backend.shared ? this.thread.rebuild(tid, true, (r) => { report = r; }) : this.thread.rebuild(tid, true);
     heap.detach();
-    this.reclaimed = report === undefined ? undefined : brokeThreadLock ? { ...report, locks: ['thread registry', ...report.locks] } : report;
+    this.reclaimed = report;
     return true;
   }
 
@@ -354,21 +450,30 @@ export class Heap {
 
   /**
    * Reclaims a worker's thread id when the worker exits without having detached
-   * (worker_threads: the 'exit' event; the worker's `threadId` was recorded at attach) —
-   * also a worker terminated in the middle of a heap call: the locks it held are released
-   * after what they protect is repaired, and what it was moving is finished or given back
-   * (docs/debug.md, "Killed threads"). `onReclaim` gets each reclaim's report.
+   * (worker_threads: the 'exit' event; the worker's `threadId`, recorded here and by its
+   * `attachHeap`, names its thread record) — also a worker terminated in the middle of a
+   * heap call: the locks it held are released after what they protect is repaired, and
+   * what it was moving is finished or given back (docs/debug.md, "Killed threads").
+   * `onReclaim` gets each reclaim's report. Call it right after creating the worker: its
+   * `threadId` is -1 once it exited. Another host (a browser's Web Worker) passes an object
+   * with the host id it gave `attachHeap` (`hostThreadId`) and a `once('exit', fn)` that
+   * calls `fn` once that thread is gone for good.
    * Pre: this thread gets to run its event loop after the worker's exit (a thread blocked
    * on a lock the dead worker held waits until the reclaim releases it).
+   * Throws `E_INVALID_OPTION` for a worker without `once`, whose `threadId` is not a host
+   * thread id (an integer >= 1: -1 once exited, 0 the main thread) or is this thread's own,
+   * or an `onReclaim` that is not a function.
    */
   watch(worker: WatchedWorker, onReclaim?: (report: ReclaimReport) => void): void {
+    this.checkOpen('watch');
+    checkWatch(worker, onReclaim, hostThreadId());
     const host = worker.threadId;
     worker.once('exit', () => {
       // Killed inside attach (before its record names it) or detach: only the host id says it held the thread lock.
       const broke = this.backend.shared && breakThreadLock(this.backend, host);
       let reported = false;
       for (const r of threadRecords(this.backend)) {
-        if (r.state !== 'live' || r.hostId !== host || r.tid === this.tid || !this.reclaim(r.tid)) continue;
+        if (r.state !== 'live' || r.hostId !== host || (r.tid === this.tid && !this.detached) || !this.reclaimThread(r.tid, host)) continue;
         const report = this.reclaimed!;
         const full = broke && !report.locks.includes('thread registry') ? { ...report, locks: ['thread registry', ...report.locks] } : report;
         this.reclaimed = full;
@@ -384,6 +489,7 @@ export class Heap {
 
   /** The heap's thread records in use (live, abandoned, busy). */
   threads(): ThreadRecord[] {
+    this.checkOpen('threads');
     return threadRecords(this.backend);
   }
 
@@ -393,6 +499,7 @@ export class Heap {
    * `heap.views`, a block another thread handed you. Returns true when the views changed.
    */
   refresh(): boolean {
+    this.checkOpen('refresh');
     return this.backend.refresh();
   }
 
@@ -405,6 +512,7 @@ export class Heap {
    * what became empty given back). Returns the bytes unmapped.
    */
   trim(): number {
+    this.checkOpen('trim');
     const b = this.boxes;
     const before = b.osBoundary.stats().bytesInUse;
     b.gatekeeper.flush(); // debug level 2: the quarantine (checked for writes after free)
@@ -425,7 +533,7 @@ export class Heap {
   /** Collects each ABANDONED thread id: drains its remote lists and gives back what became free. */
   private collectAbandoned(): void {
     for (const tid of abandonedThreads(this.backend)) {
-      if (tid !== this.tid && claimThread(this.backend, tid, false)) this.thread.rebuild(tid, true).detach();
+      if (tid !== this.tid && claimThread(this.backend, tid)) this.thread.rebuild(tid, true).detach();
     }
   }
 
@@ -434,6 +542,7 @@ export class Heap {
    * are not live). A model test compares it with its own sum to catch leaks.
    */
   liveBytes(): number {
+    this.checkOpen('liveBytes');
     const tiers = this.tinyUsage().bytesInUse + this.poolUsage().bytesInUse + this.boxes.l25Pool.stats().liveBytes + this.bigUsage().bytesInUse;
     if (this.debug < 2) return tiers;
     // Level 2: blocks in the quarantine are freed; a live block's usable size is what was asked.
@@ -450,11 +559,13 @@ export class Heap {
    * the registry): not for hot loops. Format: the package README, "Snapshots".
    */
   snapshot(): HeapSnapshot {
+    this.checkOpen('snapshot');
     return takeSnapshot(this);
   }
 
   /** Footprint, per-tier usage and every box's counters (allocates: not for hot paths). */
   stats(): HeapStats {
+    this.checkOpen('stats');
     const b = this.boxes;
     return {
       footprint: b.osBoundary.stats().highWater,
@@ -607,6 +718,7 @@ export class Heap {
    * carve offset agree. Throws `HakmemError(E_CORRUPTION)` naming the first problem.
    */
   validate(): void {
+    this.checkOpen('validate');
     const b = this.boxes;
     b.osBoundary.checkInvariants();
     b.superslabTier.checkInvariants();

@@ -1,10 +1,10 @@
 import {
-  ErrorCode, GH_BOX_SLOTS_OFFSET, GH_BOX_SLOT_BYTES, GH_FLAGS, GH_FLAG_SHARED, GH_HEAP_START, GH_MAGIC, GH_MAX_BYTES,
+  ErrorCode, GH_BOX_SLOTS_OFFSET, GH_BOX_SLOT_BYTES, GH_FLAGS, GH_FREE_KEY, GH_FLAG_SHARED, GH_HEAP_START, GH_MAGIC, GH_MAX_BYTES,
   GH_OS_STATE_BYTES, GH_OS_STATE_OFFSET, GH_PAGE_TABLE_OFFSET, GH_REGISTRY_OFFSET, GH_REGISTRY_PAGES, GH_VERSION,
   HakmemError, HEADER_MAGIC, LAYOUT_VERSION, PAGE_DESC_BYTES, PAGE_SHIFT, PAGE_SIZE, PageKind,
   type HeapLayout, type MemoryBackend,
 } from '@hakmem/contracts';
-import { alignUp } from '@hakmem/primitives';
+import { alignUp, ensureFreeKey } from '@hakmem/primitives';
 import { osBoundaryStateBytes } from '@hakmem/os-boundary';
 
 /** Box state slots in page 0, by owner. */
@@ -55,6 +55,8 @@ export function initHeader(backend: MemoryBackend, layout: HeapLayout): void {
   i32[GH_OS_STATE_OFFSET] = layout.osStateOffset;
   i32[GH_OS_STATE_BYTES] = layout.osStateBytes;
   i32[GH_HEAP_START] = layout.heapStart;
+  i32[GH_FREE_KEY] = 0;
+  ensureFreeKey(i32, GH_FREE_KEY, backend.shared); // before any box carves a block (pool-refill's prewarm)
   const reg = layout.registryOffset >>> 2;
   for (let p = 0; p < layout.heapStart >>> PAGE_SHIFT; p++) i32[reg + p] = PageKind.META;
 }

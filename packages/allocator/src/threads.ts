@@ -105,17 +105,34 @@ export function takeThread(backend: MemoryBackend, hostId: number): TakenThread 
 }
 
 /**
- * Claims thread `tid` for collection by another thread: LIVE (the caller says its thread
- * is gone) or ABANDONED becomes BUSY. False when it is FREE or BUSY already.
+ * Claims thread `tid` for collection by another thread: ABANDONED becomes BUSY, and so
+ * does LIVE when `deadHost` is given and the record names that host thread (which the
+ * caller saw exit: the check and the claim are one step under the thread lock, so a record
+ * another thread took in between is not claimed). False otherwise.
  */
-export function claimThread(backend: MemoryBackend, tid: number, live: boolean): boolean {
+export function claimThread(backend: MemoryBackend, tid: number, deadHost?: number): boolean {
   return withThreadLock(backend, (i32) => {
     const w = threadWord(tid, TR_STATE);
     const s = i32[w];
-    if (s !== ThreadState.ABANDONED && !(live && s === ThreadState.LIVE)) return false;
+    const dead = deadHost !== undefined && s === ThreadState.LIVE && i32[threadWord(tid, TR_HOST_ID)] === deadHost;
+    if (s !== ThreadState.ABANDONED && !dead) return false;
     Atomics.store(i32, w, ThreadState.BUSY);
     return true;
   });
+}
+
+/**
+ * Gives back the id the calling thread took when building its instance failed: ABANDONED,
+ * so that the next `trim()` of any thread collects whatever its boxes had mapped (an
+ * adopted id's slabs and spans stay its own until then).
+ */
+export function abandonThread(backend: MemoryBackend, tid: number): void {
+  withThreadLock(backend, (i32) => { Atomics.store(i32, threadWord(tid, TR_STATE), ThreadState.ABANDONED); });
+}
+
+/** The state of thread record `tid` now. */
+export function threadState(backend: MemoryBackend, tid: number): ThreadState {
+  return Atomics.load(backend.views.i32, threadWord(tid, TR_STATE)) as ThreadState;
 }
 
 /** Ids of the ABANDONED threads now (for trim to collect). */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, HakmemError } from '@hakmem/contracts';
+import { ErrorCode } from '@hakmem/contracts';
 import { createHeap, type Heap } from '../src/index.js';
+import { codeOf } from './helpers/code-of.js';
 
 // The bad-input matrix of the hardening issue: every row is a call with bad input, the
 // typed error it must throw (or C's defined result), and afterwards the heap must be
@@ -35,15 +36,6 @@ function intact(f: Fixture, live: number, row: string): void {
   expect(f.heap.liveBytes(), `${row}: live bytes changed`).toBe(live);
 }
 
-function codeOf(fn: () => unknown): string {
-  try {
-    const r = fn();
-    return `returned ${String(r)}`;
-  } catch (e) {
-    if (e instanceof HakmemError) return e.code;
-    throw e;
-  }
-}
 
 type Row = readonly [name: string, call: (f: Fixture) => unknown, want: string];
 
@@ -74,42 +66,61 @@ function rows(debug: number): Row[] {
     ['realloc of an interior pointer', (f) => f.heap.realloc(l25(f) + 4096, 10), ErrorCode.INTERIOR_POINTER],
     ['realloc to a negative size', (f) => f.heap.realloc(tiny(f), -1), ErrorCode.INVALID_SIZE],
     ['realloc to NaN', (f) => f.heap.realloc(pool(f), Number.NaN), ErrorCode.INVALID_SIZE],
-    ['realloc above the maximum', (f) => f.heap.realloc(big(f), MAX + 1), ErrorCode.INVALID_SIZE],
+    ['realloc above the maximum: out of memory, the block intact', (f) => f.heap.realloc(big(f), MAX + 1), 'returned 0'],
     ['malloc(-1)', (f) => f.heap.malloc(-1), ErrorCode.INVALID_SIZE],
     ['malloc(NaN)', (f) => f.heap.malloc(Number.NaN), ErrorCode.INVALID_SIZE],
     ['malloc(Infinity)', (f) => f.heap.malloc(Number.POSITIVE_INFINITY), ErrorCode.INVALID_SIZE],
     ['malloc(1.5)', (f) => f.heap.malloc(1.5), ErrorCode.INVALID_SIZE],
-    ['malloc(maxBytes + 1)', (f) => f.heap.malloc(MAX + 1), ErrorCode.INVALID_SIZE],
-    ['malloc(2^53)', (f) => f.heap.malloc(2 ** 53), ErrorCode.INVALID_SIZE],
+    ['malloc(maxBytes + 1): out of memory', (f) => f.heap.malloc(MAX + 1), 'returned 0'],
+    ['malloc(2^53): out of memory', (f) => f.heap.malloc(2 ** 53), 'returned 0'],
+    ['malloc(2^53 + 0.5) rounds to an integer: out of memory', (f) => f.heap.malloc(2 ** 53 + 0.5), 'returned 0'],
+    ['memalign(16, maxBytes + 1): out of memory', (f) => f.heap.memalign(16, MAX + 1), 'returned 0'],
+    ['memalign(2^20, maxBytes + 1): out of memory', (f) => f.heap.memalign(1 << 20, MAX + 1), 'returned 0'],
     ['malloc(maxBytes): out of memory', (f) => f.heap.malloc(MAX), 'returned 0'],
     ['memalign(3, 8)', (f) => f.heap.memalign(3, 8), ErrorCode.INVALID_ALIGNMENT],
     ['memalign(0, 8)', (f) => f.heap.memalign(0, 8), ErrorCode.INVALID_ALIGNMENT],
     ['memalign(2^31, 8)', (f) => f.heap.memalign(2 ** 31, 8), ErrorCode.INVALID_ALIGNMENT],
     ['memalign(2^40, 8)', (f) => f.heap.memalign(2 ** 40, 8), ErrorCode.INVALID_ALIGNMENT],
     ['memalign(16, -1)', (f) => f.heap.memalign(16, -1), ErrorCode.INVALID_SIZE],
-    ['calloc(2^20, 2^20): n × size overflows', (f) => f.heap.calloc(2 ** 20, 2 ** 20), ErrorCode.INVALID_SIZE],
+    ['calloc(2^20, 2^20): n × size above the maximum, out of memory', (f) => f.heap.calloc(2 ** 20, 2 ** 20), 'returned 0'],
     ['calloc(-1, 8)', (f) => f.heap.calloc(-1, 8), ErrorCode.INVALID_SIZE],
     ['calloc(8, NaN)', (f) => f.heap.calloc(8, Number.NaN), ErrorCode.INVALID_SIZE],
   ];
-  // Double frees: the L2.5 and big tiers tell one at every level (their blocks' state
-  // word); tiny and pool blocks from debug level 1 on (the live bitmap). At level 0 a
-  // double free of a tiny or pool block is, as in C, undefined: not in the matrix.
-  const doubleFree = (size: number) => (f: Fixture): unknown => {
+  // Double frees, at every level: the L2.5 and big tiers by their blocks' state word;
+  // tiny and pool blocks by the free key in a freed block's second word and the exact
+  // check behind it (from level 1 on the live bitmap answers first).
+  const freed = (size: number) => (f: Fixture): number => {
     const p = f.heap.malloc(size);
     f.heap.free(p);
-    return f.heap.free(p);
+    return p;
   };
-  // (at level 0 a freed L2.5 / big block's head is CACHED: E_DOUBLE_FREE)
-  r.push(['double free of an L2.5 block', doubleFree(200_000), ErrorCode.DOUBLE_FREE]);
-  r.push(['double free of a big block', doubleFree(3 << 20), ErrorCode.DOUBLE_FREE]);
-  if (debug >= 1) {
-    r.push(['double free of a tiny block', doubleFree(40), ErrorCode.DOUBLE_FREE]);
-    r.push(['double free of a pool block', doubleFree(9000), ErrorCode.DOUBLE_FREE]);
-    r.push(['realloc of a freed tiny block', (f) => {
-      const p = f.heap.malloc(40);
-      f.heap.free(p);
-      return f.heap.realloc(p, 80);
-    }, ErrorCode.DOUBLE_FREE]);
+  /**
+   * Frees the block freed first of `n` of its class again, after the cache spilled it back
+   * to its slab or span; its neighbour (carved next, from the same slab or span) stays
+   * live meanwhile, so that the slab or span is not given back.
+   */
+  const spilled = (size: number, n: number) => (f: Fixture): unknown => {
+    const ps = Array.from({ length: n }, () => f.heap.malloc(size));
+    f.heap.free(ps[0]!);
+    for (let i = 2; i < n; i++) f.heap.free(ps[i]!);
+    const b = f.heap.boxes;
+    const cached = size <= b.tinyRoute.tinyMax ? b.unifiedCache.holds(b.tinyRoute.classOf(size), ps[0]!) : b.poolTls.holds(b.poolTls.classOf(size), ps[0]!);
+    if (debug === 0) expect(cached, `${size} B: the block left the cache`).toBe(false);
+    try {
+      return f.heap.free(ps[0]!);
+    } finally {
+      f.heap.free(ps[1]!);
+    }
+  };
+  for (const [tier, size, spill] of [['tiny', 40, 400], ['pool', 9000, 100], ['L2.5', 200_000, 0], ['big', 3 << 20, 0]] as const) {
+    r.push([`double free of a ${tier} block`, (f) => f.heap.free(freed(size)(f)), ErrorCode.DOUBLE_FREE]);
+    r.push([`realloc of a freed ${tier} block (in place)`, (f) => f.heap.realloc(freed(size)(f), size - 8), ErrorCode.DOUBLE_FREE]);
+    r.push([`realloc of a freed ${tier} block (moving)`, (f) => f.heap.realloc(freed(size)(f), size * 3), ErrorCode.DOUBLE_FREE]);
+    r.push([`usableSize of a freed ${tier} block`, (f) => f.heap.usableSize(freed(size)(f)), ErrorCode.INVALID_POINTER]);
+    r.push([`isAllocated of a freed ${tier} block`, (f) => f.heap.isAllocated(freed(size)(f)), 'returned false']);
+    if (spill > 0) {
+      r.push([`double free of a ${tier} block the cache spilled to its free list`, spilled(size, spill), ErrorCode.DOUBLE_FREE]);
+    }
   }
   return r;
 }

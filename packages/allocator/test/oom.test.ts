@@ -87,3 +87,37 @@ describe('out of memory', () => {
     heap.validate();
   });
 });
+
+describe('out of memory means out of memory', () => {
+  // One size per tier and two per tier where classes differ: tiny (64, 2000), mid (8 KiB,
+  // 40 KiB), L2.5 (200 KiB), big (2 MiB).
+  const SIZES = [64, 2000, 8 << 10, 40 << 10, 200 << 10, 2 * MiB];
+  const MAX = 8 * MiB;
+  const fill = (heap: ReturnType<typeof createHeap>, size: number): number[] => {
+    const out: number[] = [];
+    for (let p = heap.malloc(size); p !== 0; p = heap.malloc(size)) out.push(p);
+    return out;
+  };
+
+  test('fill with one tier\'s size, free all, fill with another: as many blocks as a fresh heap holds, for every ordered pair', () => {
+    const fresh = new Map(SIZES.map((b) => [b, fill(createHeap({ maxBytes: MAX }), b).length]));
+    const short: string[] = [];
+    for (const a of SIZES) {
+      for (const b of SIZES) {
+        const asked: number[] = [];
+        const heap = createHeap({ maxBytes: MAX, onOutOfMemory: (size) => { asked.push(size); return false; } });
+        for (const p of fill(heap, a)) heap.free(p);
+        asked.length = 0;
+        const got = fill(heap, b).length;
+        // 0 means out of memory: nothing more fits without a free.
+        const again = heap.malloc(b);
+        // The application's hook is asked at each failure: the heap's own trim does not use up its turns.
+        if (got < fresh.get(b)! || again !== 0 || asked.length !== 2) {
+          short.push(`${a} then ${b}: ${got} blocks (fresh ${fresh.get(b)}), then malloc gave ${again}; hook asked ${asked.length} times`);
+        }
+        heap.validate();
+      }
+    }
+    expect(short).toEqual([]);
+  });
+});

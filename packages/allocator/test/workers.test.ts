@@ -13,6 +13,7 @@ interface Report {
   ops: number;
   mismatches: number;
   tid: number;
+  codes?: string[];
   handOff?: number[];
   live?: number[];
   footprint?: number;
@@ -46,6 +47,30 @@ function expectEmpty(heap: Heap): void {
 const ring = (): SharedArrayBuffer => new SharedArrayBuffer((2 + 1024 * 2) * 4);
 
 describe('a heap shared by workers', () => {
+  it('debug level 0: the creator allocates, worker B frees, worker C frees again: E_DOUBLE_FREE for every block, in every tier', async () => {
+    const heap = createHeap({ shared: true, maxBytes: 128 << 20 });
+    const sizes = [8, 48, 700, 2048, 3000, 9000, 40_000, 65_535, 200_000, 3 << 20];
+    const blocks = sizes.flatMap((n) => Array.from({ length: n < 4096 ? 200 : 8 }, () => heap.malloc(n)));
+    for (const [detachFirst, label] of [[false, 'B still attached (the blocks in its cache region)'], [true, 'B detached (the blocks back in their slabs or on the creator\'s remote-free lists)']] as const) {
+      const ps = detachFirst ? blocks.slice(0, blocks.length >>> 1) : blocks.slice(blocks.length >>> 1);
+      const hold = new SharedArrayBuffer(4);
+      const b = start({ handle: heap.share(), role: 'free-each', count: 0, seed: 1, inherited: ps, ...(detachFirst ? {} : { hold }) });
+      const first = await b.report;
+      expect(first.codes!.every((c) => c === 'ok'), label).toBe(true);
+      if (detachFirst) await new Promise((res) => b.worker.once('exit', res));
+      const second = await run({ handle: heap.share(), role: 'free-each', count: 0, seed: 2, inherited: ps });
+      const wrong = second.codes!.map((c, i) => [c, ps[i]] as const).filter(([c]) => c !== ErrorCode.DOUBLE_FREE);
+      expect(wrong, label).toEqual([]);
+      for (const p of ps) expect(heap.isAllocated(p), label).toBe(false);
+      if (!detachFirst) {
+        Atomics.store(new Int32Array(hold), 0, 1);
+        Atomics.notify(new Int32Array(hold), 0);
+        await new Promise((res) => b.worker.once('exit', res));
+      }
+    }
+    expectEmpty(heap);
+  });
+
   it('share() / attachHeap: a worker gets its own thread id and its blocks are usable by the creator', async () => {
     const heap = createHeap({ shared: true, maxBytes: 64 << 20 });
     expect(heap.tid).toBe(1);

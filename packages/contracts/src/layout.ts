@@ -53,14 +53,15 @@ export const ALIGN_16_FROM = 16;
 //  12    heap start         creator, once                 attach
 //  13    debug live bitmap  creator, once (debug ≥ 1,      every thread's gatekeeper
 //                         shared heaps; 0 = none)
-//  14..15 reserved
+//  14    free key           the first gatekeeper (CAS)     every thread's gatekeeper
+//  15    reserved
 //  16..  box state slots: 64-byte slots handed out by the composition root
 // ---------------------------------------------------------------------------------------
 
 /** 'HKMM' little-endian: marks a memory that holds a hakmem heap. */
 export const HEADER_MAGIC = 0x4d4d_4b48;
 /** Bumped whenever the in-memory layout changes incompatibly. */
-export const LAYOUT_VERSION = 3;
+export const LAYOUT_VERSION = 4;
 /** Word indexes of the global header fields (see the table above). */
 export const GH_MAGIC = 0;
 export const GH_VERSION = 1;
@@ -77,6 +78,14 @@ export const GH_OS_STATE_BYTES = 11;
 export const GH_HEAP_START = 12;
 /** Base of the debug live-block bitmap in a shared heap at debug level ≥ 1 (0 = none). */
 export const GH_DEBUG_BITMAP = 13;
+/**
+ * The heap's free key (odd, random, set once by the first gatekeeper; 0 = not yet):
+ * a freed tiny or pool block holds it in its second word (FREE_KEY_WORD), `malloc` clears
+ * it. A free that finds the key runs the exact double-free check.
+ */
+export const GH_FREE_KEY = 14;
+/** Word of a free tiny or pool block that holds GH_FREE_KEY (the first is the tiers' free-list link). */
+export const FREE_KEY_WORD = 1;
 /** Byte offset of the first box state slot in page 0. */
 export const GH_BOX_SLOTS_OFFSET = 64;
 /** Size of one box state slot in bytes (16 words). */

@@ -45,3 +45,15 @@ export function layoutClassStacks(a: Int32Array, caps: Int32Array, batches: Int3
   }
   return false;
 }
+
+/**
+ * True when class `cls`'s stack of the layout starting at word `at` of `a` holds `p`
+ * (`at` 0 for a cache's own array; a thread's cache region's word index in the heap's
+ * Int32Array view for another thread's). Slow path: a scan of one class, bounded by the
+ * array. Never throws.
+ */
+export function classStackHolds(a: Int32Array, at: number, cls: number, p: number): boolean {
+  const top = Math.min(at + (a[at + cls * 4] ?? 0), a.length);
+  for (let i = at + (a[at + cls * 4 + 1] ?? 0); i < top; i++) if (a[i] === p) return true;
+  return false;
+}

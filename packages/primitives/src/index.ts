@@ -3,4 +3,6 @@ export {
   LOCK_FREE, LOCK_HELD, LOCK_SLEEPERS, LOCK_HOLDER_SHIFT, MAX_LOCK_HOLDER, lockAcquire, lockRelease, lockHolder, lockBreak, canBlockHere,
 } from './lock.js';
 export { descListPush, descListRemove } from './desc-list.js';
-export { classStackWords, layoutClassStacks } from './class-stacks.js';
+export { classStackHolds, classStackWords, layoutClassStacks } from './class-stacks.js';
+export { blockChainHolds } from './block-chain.js';
+export { ensureFreeKey } from './free-key.js';

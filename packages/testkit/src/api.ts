@@ -14,6 +14,8 @@ export interface HeapUnderTest {
   validate(): void;
   /** Usable bytes of live blocks as the heap's own metadata sees them (leak detection). */
   liveBytes(): number;
+  /** Exact liveness of a block start (asked by the misuse checks when present). */
+  isAllocated?(ptr: Ptr): boolean;
 }
 
 /** One operation of a model run. Sizes and indices are resolved against the live set. */
@@ -32,6 +34,15 @@ export interface ModelOptions {
   readonly liveBytesEvery?: number;
   /** Bytes of the memory the shadow covers (the heap's maximum). */
   readonly memoryBytes: number;
+  /**
+   * Every N-th free (and realloc that moves) is followed by a misuse of a freed block —
+   * a second free, a realloc, a usableSize — of the block just freed, or of one freed a
+   * few calls before that no block handed out since overlaps. Each must throw its typed
+   * error (E_DOUBLE_FREE; usableSize E_INVALID_POINTER; a block whose slab or span was
+   * given back since may answer E_INVALID_POINTER or E_INTERIOR_POINTER) and change
+   * nothing. Default 0: none.
+   */
+  readonly misuseEvery?: number;
 }
 
 /** Totals of a model run. */
@@ -43,4 +54,8 @@ export interface ModelReport {
   failed: number;
   peakLive: number;
   peakLiveBytes: number;
+  /** Misuse calls made (`misuseEvery`), each rejected as it must be. */
+  misuses: number;
+  /** Of them, the ones answered E_DOUBLE_FREE (the others found no block there any more). */
+  doubleFrees: number;
 }

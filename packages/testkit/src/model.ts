@@ -36,6 +36,9 @@ export class ReferenceModel {
     return this.sizes[i]!;
   }
 
+  /** Blocks freed lately (the misuse checks' candidates); a block handed out over one drops it. */
+  readonly freed: number[] = [];
+
   /** Records a new block after checking alignment, usable size and overlap; stamps its content. */
   add(heap: HeapUnderTest, ptr: Ptr, size: number, align: number, zeroed: boolean): void {
     const want = size >= 16 ? Math.max(16, align) : Math.max(8, align);
@@ -44,6 +47,10 @@ export class ReferenceModel {
     check(usable >= size, `usableSize(0x${ptr.toString(16)}) = ${usable} < requested ${size}`);
     const stamp = this.nextStamp++;
     const end = (ptr + Math.max(usable, 1) + 7) >>> GRANULE_SHIFT;
+    for (let k = this.freed.length - 1; k >= 0; k--) {
+      const f = this.freed[k]! >>> GRANULE_SHIFT;
+      if (f >= ptr >>> GRANULE_SHIFT && f < end) this.freed.splice(k, 1);
+    }
     for (let g = ptr >>> GRANULE_SHIFT; g < end; g++) {
       const owner = this.shadow[g]!;
       // (the message is built only on failure: big blocks have hundreds of thousands of granules)
@@ -130,6 +137,40 @@ function verifyZero(u8: Uint8Array, ptr: number, size: number): void {
   for (let k = 0; k < size; k++) if (u8[ptr + k] !== 0) check(false, `calloc block 0x${ptr.toString(16)}: byte ${k} is not zero`);
 }
 
+/** Freed blocks the model keeps as misuse candidates. */
+const FREED_KEPT = 16;
+
+/** The code of the HakmemError `fn` threw, or a description of what it did instead. */
+function thrown(fn: () => unknown): string {
+  try {
+    return `returned ${String(fn())}`;
+  } catch (e) {
+    const code = (e as { code?: unknown } | null)?.code;
+    if (typeof code === 'string') return code;
+    throw e;
+  }
+}
+
+/**
+ * One misuse of the freed block `p` (the `k`-th): a second free, a realloc that would
+ * grow or shrink it, or usableSize, by turns. The answer must be a typed error: free and
+ * realloc E_DOUBLE_FREE — or, when the block's slab, span or pages went back with its
+ * free or since, E_INVALID_POINTER (no block there) or E_INTERIOR_POINTER (inside a block
+ * of another class, `recent` false: freed a few calls before); usableSize
+ * E_INVALID_POINTER (or E_INTERIOR_POINTER). Returns true for an E_DOUBLE_FREE.
+ */
+function misuse(heap: HeapUnderTest, p: Ptr, k: number, recent: boolean): boolean {
+  const what = k % 4;
+  const call = what === 0 ? () => heap.free(p) : what === 1 ? () => heap.realloc(p, 1) : what === 2 ? () => heap.realloc(p, 100_000) : () => heap.usableSize(p);
+  const name = ['free', 'realloc(p, 1)', 'realloc(p, 100000)', 'usableSize'][what]!;
+  const got = thrown(call);
+  const allowed = what === 3 ? ['E_INVALID_POINTER'] : ['E_DOUBLE_FREE', 'E_INVALID_POINTER'];
+  if (!recent) allowed.push('E_INTERIOR_POINTER');
+  check(allowed.includes(got), `${name} of the freed block 0x${p.toString(16)} (${recent ? 'just freed' : 'freed lately'}): ${got}, want ${allowed.join(' or ')}`);
+  if (heap.isAllocated !== undefined) check(!heap.isAllocated(p), `isAllocated(0x${p.toString(16)}) of a freed block is true`);
+  return got === 'E_DOUBLE_FREE';
+}
+
 function check(ok: boolean, message: string): asserts ok {
   if (!ok) throw new Error(`model check failed: ${message}`);
 }
@@ -144,10 +185,24 @@ export function runModel(heap: HeapUnderTest, ops: Iterable<HeapOp>, options: Mo
   const model = new ReferenceModel(options.memoryBytes);
   const validateEvery = options.validateEvery ?? 0;
   const liveEvery = options.liveBytesEvery ?? 1000;
-  const r: ModelReport = { ops: 0, mallocs: 0, frees: 0, reallocs: 0, failed: 0, peakLive: 0, peakLiveBytes: 0 };
+  const misuseEvery = options.misuseEvery ?? 0;
+  const r: ModelReport = { ops: 0, mallocs: 0, frees: 0, reallocs: 0, failed: 0, peakLive: 0, peakLiveBytes: 0, misuses: 0, doubleFrees: 0 };
   const checkLive = (): void => {
     const heapLive = heap.liveBytes();
     check(heapLive === model.usableBytes, `heap reports ${heapLive} live usable bytes, model has ${model.usableBytes} (a leak or a lost block)`);
+  };
+  let freedCount = 0;
+  /** A block was just freed: remember it, and every `misuseEvery`-th time misuse one. */
+  const freedNow = (ptr: Ptr): void => {
+    model.freed.push(ptr);
+    if (model.freed.length > FREED_KEPT) model.freed.shift();
+    if (misuseEvery <= 0 || ++freedCount % misuseEvery !== 0) return;
+    const k = (freedCount / misuseEvery) | 0;
+    const recent = (k & 1) === 0;
+    const p = recent ? ptr : model.freed[(k >>> 1) % model.freed.length]!;
+    if (misuse(heap, p, k, recent)) r.doubleFrees++;
+    r.misuses++;
+    checkLive();
   };
   for (const op of ops) {
     r.ops++;
@@ -166,8 +221,10 @@ export function runModel(heap: HeapUnderTest, ops: Iterable<HeapOp>, options: Mo
       }
       case 'free': {
         if (model.live === 0) break;
-        heap.free(model.remove(heap, op.pick % model.live));
+        const p = model.remove(heap, op.pick % model.live);
+        heap.free(p);
         r.frees++;
+        freedNow(p);
         break;
       }
       case 'realloc': {
@@ -183,7 +240,9 @@ export function runModel(heap: HeapUnderTest, ops: Iterable<HeapOp>, options: Mo
           r.failed++;
           model.verify(heap, i, model.sizeAt(i));
         } else {
+          const old = model.ptrAt(i);
           model.moved(heap, i, p, op.size);
+          if (p !== old) freedNow(old);
         }
         break;
       }

@@ -117,6 +117,7 @@ function brokenPoolTls(flaw: PoolTlsFlaw): PoolTlsFactory {
           }
         });
       },
+      holds: (c, p) => lists[c]!.includes(p),
       count: (c) => lists[c]!.length,
       capacity: (c) => caps[c]!,
       stats: (): PoolTlsStats => ({
@@ -200,6 +201,12 @@ describe('conformance: the mid-tier suites catch broken boxes', () => {
     const broken: PoolRefillFactory = (ctx, o) => wrap(createPoolRefill(ctx, o), { spanPages: () => 1 });
     const msg = await failureOf(poolRefillConformance(broken, env, POOL_CLASSES), 'spanPages(cls) is 1..16 pages');
     expect(msg).toMatch(/waste|hold no block/);
+  });
+
+  test('pool-refill whose holds sees nothing', async () => {
+    const broken: PoolRefillFactory = (ctx, o) => wrap(createPoolRefill(ctx, o), { holds: () => false });
+    const msg = await failureOf(poolRefillConformance(broken, env, POOL_CLASSES), 'holds(p) — true exactly');
+    expect(msg).toMatch(/false for a block on its span free list/);
   });
 
   test('pool-refill whose checkInvariants sees nothing', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import {
-  PAGE_SHIFT, PD_REGION_GUARD, PD_REGION_OWNER, REG_CLASS_MASK, REG_CLASS_SHIFT,
+  PAGE_SHIFT, PD_FREE_HEAD, PD_REGION_GUARD, PD_REGION_OWNER, REG_CLASS_MASK, REG_CLASS_SHIFT,
   type BoxContext,
 } from '@hakmem/contracts';
 import { createNativeBackend } from '@hakmem/memory-backend';
@@ -157,6 +157,21 @@ describe('conformance suites catch broken implementations', () => {
     };
     const msg = await failureOf(pageBoxConformance(broken, fixture), 'page-box: batch bounds (Contract C)');
     expect(msg).toMatch(/0 ≤ n ≤ max/);
+  });
+
+  test('page-box whose holds sees only the slab free list (not the remote-free lists)', async () => {
+    const broken: PageBoxFactory = (ctx, options) => {
+      const inner = defaultBoxes.pageBox(ctx, options);
+      const i32 = (): Int32Array => ctx.backend.views.i32;
+      return wrap(inner, {
+        holds(p: number): boolean {
+          for (let b = i32()[pdIndex(ctx, p, PD_FREE_HEAD)]!; b !== 0; b = i32()[b >>> 2]!) if (b === p) return true;
+          return false;
+        },
+      });
+    };
+    const msg = await failureOf(pageBoxConformance(broken, fixture), 'page-box: holds(p)');
+    expect(msg).toMatch(/remote-free list/);
   });
 
   test('page-box that keeps no spare empty slab', async () => {

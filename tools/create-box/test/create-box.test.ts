@@ -42,8 +42,8 @@ const BREAKS: ReadonlyArray<{ contract: string; find: string; replace: string; c
   },
   {
     contract: 'page-box', // a batch one block longer than asked for (Contract C); the private path's carve loop (the one the lines after it single out)
-    find: '      while (n < max && carve < end) {\n        out[offset + n++] = slab + carve;\n        carve += size;\n      }\n      i32[d + PD_CARVE] = carve;\n',
-    replace: '      while (n <= max && carve < end) { // broken: carves one block past max\n        out[offset + n++] = slab + carve;\n        carve += size;\n      }\n      i32[d + PD_CARVE] = carve;\n',
+    find: '      while (n < max && carve < end) {\n        out[offset + n++] = slab + carve;\n        i32[((slab + carve) >>> 2) + FREE_KEY_WORD] = key; // free from birth: only malloc clears it\n        carve += size;\n      }\n      i32[d + PD_CARVE] = carve;\n',
+    replace: '      while (n <= max && carve < end) { // broken: carves one block past max\n        out[offset + n++] = slab + carve;\n        i32[((slab + carve) >>> 2) + FREE_KEY_WORD] = key; // free from birth: only malloc clears it\n        carve += size;\n      }\n      i32[d + PD_CARVE] = carve;\n',
     clause: 'page-box: batch bounds (Contract C) — 0 < n ≤ max for max 1, 7, MAX_BATCH, nothing written outside out[offset, offset + n)',
     message: /allocBatch\(max 1\) returned 2 \(BlockSource: 0 ≤ n ≤ max\)/,
   },

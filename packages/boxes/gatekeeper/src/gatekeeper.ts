@@ -1,10 +1,10 @@
 import {
-  ErrorCode, HakmemError, L25BlockState, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PD_BLOCK_SIZE, PD_CARVE, PD_REGION_STATE, PageKind,
+  ErrorCode, FREE_KEY_WORD, GH_FREE_KEY, HakmemError, L25BlockState, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PD_BLOCK_SIZE, PD_CARVE, PD_REGION_STATE, PageKind,
   REG_AUX_MASK, REG_AUX_SHIFT, REG_CLASS_MASK, REG_CLASS_SHIFT, REG_KIND_MASK, Route, TR_INFLIGHT_BLOCK, threadWord,
   type BigCache, type BoxContext, type Gatekeeper, type GatekeeperOptions, type GatekeeperStats, type HeapViews, type L25Pool,
   type PoolTls, type Ptr, type Recovery, type TinyRoute, type UnifiedCache,
 } from '@hakmem/contracts';
-import { isPow2 } from '@hakmem/primitives';
+import { ensureFreeKey, isPow2 } from '@hakmem/primitives';
 
 const BOX = 'gatekeeper';
 const INT_MIN = -0x8000_0000;
@@ -101,6 +101,10 @@ class GatekeeperBox implements Gatekeeper {
   private readonly l25: L25Pool | undefined;
   private readonly l25Max: number;
   private readonly big: BigCache | undefined;
+  /** The heap's free key (GH_FREE_KEY): the second word of every freed tiny or pool block. */
+  private readonly key: number;
+  /** The composition's exact free test beyond this thread's caches (slow path only). */
+  private readonly freed: GatekeeperOptions['freed'];
   /** Int32 index of this thread's TR_INFLIGHT_BLOCK. */
   private readonly inflight: number;
   private readonly sharedHeap: boolean;
@@ -132,13 +136,22 @@ class GatekeeperBox implements Gatekeeper {
     this.inflight = threadWord(ctx.tid, TR_INFLIGHT_BLOCK);
     this.sharedHeap = ctx.shared;
     this.backend = ctx.backend;
+    // Normally set by the heap's creator (initHeader); a heap built otherwise gets one here.
+    this.key = ensureFreeKey(ctx.backend.views.i32, GH_FREE_KEY, ctx.shared);
+    this.freed = options.freed;
   }
 
+  /**
+   * A block handed out loses the free key a free wrote into its second word (1 =
+   * FREE_KEY_WORD), so that only a freed block carries it.
+   */
   malloc(size: number): Ptr {
     if ((size >>> 0) === size && size <= this.tinyMax) {
       const cls = this.route.classOf(size);
       const p = this.cache.pop(cls);
-      return p !== 0 ? p : this.mallocRefill(cls, size);
+      if (p === 0) return this.mallocRefill(cls, size);
+      this.v.i32[(p >>> 2) + 1] = 0;
+      return p;
     }
     return size <= this.poolMax ? this.mallocPool(size) : this.mallocSlow(size);
   }
@@ -148,28 +161,30 @@ class GatekeeperBox implements Gatekeeper {
     const pool = this.pool;
     if ((size >>> 0) !== size || pool === undefined) return this.mallocSlow(size);
     const p = pool.alloc(pool.classOf(size));
-    return p !== 0 ? p : this.outOfMemory(size);
+    if (p === 0) return this.outOfMemory(size);
+    this.v.i32[(p >>> 2) + 1] = 0;
+    return p;
   }
 
   /** Cache miss: one bounded batch from the page box. */
   private mallocRefill(cls: number, size: number): Ptr {
     const p = this.cache.refill(cls);
-    return p !== 0 ? p : this.outOfMemory(size);
+    if (p === 0) return this.outOfMemory(size);
+    this.v.i32[(p >>> 2) + FREE_KEY_WORD] = 0;
+    return p;
   }
 
   /** Sizes above the tiny range: the mid tier first (its own hot path), then L2.5 and big; and bad sizes. */
   private mallocSlow(size: number): Ptr {
     if ((size >>> 0) === size) {
-      if (size <= this.poolMax && this.pool !== undefined) {
-        const p = this.pool.alloc(this.pool.classOf(size));
-        return p !== 0 ? p : this.outOfMemory(size);
-      }
+      if (size <= this.poolMax && this.pool !== undefined) return this.mallocPool(size);
       if (size > this.poolMax && size <= this.l25Max && this.l25 !== undefined) {
         const p = this.l25.alloc(this.l25.classOf(size));
         return p !== 0 ? p : this.outOfMemory(size);
       }
     }
     this.checkSize(size);
+    if (size > this.maxBytes) return this.tooLarge(size);
     const route = this.route.route(size);
     if (route === Route.L25 && this.l25 !== undefined) {
       const p = this.l25.alloc(this.l25.classOf(size));
@@ -192,7 +207,9 @@ class GatekeeperBox implements Gatekeeper {
    * hole check at every use (+15 % on the bench's default band without them).
    * `test/gatekeeper.test.ts` checks each literal against `@hakmem/contracts`:
    * 16 = PAGE_SHIFT, 0xffff = PAGE_MASK, 0xf = REG_KIND_MASK, 2 = PageKind.TINY,
-   * 4 = REG_CLASS_SHIFT, 0xff = REG_CLASS_MASK, 1 = PD_CARVE, 4 = PAGE_DESC_WORDS log2.
+   * 4 = REG_CLASS_SHIFT, 0xff = REG_CLASS_MASK, 1 = PD_CARVE, 4 = PAGE_DESC_WORDS log2,
+   * and `(ptr >>> 2) + 1` the block's FREE_KEY_WORD: a block that already holds the key
+   * goes through the exact double-free check (`checkFreed`) first.
    */
   free(ptr: Ptr): void {
     if ((ptr >>> 0) === ptr && ptr < this.maxBytes) {
@@ -203,6 +220,10 @@ class GatekeeperBox implements Gatekeeper {
         const off = ptr & 0xffff;
         const k = this.div[cls]!;
         if ((Math.imul(off, k) >>> 0) < (k >>> 0) && off < i32[(this.pd + ((ptr >>> 16) << 4) + 1) | 0]!) {
+          const w = ((ptr >>> 2) + 1) | 0;
+          const key = this.key;
+          if (i32[w] === key) this.checkFreed(ptr, 2, cls, 'free');
+          i32[w] = key;
           if (!this.cache.push(cls, ptr)) this.cache.spill(cls, ptr);
           return;
         }
@@ -219,7 +240,8 @@ class GatekeeperBox implements Gatekeeper {
    * A pointer on a pool page (`e` its registry entry, kind 3 = PageKind.POOL): the span
    * starts `aux` pages before the pointer's page (20 = REG_AUX_SHIFT, 0xfff = its mask);
    * a block start is a multiple of the class size from there, below the span's carve
-   * offset. True when it was one and went to pool-tls.
+   * offset. True when it was one and went to pool-tls, its second word set to the free
+   * key (a key already there: the exact double-free check first).
    */
   private freePool(ptr: Ptr, e: number): boolean {
     const pool = this.pool;
@@ -231,7 +253,11 @@ class GatekeeperBox implements Gatekeeper {
     const div = this.poolDiv;
     const m = Math.imul(off, div[q + 1]!);
     const sh = div[q]!;
-    if ((((m >>> sh) | (m << (32 - sh))) ^ -0x8000_0000) <= div[q + 2]! && off < this.v.i32[this.pd + (head << 4) + 1]!) {
+    const i32 = this.v.i32;
+    if ((((m >>> sh) | (m << (32 - sh))) ^ -0x8000_0000) <= div[q + 2]! && off < i32[this.pd + (head << 4) + 1]!) {
+      const w = (ptr >>> 2) + 1;
+      if (i32[w] === this.key) this.checkFreed(ptr, 3, cls, 'free');
+      i32[w] = this.key;
       pool.free(cls, ptr);
       return true;
     }
@@ -263,20 +289,60 @@ class GatekeeperBox implements Gatekeeper {
   /** free(0), and every pointer the fast paths did not accept. */
   private freeSlow(ptr: Ptr): void {
     if (ptr === 0) return;
-    const kind = this.resolve(ptr, 'free');
+    const kind = this.resolve(ptr, 'free'); // a freed tiny or pool block: E_DOUBLE_FREE
     const cls = (this.v.i32[this.reg + (ptr >>> PAGE_SHIFT)]! >>> REG_CLASS_SHIFT) & REG_CLASS_MASK;
     if (kind === PageKind.BIG) this.big!.free(ptr);
     else if (kind === PageKind.L25) this.l25!.free(ptr);
-    else if (kind === PageKind.POOL) this.pool!.free(cls, ptr);
-    // A valid tiny block the fast path did not take (e.g. a non-Smi number that is an integer).
-    else if (!this.cache.push(cls, ptr)) this.cache.spill(cls, ptr);
+    else {
+      this.v.i32[(ptr >>> 2) + FREE_KEY_WORD] = this.key;
+      if (kind === PageKind.POOL) this.pool!.free(cls, ptr);
+      // A valid tiny block the fast path did not take (e.g. a non-Smi number that is an integer).
+      else if (!this.cache.push(cls, ptr)) this.cache.spill(cls, ptr);
+    }
+  }
+
+  /**
+   * A tiny or pool block start whose second word holds the free key: freed already (it
+   * sits in a cache, on a free list or a remote list: E_DOUBLE_FREE, or E_INVALID_POINTER
+   * from usableSize), or live data that happens to equal the key (then nothing happens).
+   * Exact: this thread's cache, then the composition's answer (`freed`).
+   */
+  private checkFreed(ptr: Ptr, kind: number, cls: number, op: string): void {
+    if (!this.isFreeBlock(ptr, kind, cls)) return;
+    const where = kind === PageKind.TINY ? 'tiny' : 'pool';
+    throw this.reject(op === 'usableSize' ? ErrorCode.INVALID_POINTER : ErrorCode.DOUBLE_FREE, `${op}(0x${ptr.toString(16)}): the ${where} block is not allocated (freed already)`, ptr);
+  }
+
+  /** Exact: true when the tiny or pool block start `ptr` of class `cls` is free (cached by any thread, on a free or remote list). */
+  private isFreeBlock(ptr: Ptr, kind: number, cls: number): boolean {
+    if (kind === PageKind.TINY ? this.cache.holds(cls, ptr) : this.pool!.holds(cls, ptr)) return true;
+    return this.freed !== undefined && this.freed(ptr, kind, cls);
+  }
+
+  isAllocated(ptr: Ptr): boolean {
+    if (!Number.isInteger(ptr) || ptr <= 0 || ptr >= this.maxBytes) return false;
+    if (this.sharedHeap) this.backend.refresh();
+    const i32 = this.v.i32;
+    const e = i32[this.reg + (ptr >>> PAGE_SHIFT)] ?? 0;
+    const kind = e & REG_KIND_MASK;
+    if ((kind === PageKind.BIG && this.big !== undefined) || (kind === PageKind.L25 && this.l25 !== undefined)) {
+      return (ptr & PAGE_MASK) === 0 && ((e >>> REG_AUX_SHIFT) & REG_AUX_MASK) === 0
+        && i32[this.pd + ((ptr >>> PAGE_SHIFT) << 4) + PD_REGION_STATE] === L25BlockState.LIVE;
+    }
+    if (kind !== PageKind.TINY && (kind !== PageKind.POOL || this.pool === undefined)) return false;
+    const head = kind === PageKind.TINY ? ptr >>> PAGE_SHIFT : (ptr >>> PAGE_SHIFT) - ((e >>> REG_AUX_SHIFT) & REG_AUX_MASK);
+    const d = this.pd + (head << 4);
+    const off = ptr - (head << PAGE_SHIFT);
+    if (off >= i32[d + PD_CARVE]! || off % i32[d + PD_BLOCK_SIZE]! !== 0) return false;
+    return !this.isFreeBlock(ptr, kind, (e >>> REG_CLASS_SHIFT) & REG_CLASS_MASK);
   }
 
   /**
    * Checks that `ptr` is the start of a block handed out by a composed tier and returns
    * its registry kind (`PageKind.TINY | POOL | L25 | BIG`); throws a typed error naming
    * what is wrong otherwise (a free of a cached L2.5 block is E_DOUBLE_FREE: its state
-   * word tells, at no cost).
+   * word tells, at no cost; of a freed tiny or pool block too: its free key, then the
+   * exact check).
    */
   protected resolve(ptr: Ptr, op: string): number {
     if (!Number.isInteger(ptr) || ptr < 0 || ptr >= this.maxBytes) {
@@ -318,6 +384,7 @@ class GatekeeperBox implements Gatekeeper {
     if (off % size !== 0) {
       throw this.reject(ErrorCode.INTERIOR_POINTER, `${op}(0x${ptr.toString(16)}): points ${off % size} bytes into a ${size}-byte block`, ptr);
     }
+    if (i32[(ptr >>> 2) + FREE_KEY_WORD] === this.key) this.checkFreed(ptr, kind, (e >>> REG_CLASS_SHIFT) & REG_CLASS_MASK, op);
     return kind;
   }
 
@@ -340,7 +407,7 @@ class GatekeeperBox implements Gatekeeper {
     this.checkSize(n);
     this.checkSize(size);
     const total = n * size;
-    if (total > this.maxBytes) throw this.reject(ErrorCode.INVALID_SIZE, `calloc(${n}, ${size}): ${n} × ${size} overflows the heap's maximum (${this.maxBytes} bytes)`);
+    if (total > this.maxBytes) return this.tooLarge(total);
     const p = this.malloc(total);
     if (p === 0) return 0;
     // In flight until it is returned (a thread stopped in between leaves it to its reclaim: recover()).
@@ -407,6 +474,7 @@ class GatekeeperBox implements Gatekeeper {
       throw this.reject(ErrorCode.INVALID_ALIGNMENT, `memalign(${align}, ${size}): the alignment must be a power of two up to 2^30`);
     }
     this.checkSize(size);
+    if (size > this.maxBytes) return this.tooLarge(size);
     if (align <= 16) return this.malloc(size < align ? align : size);
     let s = size > align ? size : align;
     if (align <= PAGE_SIZE) {
@@ -463,9 +531,20 @@ class GatekeeperBox implements Gatekeeper {
     return 0;
   }
 
+  /**
+   * A request above the heap's maximum: out of memory at once (no trim, no hook: nothing
+   * freed could make room), as C's malloc returns NULL for a size no heap can hold.
+   */
+  private tooLarge(size: number): Ptr {
+    this.failed++;
+    if (this.throwOnOom) throw new HakmemError(ErrorCode.OUT_OF_MEMORY, `${size} bytes: above the heap's maximum (${this.maxBytes} bytes)`, { box: BOX });
+    return 0;
+  }
+
+  /** A size must be a non-negative integer; one above the maximum is a request the tiers fail (out of memory). */
   protected checkSize(size: number): void {
-    if (!Number.isInteger(size) || size < 0 || size > this.maxBytes) {
-      throw this.reject(ErrorCode.INVALID_SIZE, `size ${size} is not an integer in 0..${this.maxBytes}`);
+    if (!Number.isInteger(size) || size < 0) {
+      throw this.reject(ErrorCode.INVALID_SIZE, `size ${size} is not a non-negative integer`);
     }
   }
 
@@ -589,6 +668,11 @@ class DebugGatekeeperBox extends GatekeeperBox {
       throw this.reject(ErrorCode.INVALID_POINTER, `usableSize(0x${ptr.toString(16)}): the block is not allocated (freed, or never handed out)`, ptr);
     }
     return this.usableAt(ptr, kind);
+  }
+
+  /** Also the live bitmap: at level 2 a block in the quarantine is freed to its caller, allocated in its tier. */
+  override isAllocated(ptr: Ptr): boolean {
+    return super.isAllocated(ptr) && this.isLive(ptr);
   }
 
   private isLive(ptr: Ptr): boolean {

@@ -83,6 +83,8 @@ describe('hot-path literals', () => {
     expect([c.PageKind.POOL, c.PageKind.L25, c.PageKind.BIG, c.REG_AUX_SHIFT, c.REG_AUX_MASK, c.PD_REGION_STATE, c.L25BlockState.LIVE, c.BigBlockState.LIVE])
       .toEqual([3, 4, 5, 20, 0xfff, 8, 1, 1]);
     expect(32 - c.REG_AUX_SHIFT).toBe(12); // aux is the top 12 bits: e >>> 20 is aux
+    // malloc's and free's free-key word: (p >>> 2) + 1
+    expect(c.FREE_KEY_WORD).toBe(1);
   });
 });
 

@@ -1,12 +1,12 @@
 import {
-  BATCH_COUNT_MASK, BATCH_FREE, BATCH_POOL, BATCH_PROGRESS_SHIFT, ErrorCode, HakmemError, MAX_THREADS, PAGE_SHIFT,
+  BATCH_COUNT_MASK, BATCH_FREE, BATCH_POOL, BATCH_PROGRESS_SHIFT, ErrorCode, FREE_KEY_WORD, GH_FREE_KEY, HakmemError, MAX_THREADS, PAGE_SHIFT,
   PAGE_SIZE, PD_BLOCK_SIZE, PD_CAPACITY, PD_CARVE, PD_FREE_HEAD, PD_SLAB_NEXT, PD_SLAB_PREV, PD_USED, PageKind, REG_CLASS_MASK,
   REG_CLASS_SHIFT, REG_KIND_MASK, REG_THREAD_MASK, REG_THREAD_SHIFT, TR_BATCH_AT, TR_BATCH_STATE, TR_TINY_DRAIN,
   TR_TINY_REMOTE_HEAD, threadWord,
   type BoxContext, type HeapViews, type MemoryBackend, type PageBox, type PageBoxOptions, type PageBoxStats, type Ptr,
   type Recovery, type SlabSink, type SlabSource,
 } from '@hakmem/contracts';
-import { descListPush, descListRemove } from '@hakmem/primitives';
+import { blockChainHolds, descListPush, descListRemove } from '@hakmem/primitives';
 import { DEFAULT_PAGES_PER_CLASS } from './api.js';
 
 /**
@@ -86,6 +86,23 @@ class PageBoxBox implements PageBox {
     return this.pd + ((addr >>> PAGE_SHIFT) << 4);
   }
 
+  /**
+   * Slow path: the block's slab free list, then every thread's remote-free list and drain
+   * (a block freed from another thread waits on its owner's; after an adoption, on any).
+   * Each walk stops after as many links as a slab (or the heap) has blocks.
+   */
+  holds(ptr: Ptr): boolean {
+    if (this.shared) this.backend.refresh();
+    const i32 = this.v.i32;
+    if (blockChainHolds(i32, i32[this.desc(ptr) + PD_FREE_HEAD] ?? 0, ptr, PAGE_SIZE >>> 3)) return true;
+    const limit = this.maxPages << 13;
+    for (let t = 1; t <= MAX_THREADS; t++) {
+      if (blockChainHolds(i32, i32[threadWord(t, TR_TINY_REMOTE_HEAD)]!, ptr, limit)) return true;
+      if (blockChainHolds(i32, i32[threadWord(t, TR_TINY_DRAIN)]!, ptr, limit)) return true;
+    }
+    return false;
+  }
+
   allocBatch(cls: number, out: Int32Array, offset: number, max: number): number {
     if (this.shared) return this.allocBatchShared(cls, out, offset, max);
     if (this.v.i32[this.remote] !== 0) this.drainRemote();
@@ -121,8 +138,10 @@ class PageBoxBox implements PageBox {
       let carve = i32[d + PD_CARVE]!;
       const end = cap * size;
       const carvedBefore = n;
+      const key = i32[GH_FREE_KEY]!;
       while (n < max && carve < end) {
         out[offset + n++] = slab + carve;
+        i32[((slab + carve) >>> 2) + FREE_KEY_WORD] = key; // free from birth: only malloc clears it
         carve += size;
       }
       i32[d + PD_CARVE] = carve;
@@ -180,8 +199,10 @@ class PageBoxBox implements PageBox {
       let carve = i32[d + PD_CARVE]!;
       const end = cap * size;
       const carvedBefore = n;
+      const key = i32[GH_FREE_KEY]!;
       while (n < max && carve < end) {
         out[offset + n++] = slab + carve;
+        i32[((slab + carve) >>> 2) + FREE_KEY_WORD] = key; // free from birth: only malloc clears it
         carve += size;
       }
       used += n - carvedBefore;

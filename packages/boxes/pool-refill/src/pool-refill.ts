@@ -1,12 +1,12 @@
 import {
-  ErrorCode, HakmemError, PAGE_SHIFT, PAGE_SIZE, PD_BLOCK_SIZE, PD_CAPACITY, PD_CARVE, PD_FREE_HEAD, PD_REGION_OWNER,
+  ErrorCode, FREE_KEY_WORD, GH_FREE_KEY, HakmemError, MAX_THREADS, PAGE_SHIFT, PAGE_SIZE, PD_BLOCK_SIZE, PD_CAPACITY, PD_CARVE, PD_FREE_HEAD, PD_REGION_OWNER,
   PD_REGION_PAGES, PD_REMOTE_HEAD, PD_SLAB_NEXT, PD_SLAB_PREV, PD_USED, PageKind, POOL_SPAN_MAX_PAGES, REG_AUX_MASK,
   REG_AUX_SHIFT, REG_CLASS_MASK, REG_CLASS_SHIFT, REG_KIND_MASK, REG_THREAD_MASK, REG_THREAD_SHIFT, THREAD_RECORD_BYTES,
   THREAD_TABLE_OFFSET, TR_BATCH_AT, TR_BATCH_STATE, TR_POOL_DRAIN, TR_POOL_REMOTE_HEAD, BATCH_COUNT_MASK, BATCH_FREE, BATCH_POOL,
   BATCH_PROGRESS_SHIFT, retiredEntry, threadWord,
   type BoxContext, type HeapViews, type PoolRefill, type PoolRefillOptions, type PoolRefillStats, type Ptr, type Recovery,
 } from '@hakmem/contracts';
-import { descListPush, descListRemove } from '@hakmem/primitives';
+import { blockChainHolds, descListPush, descListRemove } from '@hakmem/primitives';
 import { DEFAULT_ARENA_INITIAL, DEFAULT_ARENA_MAX, EMPTY_SPAN_BUDGET, spanPagesFor } from './api.js';
 
 const BOX = 'pool-refill';
@@ -29,6 +29,8 @@ class PoolRefillBox implements PoolRefill {
   private readonly tid: number;
   private readonly shared: boolean;
   private readonly heapStart: number;
+  /** Links a remote-free chain can have at most (every 512-byte granule of the heap): `holds`' walks stop there. */
+  private readonly chainLimit: number;
   private readonly sizes: Int32Array;
   private readonly pages: Int32Array;
   private readonly caps: Int32Array;
@@ -79,6 +81,7 @@ class PoolRefillBox implements PoolRefill {
     this.tid = ctx.tid;
     this.shared = ctx.shared;
     this.heapStart = ctx.layout.heapStart;
+    this.chainLimit = ctx.layout.maxPages << 7;
     this.sizes = options.classSizes;
     this.regions = options.regions;
     this.arenaMax = arenaMax;
@@ -109,6 +112,24 @@ class PoolRefillBox implements PoolRefill {
   private desc(addr: Ptr): number {
     return this.pd + ((addr >>> PAGE_SHIFT) << 4);
   }
+  /**
+   * Slow path: the free list of the block's span (its head page from the registry's aux),
+   * then every thread's remote-free list and drain. Each walk stops after as many links
+   * as the span (or the heap) has blocks.
+   */
+  holds(ptr: Ptr): boolean {
+    if (this.shared) this.backend.refresh();
+    const i32 = this.v.i32;
+    const head = (ptr >>> PAGE_SHIFT) - (((i32[this.reg + (ptr >>> PAGE_SHIFT)] ?? 0) >>> REG_AUX_SHIFT) & REG_AUX_MASK);
+    if (blockChainHolds(i32, i32[this.desc(head << PAGE_SHIFT) + PD_FREE_HEAD] ?? 0, ptr, (POOL_SPAN_MAX_PAGES * PAGE_SIZE) >>> 9)) return true;
+    const limit = this.chainLimit;
+    for (let t = 1; t <= MAX_THREADS; t++) {
+      if (blockChainHolds(i32, i32[threadWord(t, TR_POOL_REMOTE_HEAD)]!, ptr, limit)) return true;
+      if (blockChainHolds(i32, i32[threadWord(t, TR_POOL_DRAIN)]!, ptr, limit)) return true;
+    }
+    return false;
+  }
+
 
   allocBatch(cls: number, out: Int32Array, offset: number, max: number): number {
     if (this.shared) return this.allocBatchShared(cls, out, offset, max);
@@ -134,8 +155,10 @@ class PoolRefillBox implements PoolRefill {
       const fromList = n;
       let carve = i32[d + PD_CARVE]!;
       const limit = this.caps[cls]! * size;
+      const key = i32[GH_FREE_KEY]!;
       while (n < max && carve < limit) {
         out[offset + n++] = s + carve;
+        i32[((s + carve) >>> 2) + FREE_KEY_WORD] = key; // free from birth: only malloc clears it
         carve += size;
       }
       i32[d + PD_CARVE] = carve;
@@ -186,8 +209,10 @@ class PoolRefillBox implements PoolRefill {
       const fromList = n;
       let carve = i32[d + PD_CARVE]!;
       const limit = cap * size;
+      const key = i32[GH_FREE_KEY]!;
       while (n < max && carve < limit) {
         out[offset + n++] = s + carve;
+        i32[((s + carve) >>> 2) + FREE_KEY_WORD] = key; // free from birth: only malloc clears it
         carve += size;
       }
       used += n - fromList;

@@ -2,7 +2,7 @@ import {
   ErrorCode, HakmemError, MAX_BATCH,
   type BlockSink, type BlockSource, type PoolTls, type PoolTlsOptions, type PoolTlsStats, type Ptr,
 } from '@hakmem/contracts';
-import { classStackWords, layoutClassStacks } from '@hakmem/primitives';
+import { classStackHolds, classStackWords, layoutClassStacks } from '@hakmem/primitives';
 import { DEFAULT_POOL_CLASS_SIZES, defaultPoolCapacity } from './api.js';
 
 const BOX = 'pool-tls';
@@ -122,6 +122,11 @@ class PoolTlsBox implements PoolTls {
         a[c * 4] = t;
       }
     }
+  }
+
+  /** Slow path: a scan of the class's stack. */
+  holds(cls: number, ptr: Ptr): boolean {
+    return classStackHolds(this.a, 0, cls, ptr);
   }
 
   count(cls: number): number {

@@ -2,7 +2,7 @@ import {
   ErrorCode, HakmemError, MAX_BATCH,
   type BlockSink, type BlockSource, type Ptr, type UnifiedCache, type UnifiedCacheOptions, type UnifiedCacheStats,
 } from '@hakmem/contracts';
-import { classStackWords, layoutClassStacks } from '@hakmem/primitives';
+import { classStackHolds, classStackWords, layoutClassStacks } from '@hakmem/primitives';
 import { DEFAULT_CAPACITY } from './api.js';
 
 /** Words per class at the front of `a`: top, base, limit, batch. */
@@ -118,6 +118,11 @@ class UnifiedCacheBox implements UnifiedCache {
         this.a[m + M_TOP] = t;
       }
     }
+  }
+
+  /** Slow path: a scan of the class's stack. */
+  holds(cls: number, ptr: Ptr): boolean {
+    return classStackHolds(this.a, 0, cls, ptr);
   }
 
   count(cls: number): number {

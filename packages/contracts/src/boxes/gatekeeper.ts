@@ -60,6 +60,15 @@ export interface GatekeeperOptions {
    */
   readonly onOutOfMemory?: (size: number) => boolean;
   /**
+   * The exact answer to "is this block start of a tiny or pool page free?" beyond this
+   * thread's own caches (which the gatekeeper asks itself): the slab's or span's free
+   * list, remote-free lists, other threads' caches. Slow path: called only when a freed
+   * block's key word matches (a double free, or user data that happens to equal the key),
+   * and by `isAllocated`. The composition root passes one; without it only this thread's
+   * caches are asked.
+   */
+  readonly freed?: (ptr: Ptr, kind: number, cls: number) => boolean;
+  /**
    * Debug level ≥ 1: the bitmap of live blocks (one bit per 8-byte granule of the address
    * space, `(maxBytes >>> 6) + 1` bytes). In a shared heap the composition root passes one
    * in the linear memory, so that every thread sees the same bits (updated with Atomics).
@@ -88,18 +97,29 @@ export interface GatekeeperOptions {
  */
 export interface Gatekeeper extends Box<GatekeeperStats>, FlushableBox, Partial<RecoverableBox> {
   /**
-   * Pre: `size` a non-negative integer `<= maxBytes`. `malloc(0)` returns a unique
+   * `size` a non-negative integer (else E_INVALID_SIZE). `malloc(0)` returns a unique
    * minimum-size block, as glibc does.
    * Post: a pointer to at least `size` usable bytes, 8-byte aligned, 16-byte aligned
-   * when `size >= 16`; 0 on exhaustion.
+   * when `size >= 16`; 0 on exhaustion — also for a size above what the heap can ever
+   * hold, as C's malloc returns NULL (or E_OUT_OF_MEMORY with `throwOnOutOfMemory`).
    */
   malloc(size: number): Ptr;
   /**
    * `free(0)` is a no-op. Pre: `ptr` was returned by this heap and not freed since.
-   * Throws for pointers the heap never returned, interior pointers and (when it can tell
-   * cheaply, always at debug ≥ 1) double frees.
+   * Throws for pointers the heap never returned, interior pointers and double frees
+   * (E_DOUBLE_FREE, at every debug level, before anything changes: a freed block's key
+   * word, then an exact check of the tier's free lists and caches), leaving the heap as
+   * it was.
    */
   free(ptr: Ptr): void;
+  /**
+   * Slow, exact: true when `ptr` is the start of a block this heap handed out and nobody
+   * has freed since; false for a freed block, a block never handed out, or any other
+   * address. In a shared heap the answer is exact when no other thread is inside a heap
+   * call that moves that block (e.g. after a reclaim: whether a killed worker's free
+   * happened). Never throws.
+   */
+  isAllocated(ptr: Ptr): boolean;
   /**
    * C's calloc: `n * size` bytes, zeroed. Throws E_INVALID_SIZE when `n * size`
    * overflows the maximum. Zeroes only memory that may be dirty.

@@ -1,3 +1,4 @@
+import type { Ptr } from '../pointer.js';
 import type { BlockSink, BlockSource, SlabSink, SlabSource } from '../chain.js';
 import type { AdoptableBox, Box, FlushableBox, RecoverableBox } from './common.js';
 
@@ -49,4 +50,12 @@ export interface PageBoxStats {
 export interface PageBox extends Box<PageBoxStats>, BlockSource, BlockSink, FlushableBox, AdoptableBox, Partial<RecoverableBox> {
   /** Drains this thread's remote-free list into its slabs now; returns the blocks drained. Never throws. */
   drainRemote(): number;
+  /**
+   * Slow path (the exact double-free check, `heap.isAllocated`): true when the block
+   * start `ptr` of a tiny slab is free in the lists this box keeps in the linear memory —
+   * its slab's free list, or any thread's remote-free list or drain. (Blocks cached
+   * upstream are the caches' to tell.) Pre: `ptr` is a carved block start of a tiny slab.
+   * Walks are bounded; never throws.
+   */
+  holds(ptr: Ptr): boolean;
 }

@@ -66,6 +66,14 @@ export interface PoolRefill extends Box<PoolRefillStats>, BlockSource, BlockSink
   /** Drains this thread's remote-free list into its spans now; returns the blocks drained. Never throws. */
   drainRemote(): number;
   /**
+   * Slow path (the exact double-free check, `heap.isAllocated`): true when the block
+   * start `ptr` of a pool span is free in the lists this box keeps in the linear memory —
+   * its span's free list, or any thread's remote-free list or drain. (Blocks cached in
+   * pool-tls are its to tell.) Pre: `ptr` is a carved block start of a span. Walks are
+   * bounded; never throws.
+   */
+  holds(ptr: Ptr): boolean;
+  /**
    * Drains remote frees, gives every empty span back to os-boundary and unmaps the
    * unused rest of the current arena chunk; returns bytes unmapped. Never throws.
    */

@@ -57,6 +57,11 @@ export interface PoolTls extends Box<PoolTlsStats>, FlushableBox {
   alloc(cls: number): Ptr;
   /** Hot path: takes back a validated block of class `cls`, spilling half the class on overflow. Never throws. */
   free(cls: number, ptr: Ptr): void;
+  /**
+   * Slow path (the exact double-free check, `heap.isAllocated`): true when `ptr` sits in
+   * this cache's class `cls` now. A scan of the class; never throws.
+   */
+  holds(cls: number, ptr: Ptr): boolean;
   /** Blocks cached in class `cls` now. */
   count(cls: number): number;
   /** Capacity of class `cls`. */

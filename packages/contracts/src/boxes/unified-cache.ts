@@ -66,6 +66,11 @@ export interface UnifiedCache extends Box<UnifiedCacheStats>, FlushableBox {
    * caches `ptr`. Never throws.
    */
   spill(cls: number, ptr: Ptr): void;
+  /**
+   * Slow path (the exact double-free check, `heap.isAllocated`): true when `ptr` sits in
+   * this cache's class `cls` now. A scan of the class; never throws.
+   */
+  holds(cls: number, ptr: Ptr): boolean;
   /** Blocks cached in class `cls` now. */
   count(cls: number): number;
   /** Capacity of class `cls`. */

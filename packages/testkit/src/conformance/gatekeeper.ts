@@ -19,7 +19,7 @@ export interface GatekeeperHeapOptions {
   readonly maxBytes: number;
   /** Pass to the gatekeeper (`GatekeeperOptions.throwOnOutOfMemory`). */
   readonly throwOnOutOfMemory?: boolean;
-  /** Debug level of the heap (`BoxContext.debug`); the double-free case asks for 1. */
+  /** Debug level of the heap (`BoxContext.debug`); the double-free case asks for 0 and 1. */
   readonly debug?: number;
 }
 
@@ -237,19 +237,33 @@ export function gatekeeperConformance(makeHeap: GatekeeperHeapFactory): Conforma
       },
     },
     {
-      name: `${C}: a size that is negative, NaN, infinite, fractional or above maxBytes throws E_INVALID_SIZE and leaves the heap as it was`,
+      name: `${C}: a size that is negative, NaN, infinite or fractional throws E_INVALID_SIZE, one above maxBytes is out of memory (0, counted in stats.failed); the heap as it was`,
       run() {
         const heap = fresh();
         const max = heap.layout.maxBytes;
         const p = heap.malloc(100);
         stamp(heap, p, 100, 9);
-        const bad = [-1, -16, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1.5, 16.25, max + 1, 2 ** 31, 2 ** 53];
+        const bad = [-1, -16, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1.5, 16.25];
         for (const s of bad) {
           rejects(heap, () => heap.malloc(s), ErrorCode.INVALID_SIZE, `${C} malloc(${s})`);
           rejects(heap, () => heap.calloc(1, s), ErrorCode.INVALID_SIZE, `${C} calloc(1, ${s})`);
           rejects(heap, () => heap.calloc(s, 1), ErrorCode.INVALID_SIZE, `${C} calloc(${s}, 1)`);
           rejects(heap, () => heap.realloc(p, s), ErrorCode.INVALID_SIZE, `${C} realloc(p, ${s})`);
           rejects(heap, () => heap.memalign(16, s), ErrorCode.INVALID_SIZE, `${C} memalign(16, ${s})`);
+        }
+        for (const s of [max + 1, 2 ** 31, 2 ** 53]) {
+          const calls: Array<[string, () => unknown]> = [
+            [`malloc(${s})`, () => heap.malloc(s)], [`calloc(1, ${s})`, () => heap.calloc(1, s)], [`calloc(${s}, 1)`, () => heap.calloc(s, 1)],
+            [`realloc(p, ${s})`, () => heap.realloc(p, s)], [`memalign(16, ${s})`, () => heap.memalign(16, s)],
+          ];
+          for (const [what, call] of calls) {
+            const before = snapshot(heap);
+            const failed = heap.boxes.gatekeeper.stats().failed;
+            const r = call();
+            check(r === 0, `${C} ${what}: a size above maxBytes ${max} is "out of memory": expected 0, got ${String(r)}`);
+            check(heap.boxes.gatekeeper.stats().failed === failed + 1, `${C} ${what}: returned 0 but stats.failed did not count it`);
+            checkIntact(heap, before, `${C} ${what}, then`);
+          }
         }
         checkStamp(heap, p, 100, 9, `${C} bad sizes: a live block changed`);
         check(heap.usableSize(p) >= 100, `${C} bad sizes: the live block shrank`);
@@ -299,18 +313,28 @@ export function gatekeeperConformance(makeHeap: GatekeeperHeapFactory): Conforma
       },
     },
     {
-      name: `${C}: at debug >= 1 a double free throws E_DOUBLE_FREE and leaves the heap as it was`,
+      name: `${C}: at every debug level a double free, or a realloc of a freed block, throws E_DOUBLE_FREE (usableSize: E_INVALID_POINTER) and leaves the heap as it was; isAllocated tells live from freed`,
       run() {
-        const heap = makeHeap({ maxBytes: HEAP_BYTES, debug: 1 });
-        const keep = heap.malloc(32);
-        for (const size of [8, 32, 100]) {
-          const p = heap.malloc(size);
-          heap.free(p);
-          rejects(heap, () => heap.free(p), ErrorCode.DOUBLE_FREE, `${C} free: "always at debug >= 1" a double free of malloc(${size})`);
+        for (const debug of [0, 1]) {
+          const heap = makeHeap({ maxBytes: HEAP_BYTES, debug });
+          const keep = heap.malloc(32);
+          const clause = `${C} at debug ${debug}`;
+          for (const size of [8, 32, 100, 2000, 9000, 40_000]) {
+            const p = heap.malloc(size);
+            check(heap.boxes.gatekeeper.isAllocated(p), `${clause}: isAllocated(malloc(${size})) is false`);
+            check(!heap.boxes.gatekeeper.isAllocated(p + 8), `${clause}: isAllocated of an interior pointer is true`);
+            heap.free(p);
+            check(!heap.boxes.gatekeeper.isAllocated(p), `${clause}: isAllocated of a freed block of ${size} B is true`);
+            rejects(heap, () => heap.free(p), ErrorCode.DOUBLE_FREE, `${clause} free: a double free of malloc(${size})`);
+            rejects(heap, () => heap.realloc(p, size + 1), ErrorCode.DOUBLE_FREE, `${clause} realloc of a freed malloc(${size})`);
+            rejects(heap, () => heap.usableSize(p), ErrorCode.INVALID_POINTER, `${clause} usableSize of a freed malloc(${size})`);
+          }
+          for (const size of [8, 32, 100]) {
+            const a = heap.malloc(size);
+            const b = heap.malloc(size);
+            check(a !== b && a !== keep && b !== keep, `${clause}: after a rejected double free the heap hands out one block twice`);
+          }
         }
-        const a = heap.malloc(32);
-        const b = heap.malloc(32);
-        check(a !== b && a !== keep && b !== keep, `${C} after a rejected double free the heap hands out one block twice`);
       },
     },
     {
@@ -422,13 +446,16 @@ export function gatekeeperConformance(makeHeap: GatekeeperHeapFactory): Conforma
       },
     },
     {
-      name: `${C}: calloc whose n * size overflows the maximum throws E_INVALID_SIZE and leaves the heap as it was`,
+      name: `${C}: calloc whose n * size is above the maximum is out of memory (0, as C's calloc on overflow) and leaves the heap as it was`,
       run() {
         const heap = fresh();
         const max = heap.layout.maxBytes;
         const pairs: Array<[number, number]> = [[max, 2], [2, max], [1 << 16, 1 << 16], [(max >>> 1) + 1, 2], [max, max], [0x10000, (max >>> 16) + 1]];
         for (const [n, size] of pairs) {
-          rejects(heap, () => heap.calloc(n, size), ErrorCode.INVALID_SIZE, `${C} calloc(${n}, ${size}): n * size = ${n * size} > maxBytes ${max}`);
+          const before = snapshot(heap);
+          const r = heap.calloc(n, size);
+          check(r === 0, `${C} calloc(${n}, ${size}): n * size = ${n * size} > maxBytes ${max}: expected 0, got ${r}`);
+          checkIntact(heap, before, `${C} calloc(${n}, ${size}), then`);
         }
       },
     },

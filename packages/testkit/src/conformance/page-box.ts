@@ -489,6 +489,32 @@ export function pageBoxConformance(make: PageBoxFactory, fixture: SlabFixtureFac
       },
     },
     {
+      name: 'page-box: holds(p) — true exactly for the blocks free on their slab\'s free list or on a thread\'s remote-free list (the heap\'s exact double-free check), as any thread\'s instance sees them',
+      run() {
+        const f = fixture();
+        const t1 = build(f, 1);
+        const t2 = build(f, 2);
+        const cls = 5;
+        const blocks = alloc(t1, cls, 12, 'thread 1');
+        for (const b of blocks) check(!t1.pb.holds(b) && !t2.pb.holds(b), `holds(${hex(b)}): true for a block handed out and not freed`);
+        const local = [blocks[1]!, blocks[2]!, blocks[9]!];
+        free(t1, cls, local);
+        const remote = [blocks[4]!, blocks[7]!];
+        for (const b of remote) t1.live.delete(b);
+        t2.pb.freeBatch(cls, Int32Array.from(remote), 0, remote.length);
+        for (const b of [...local, ...remote]) {
+          check(t1.pb.holds(b), `holds(${hex(b)}): false for a block on ${local.includes(b) ? 'its slab\'s free list' : 'thread 1\'s remote-free list'}`);
+          check(t2.pb.holds(b), `holds(${hex(b)}) asked of another thread's instance: false for a free block`);
+        }
+        for (const b of blocks) if (!local.includes(b) && !remote.includes(b)) check(!t1.pb.holds(b), `holds(${hex(b)}): true for a live block beside free ones`);
+        const got = allocN(t1, cls, 5, 'thread 1 takes the free blocks back');
+        for (const b of got) check(!t1.pb.holds(b), `holds(${hex(b)}): still true after allocBatch handed it out again`);
+        free(t1, cls, [...t1.live.keys()]);
+        valid(t1, 'after holds');
+        valid(t2, 'after holds');
+      },
+    },
+    {
       name: 'page-box: adopt — a fresh instance for the same thread id rebuilds the queues of the slabs the thread owns and drains its remote list',
       run() {
         const f = fixture();

@@ -566,6 +566,32 @@ export function poolRefillConformance(make: PoolRefillFactory, env: MidEnvFactor
       },
     },
     {
+      name: `${C}: holds(p) — true exactly for the blocks free on their span's free list or on a thread's remote-free list (the heap's exact double-free check), as any thread's instance sees them`,
+      run() {
+        const r = setup();
+        const a = r.box(r.ctx.tid);
+        const bb = r.box(r.env.otherTid);
+        const tidA = r.ctx.tid;
+        const live = new Map<Ptr, number>();
+        const cls = classWith(r, a, 16);
+        const blocks = take(r, a, cls, 12, tidA, live, 'thread A carves 12');
+        for (const p of blocks) check(!a.holds(p) && !bb.holds(p), `${C} holds(${hex(p)}): true for a block handed out and not freed`);
+        const local = [blocks[1]!, blocks[5]!, blocks[11]!];
+        give(a, cls, local, live);
+        const remote = [blocks[3]!, blocks[8]!];
+        give(bb, cls, remote, live);
+        for (const p of [...local, ...remote]) {
+          check(a.holds(p), `${C} holds(${hex(p)}): false for a block on ${local.includes(p) ? 'its span free list' : `thread ${tidA}'s remote-free list`}`);
+          check(bb.holds(p), `${C} holds(${hex(p)}) asked of another thread's instance: false for a free block`);
+        }
+        for (const p of blocks) if (!local.includes(p) && !remote.includes(p)) check(!a.holds(p), `${C} holds(${hex(p)}): true for a live block beside free ones`);
+        const again = take(r, a, cls, 5, tidA, live, 'thread A takes the free blocks back');
+        for (const p of again) check(!a.holds(p), `${C} holds(${hex(p)}): still true after allocBatch handed it out again`);
+        a.checkInvariants();
+        bb.checkInvariants();
+      },
+    },
+    {
       name: `${C}: adopt — a fresh instance for a thread id rebuilds the span queues and counters from the registry, gives back what the id mapped but did not cut, and drains its remote list`,
       run() {
         const r = setup();

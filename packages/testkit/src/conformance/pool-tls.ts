@@ -224,6 +224,21 @@ export function poolTlsConformance(factory: PoolTlsFactory): ConformanceCase[] {
       },
     },
     {
+      name: `${C}: holds(c, p) is true exactly for the blocks class c caches now (the heap's exact double-free check)`,
+      run() {
+        const { src, cache } = make({ classSizes: [512, 1024, 4096], capacity: 8 });
+        const a = src.mint(1, 4);
+        check(!cache.holds(1, a[0]!), `${C} holds: an empty class holds ${a[0]}`);
+        for (const p of a) cache.free(1, p);
+        for (const p of a) check(cache.holds(1, p), `${C} holds(1, ${p}): false for a block freed into class 1`);
+        check(!cache.holds(0, a[0]!) && !cache.holds(2, a[0]!), `${C} holds: true for a block of class 1 asked in another class`);
+        const p = cache.alloc(1);
+        check(!cache.holds(1, p), `${C} holds(1, ${p}): still true after alloc handed it out`);
+        for (const q of a) if (q !== p) check(cache.holds(1, q), `${C} holds(1, ${q}): false after another block was handed out`);
+        check(src.allocCalls.length === 0 && src.freeCalls.length === 0, `${C} holds: must not call the source or the sink`);
+      },
+    },
+    {
       name: `${C}: alloc accepts a partial refill (the source returns fewer than max)`,
       run() {
         const src = new MidBlockSource({ perCall: 3 });

@@ -110,6 +110,24 @@ export function unifiedCacheConformance(factory: UnifiedCacheFactory): Conforman
       },
     },
     {
+      name: `${C}: holds(c, p) is true exactly for the blocks class c caches now (the heap's exact double-free check)`,
+      run() {
+        const { src, cache } = make({ numClasses: 3, capacity: 8 });
+        const a = src.mint(1, 4);
+        const b = src.mint(2, 1);
+        check(!cache.holds(1, a[0]!), `${C} holds: an empty class holds ${a[0]}`);
+        for (const p of a) cache.push(1, p);
+        cache.push(2, b[0]!);
+        for (const p of a) check(cache.holds(1, p), `${C} holds(1, ${p}): false for a block pushed to class 1`);
+        check(!cache.holds(0, a[0]!) && !cache.holds(2, a[0]!), `${C} holds: true for a block of class 1 asked in another class`);
+        check(cache.holds(2, b[0]!), `${C} holds(2, ${b[0]}): false for the block pushed to class 2`);
+        const p = cache.pop(1);
+        check(!cache.holds(1, p), `${C} holds(1, ${p}): still true after pop handed it out`);
+        for (const q of a) if (q !== p) check(cache.holds(1, q), `${C} holds(1, ${q}): false after another block was popped`);
+        check(src.allocCalls.length === 0 && src.freeCalls.length === 0, `${C} holds: must not call the source or the sink`);
+      },
+    },
+    {
       name: `${C}: push returns false exactly at capacity and then caches nothing (0 <= count <= capacity)`,
       run() {
         for (const cap of [1, 4, 13]) {

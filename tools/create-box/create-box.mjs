@@ -687,7 +687,9 @@ function main(argv) {
   console.log(`\nnext:\n  ${cd}${r.status === 'outside' && !r.linked ? '\n  npm install' : ''}
   npm test             # the conformance suite of the contract, the heap model, one bench measurement
   npm run typecheck${r.linked || r.status !== 'outside' ? '\n  npm run compare      # hakmem-bench compare --b src/heap.ts against the default heap' : ''}
-then ${r.copied.length > 0 ? `change the copy, starting at "// your code here" in src/${name}.ts` : `write your implementation at "// your code here" in src/${name}.ts`}.`);
+then ${r.copied.length > 0 ? `change the copy, starting at "// your code here" in src/${name}.ts` : `write your implementation at "// your code here" in src/${name}.ts`}.
+In a shared heap, each worker passes the factory again: attachHeap(workerData, { boxes: { … } })
+(functions do not travel in heap.share()'s handle; without it the worker runs the default box).`);
   if (r.status === 'add' && !r.installed) console.log('(run npm install to link the new workspace package)');
   if (r.status === 'workspace' && !r.installed) console.log('(run npm install to link it and update package-lock.json)');
 }

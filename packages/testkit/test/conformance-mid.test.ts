@@ -6,7 +6,7 @@ import {
 } from '@hakmem/contracts';
 import { createHeap, defaultBoxes } from '@hakmem/allocator';
 import type { ConformanceCase } from '../src/conformance/types.js';
-import { caseNamed, failureOf, failures, runSuite, wrap } from './suite-helpers.js';
+import { caseNamed, failureOf, failures, mirroredLists, runSuite, wrap } from './suite-helpers.js';
 import { poolTlsConformance, type PoolTlsFactory } from '../src/conformance/pool-tls.js';
 import { poolRefillConformance, type MidEnvFactory, type PoolRefillFactory } from '../src/conformance/pool-refill.js';
 import { l25PoolConformance, type L25PoolFactory } from '../src/conformance/l25-pool.js';
@@ -59,7 +59,7 @@ describe('conformance: the default mid-tier boxes', () => {
 // Broken implementations: each suite must catch them, by the case that names the flaw.
 // ---------------------------------------------------------------------------------------
 
-type PoolTlsFlaw = 'none' | 'fifo' | 'refill-ignores-max-batch' | 'spill-newest' | 'classOf-rounds-down' | 'checkInvariants-sees-nothing' | 'lenient-options';
+type PoolTlsFlaw = 'none' | 'fifo' | 'refill-ignores-max-batch' | 'spill-newest' | 'classOf-rounds-down' | 'checkInvariants-sees-nothing' | 'lenient-options' | 'ignores-storage';
 
 /** A plain pool-tls (JS arrays per class) with one deliberate flaw. */
 function brokenPoolTls(flaw: PoolTlsFlaw): PoolTlsFactory {
@@ -74,7 +74,8 @@ function brokenPoolTls(flaw: PoolTlsFlaw): PoolTlsFactory {
     const caps = sizes.map((_, c) => (typeof options.capacity === 'number' ? options.capacity : options.capacity?.[c] ?? 32));
     if (flaw !== 'lenient-options' && caps.some((k) => !Number.isInteger(k) || k < 1 || k > 4096)) throw invalid('capacity');
     const src = options.source;
-    const lists: Ptr[][] = sizes.map(() => []);
+    const { lists, sync } = mirroredLists(caps, flaw === 'ignores-storage' ? undefined : options.storage);
+    const synced = <T>(v: T): T => (sync(), v);
     const st = { refills: 0, refillBlocks: 0, spills: 0, spillBlocks: 0 };
     const classSizes = Int32Array.from(sizes);
     const box: PoolTls = {
@@ -87,19 +88,20 @@ function brokenPoolTls(flaw: PoolTlsFlaw): PoolTlsFactory {
       },
       alloc(c) {
         const list = lists[c]!;
-        if (list.length > 0) return (flaw === 'fifo' ? list.shift() : list.pop())!;
+        if (list.length > 0) return synced((flaw === 'fifo' ? list.shift() : list.pop())!);
         const max = flaw === 'refill-ignores-max-batch' ? Math.max(1, caps[c]! >>> 1) : Math.max(1, Math.min(caps[c]! >>> 1, MAX_BATCH));
         const out = new Int32Array(max);
         const got = src.allocBatch(c, out, 0, max);
         st.refills++;
         st.refillBlocks += got;
         for (let i = 0; i < got - 1; i++) list.push(out[i]!);
-        return got === 0 ? 0 : out[got - 1]!;
+        return synced(got === 0 ? 0 : out[got - 1]!);
       },
       free(c, p) {
         const list = lists[c]!;
         if (list.length < caps[c]!) {
           list.push(p);
+          sync();
           return;
         }
         const k = Math.min(Math.max(list.length >>> 1, 1), MAX_BATCH);
@@ -108,6 +110,7 @@ function brokenPoolTls(flaw: PoolTlsFlaw): PoolTlsFactory {
         st.spills++;
         st.spillBlocks += k;
         list.push(p);
+        sync();
       },
       flush() {
         lists.forEach((list, c) => {
@@ -116,6 +119,7 @@ function brokenPoolTls(flaw: PoolTlsFlaw): PoolTlsFactory {
             src.freeBatch(c, Int32Array.from(part), 0, part.length);
           }
         });
+        sync();
       },
       holds: (c, p) => lists[c]!.includes(p),
       count: (c) => lists[c]!.length,
@@ -150,6 +154,7 @@ describe('conformance: the mid-tier suites catch broken boxes', () => {
     ['classOf-rounds-down', 'classOf(s) is the smallest class holding s'],
     ['checkInvariants-sees-nothing', 'checkInvariants throws E_CORRUPTION'],
     ['lenient-options', 'bad options throw E_INVALID_OPTION'],
+    ['ignores-storage', 'storage — the cache keeps its blocks in the Int32Array'],
   ] as const)('pool-tls with flaw %s fails the case "%s"', async (flaw, fragment) => {
     const suite = poolTlsConformance(brokenPoolTls(flaw));
     const failed = await failures(suite);

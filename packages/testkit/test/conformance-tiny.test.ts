@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import {
   ErrorCode, HakmemError, MAX_BATCH, Route,
-  type BlockSink, type BlockSource, type BoxContext, type Gatekeeper, type GatekeeperOptions, type Ptr, type TinyRoute,
+  type BlockSink, type BlockSource, type BoxContext, type Gatekeeper, type GatekeeperOptions, type TinyRoute,
   type TinyRouteOptions, type UnifiedCache, type UnifiedCacheOptions, type UnifiedCacheStats,
 } from '@hakmem/contracts';
 import { createUnifiedCache } from '@hakmem/unified-cache';
@@ -9,7 +9,7 @@ import { createTinyRoute, DEFAULT_CLASS_SIZES, DEFAULT_L25_MAX, DEFAULT_POOL_MAX
 import { createGatekeeper } from '@hakmem/gatekeeper';
 import { createHeap } from '@hakmem/allocator';
 import type { ConformanceCase } from '../src/conformance/types.js';
-import { caseNamed, failures, runSuite } from './suite-helpers.js';
+import { caseNamed, failures, mirroredLists, runSuite } from './suite-helpers.js';
 import { unifiedCacheConformance } from '../src/conformance/unified-cache.js';
 import { tinyRouteConformance } from '../src/conformance/tiny-route.js';
 import { gatekeeperConformance, type GatekeeperHeapFactory } from '../src/conformance/gatekeeper.js';
@@ -34,7 +34,7 @@ describe('conformance: the default boxes', () => {
 // Broken implementations: each suite must catch them, by the case that names the flaw.
 // ---------------------------------------------------------------------------------------
 
-type CacheFlaw = 'none' | 'refill-ignores-bounds' | 'spill-drops-blocks' | 'checkInvariants-sees-nothing' | 'push-past-capacity' | 'holds-sees-nothing';
+type CacheFlaw = 'none' | 'refill-ignores-bounds' | 'spill-drops-blocks' | 'checkInvariants-sees-nothing' | 'push-past-capacity' | 'holds-sees-nothing' | 'ignores-storage';
 
 /** A plain unified cache (arrays of JS arrays) with one deliberate flaw. */
 function brokenCache(flaw: CacheFlaw) {
@@ -46,19 +46,20 @@ function brokenCache(flaw: CacheFlaw) {
       return flaw === 'refill-ignores-bounds' ? b : Math.min(b, cap(c), MAX_BATCH);
     };
     const src: BlockSource & BlockSink = options.source;
-    const lists: Ptr[][] = Array.from({ length: n }, () => []);
+    const { lists, sync } = mirroredLists(Array.from({ length: n }, (_, c) => cap(c)), flaw === 'ignores-storage' ? undefined : options.storage);
+    const synced = <T>(v: T): T => (sync(), v);
     const stats: UnifiedCacheStats = { refills: 0, refillBlocks: 0, spills: 0, spillBlocks: 0, cached: 0 };
     const cache: UnifiedCache = {
       name: 'unified-cache',
-      pop: (c) => lists[c]!.pop() ?? 0,
-      push: (c, p) => (lists[c]!.length >= cap(c) + (flaw === 'push-past-capacity' ? 1 : 0) ? false : (lists[c]!.push(p), true)),
+      pop: (c) => synced(lists[c]!.pop() ?? 0),
+      push: (c, p) => synced(lists[c]!.length >= cap(c) + (flaw === 'push-past-capacity' ? 1 : 0) ? false : (lists[c]!.push(p), true)),
       refill(c) {
         const out = new Int32Array(Math.max(batchOf(c), 1));
         const got = src.allocBatch(c, out, 0, batchOf(c));
         stats.refills++;
         stats.refillBlocks += got;
         for (let i = 0; i < got - 1; i++) lists[c]!.push(out[i]!);
-        return got === 0 ? 0 : out[got - 1]!;
+        return synced(got === 0 ? 0 : out[got - 1]!);
       },
       spill(c, p) {
         const list = lists[c]!;
@@ -68,6 +69,7 @@ function brokenCache(flaw: CacheFlaw) {
         stats.spills++;
         stats.spillBlocks += k;
         list.push(p);
+        sync();
       },
       flush() {
         lists.forEach((list, c) => {
@@ -76,6 +78,7 @@ function brokenCache(flaw: CacheFlaw) {
             src.freeBatch(c, Int32Array.from(part), 0, part.length);
           }
         });
+        sync();
       },
       holds: (c, p) => flaw !== 'holds-sees-nothing' && lists[c]!.includes(p),
       count: (c) => lists[c]!.length,
@@ -176,6 +179,7 @@ describe('conformance: the suites catch broken boxes', () => {
     ['checkInvariants-sees-nothing', 'checkInvariants throws E_CORRUPTION'],
     ['push-past-capacity', 'push returns false exactly at capacity'],
     ['holds-sees-nothing', 'holds(c, p) is true exactly for the blocks'],
+    ['ignores-storage', 'storage — the cache keeps its blocks in the Int32Array'],
   ] as const)('unified cache with flaw %s fails the case "%s"', async (flaw, fragment) => {
     const suite = unifiedCacheConformance(brokenCache(flaw));
     const failed = await failures(suite);

@@ -62,3 +62,27 @@ export function wrap<T extends object>(inner: T, overrides: Partial<T>): T {
     },
   });
 }
+
+/**
+ * The stand-in caches' per-class JS lists, mirrored into the Int32Array their `storage`
+ * option returns (a magic word, a count per class, then each class's `caps[c]` slots)
+ * after every change, and read back when the storage already holds that layout — what the
+ * storage clauses ask of a cache (undefined storage: JS lists only).
+ */
+export function mirroredLists(caps: readonly number[], storage: ((words: number) => Int32Array) | undefined): { lists: number[][]; sync: () => void } {
+  const MAGIC = 0x5743;
+  const n = caps.length;
+  const lists: number[][] = caps.map(() => []);
+  const st = storage?.(1 + n + caps.reduce((a, b) => a + b, 0));
+  const at = (c: number): number => 1 + n + caps.slice(0, c).reduce((a, b) => a + b, 0);
+  if (st !== undefined && st[0] === MAGIC) lists.forEach((l, c) => l.push(...st.subarray(at(c), at(c) + st[1 + c]!)));
+  const sync = (): void => {
+    if (st === undefined) return;
+    st[0] = MAGIC;
+    lists.forEach((l, c) => {
+      st[1 + c] = l.length;
+      st.set(l.slice(0, caps[c]), at(c));
+    });
+  };
+  return { lists, sync };
+}

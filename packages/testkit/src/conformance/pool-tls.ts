@@ -239,6 +239,32 @@ export function poolTlsConformance(factory: PoolTlsFactory): ConformanceCase[] {
       },
     },
     {
+      name: `${C}: storage — the cache keeps its blocks in the Int32Array the storage option returns (asked once), and a new cache over the same storage holds the same blocks (an adopted thread's cache, collected by the heap's reclaim)`,
+      run() {
+        let asked = 0;
+        let storage: Int32Array | undefined;
+        const given = (words: number): Int32Array => {
+          asked++;
+          storage ??= new Int32Array(words);
+          check(storage.length === words, `${C} storage: asked for ${words} words, then for ${storage.length}`);
+          return storage;
+        };
+        const opts = { classSizes: [512, 1024, 4096], capacity: 8, storage: given };
+        const src = new MidBlockSource();
+        const first = factory({ ...opts, source: src });
+        check(asked === 1 && storage !== undefined, `${C} options.storage: called ${asked} times, want once at creation`);
+        const a = src.mint(1, 5);
+        for (const p of a) first.free(1, p);
+        const inStorage = a.filter((p) => storage!.includes(p));
+        check(inStorage.length === 5, `${C} options.storage: ${5 - inStorage.length} of 5 cached blocks are not in the storage array (a cache that keeps them elsewhere leaks them when its thread dies)`);
+        const second = factory({ ...opts, source: src });
+        check(second.count(1) === 5, `${C} options.storage: a cache over storage that holds this layout counts ${second.count(1)}, want 5 ("its contents are kept")`);
+        const got = drain(second, src, 1, 8);
+        check(got.length === 5 && a.every((p) => got.includes(p)), `${C} options.storage: the new cache does not hand out the blocks the storage holds`);
+        check(src.freeCalls.length === 0, `${C} storage: must not call the sink`);
+      },
+    },
+    {
       name: `${C}: alloc accepts a partial refill (the source returns fewer than max)`,
       run() {
         const src = new MidBlockSource({ perCall: 3 });

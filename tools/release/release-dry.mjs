@@ -13,7 +13,8 @@
 //                  third-party dependencies (fast-check, for the testkit) come from the registry.
 //   7. smoke       app: ESM import and CJS require of @hakmem/allocator, malloc/write/read/free;
 //                  box: os-boundary map/write/read/unmap on its own; app: tsc (node16, strict,
-//                  skipLibCheck off) over an .mts and a .cts that import every package.
+//                  skipLibCheck off; lib ES2024 with DOM and without: a Node-only project)
+//                  over an .mts and a .cts that import every package.
 //
 // Usage: node tools/release/release-dry.mjs [--no-build] [--keep]
 //   --no-build  skip step 1 (dist/ must be current)
@@ -156,13 +157,17 @@ function writeTypeCheck(dir, packages) {
   const body = `const heap = createHeap({ maxBytes: 16 << 20 });\nconst p: number = heap.malloc(64);\nconst u8: Uint8Array = heap.u8(p, 64);\nu8[0] = 1;\nheap.free(p);\n`;
   writeFileSync(join(dir, 'types-esm.mts'), `${imports}\nimport { createHeap } from '@hakmem/allocator';\n${uses}${body}`);
   writeFileSync(join(dir, 'types-cjs.cts'), `${imports}\nimport allocator = require('@hakmem/allocator');\n${uses}${body.replace('createHeap(', 'allocator.createHeap(')}`);
-  writeFileSync(join(dir, 'tsconfig.json'), `${JSON.stringify({
-    compilerOptions: {
-      module: 'node16', moduleResolution: 'node16', target: 'ES2022', lib: ['ES2024', 'DOM'], types: [],
-      strict: true, noEmit: true, skipLibCheck: false,
-    },
-    files: ['types-esm.mts', 'types-cjs.cts'],
-  }, null, 2)}\n`);
+  // Twice: with the DOM library (a browser project), and without it (a Node-only project,
+  // where TypeScript has no WebAssembly namespace: the published types must not need one).
+  for (const [file, lib] of [['tsconfig.json', ['ES2024', 'DOM']], ['tsconfig.nodom.json', ['ES2024']]]) {
+    writeFileSync(join(dir, file), `${JSON.stringify({
+      compilerOptions: {
+        module: 'node16', moduleResolution: 'node16', target: 'ES2022', lib, types: [],
+        strict: true, noEmit: true, skipLibCheck: false,
+      },
+      files: ['types-esm.mts', 'types-cjs.cts'],
+    }, null, 2)}\n`);
+  }
 }
 
 async function main() {
@@ -208,8 +213,10 @@ async function main() {
     run(process.execPath, ['cjs.cjs'], { cwd: app });
     run(process.execPath, ['box.mjs'], { cwd: box });
     writeTypeCheck(app, packages);
-    run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: app });
-    console.log(`types: ok (tsc node16, ESM and CJS, ${packages.length} packages)`);
+    for (const config of ['tsconfig.json', 'tsconfig.nodom.json']) {
+      run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', config], { cwd: app });
+    }
+    console.log(`types: ok (tsc node16, ESM and CJS, ${packages.length} packages; lib ES2024 with and without DOM, skipLibCheck off)`);
     t.done('smoke');
     passed = true;
   } finally {

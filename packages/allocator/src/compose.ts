@@ -23,8 +23,11 @@ import { abandonThread, cacheStorage, hostThreadId, sweepThread, takeThread } fr
 import { BOX_NAMES, checkAttach, checkBox, checkComposeOptions, checkHeapOptions } from './options.js';
 import { freedTest } from './freed.js';
 
-/** The default implementation of every box. */
-export const defaultBoxes: Readonly<BoxFactories> = Object.freeze({
+/**
+ * The default implementation of every box. `@__PURE__`: a bundle that imports something
+ * else from this package (a helper, a type guard) does not keep the twelve boxes for it.
+ */
+export const defaultBoxes: Readonly<BoxFactories> = /* @__PURE__ */ Object.freeze({
   osBoundary: createOsBoundary,
   superslabTier: createSuperSlabTier,
   sharedPool: createSharedPool,

@@ -58,6 +58,19 @@ export interface HeapViews {
 }
 
 /**
+ * What the heap uses of a `WebAssembly.Memory`, declared structurally: a project that
+ * type-checks without the DOM library (a Node-only `"lib": ["ES2024"]`) has no
+ * `WebAssembly` namespace, and the published types must not need one. A real
+ * `WebAssembly.Memory` is one.
+ */
+export interface WasmMemoryLike {
+  /** The memory's current buffer (replaced by `grow` on a non-shared memory). */
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
+  /** Grows by `delta` 64 KiB pages; returns the previous size in pages (throws on failure). */
+  grow(delta: number): number;
+}
+
+/**
  * Something `postMessage` can carry that lets another worker attach to the same memory
  * (`attachBackend(handle)` in `@hakmem/memory-backend`). Plain data plus the shared
  * memory object itself.
@@ -65,7 +78,7 @@ export interface HeapViews {
 export interface SharedBackendHandle {
   readonly kind: BackendKind;
   /** The `WebAssembly.Memory` (wasm) or the `SharedArrayBuffer` (native). */
-  readonly memory: WebAssembly.Memory | SharedArrayBuffer;
+  readonly memory: WasmMemoryLike | SharedArrayBuffer;
   readonly maxBytes: number;
   /**
    * Native reserved backend only: a 4-byte `SharedArrayBuffer` holding the current

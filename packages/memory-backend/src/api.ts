@@ -1,7 +1,7 @@
-import type { BackendOptions } from '@hakmem/contracts';
+import type { BackendOptions, WasmMemoryLike } from '@hakmem/contracts';
 
 export type {
-  BackendCapabilities, BackendKind, BackendOptions, HeapViews, MemoryBackend, SharedBackendHandle,
+  BackendCapabilities, BackendKind, BackendOptions, HeapViews, MemoryBackend, SharedBackendHandle, WasmMemoryLike,
 } from '@hakmem/contracts';
 
 /** Options of `createWasmBackend`: the common ones, or an existing memory to manage. */
@@ -14,9 +14,11 @@ export interface WasmBackendOptions extends BackendOptions {
    * that disagrees throws); `initialBytes` is ignored (the size is the memory's);
    * `maxBytes` (default 256 MiB, rounded down to whole pages) must be at least the
    * current size, and should be at most the memory's own `maximum`: growth past it is
-   * refused by the host (`grow` returns -1, the heap runs out of memory).
+   * refused by the host (`grow` returns -1, the heap runs out of memory). Typed
+   * structurally (`WasmMemoryLike`: no DOM library needed); checked to be a
+   * `WebAssembly.Memory` at run time.
    */
-  readonly memory?: WebAssembly.Memory;
+  readonly memory?: WasmMemoryLike;
 }
 
 /** Default `maxBytes` of both backends: 256 MiB. */

@@ -1,6 +1,6 @@
 import {
   PAGE_SHIFT,
-  type BackendCapabilities, type MemoryBackend, type SharedBackendHandle,
+  type BackendCapabilities, type MemoryBackend, type SharedBackendHandle, type WasmMemoryLike,
 } from '@hakmem/contracts';
 import type { WasmBackendOptions } from './api.js';
 import { capabilitiesOf, checkShareable, growTarget, invalidOption, resolveOptions } from './common.js';
@@ -88,8 +88,9 @@ export function createWasmBackend(options?: WasmBackendOptions): MemoryBackend {
   return new WasmBackend(memory, maxBytes);
 }
 
-function existingMemoryBackend(memory: WebAssembly.Memory, options: WasmBackendOptions): MemoryBackend {
-  if (!(memory instanceof WebAssembly.Memory)) throw invalidOption(`memory must be a WebAssembly.Memory, got ${String(memory)}`);
+function existingMemoryBackend(given: WasmMemoryLike, options: WasmBackendOptions): MemoryBackend {
+  if (!(given instanceof WebAssembly.Memory)) throw invalidOption(`memory must be a WebAssembly.Memory, got ${String(given)}`);
+  const memory: WebAssembly.Memory = given;
   const isShared = (memory.buffer as unknown) instanceof SharedArrayBuffer;
   if (options.shared !== undefined && options.shared !== isShared) {
     throw invalidOption(`shared: ${String(options.shared)} disagrees with the memory given, which is ${isShared ? '' : 'not '}shared`);

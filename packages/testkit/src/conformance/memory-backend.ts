@@ -1,4 +1,4 @@
-import { ErrorCode, PAGE_SIZE, type HeapViews, type MemoryBackend, type SharedBackendHandle } from '@hakmem/contracts';
+import { ErrorCode, PAGE_SIZE, type HeapViews, type MemoryBackend, type SharedBackendHandle, type WasmMemoryLike } from '@hakmem/contracts';
 import { noThrow } from './pool-refill.js';
 import { hex } from './slab-probes.js';
 import { check, expectHakmemError, fail, type ConformanceCase } from './types.js';
@@ -296,7 +296,7 @@ export function memoryBackendConformance(make: MemoryBackendFactory, env: Memory
         }
         check(h.length === undefined || (h.length instanceof SharedArrayBuffer && h.length.byteLength >= 4), `${C} share(): length is neither absent nor a SharedArrayBuffer of at least 4 bytes`);
         const copy = noThrow(`${C} share(): structuredClone of the handle ("something postMessage can carry")`, () => structuredClone(h));
-        const words = (m: WebAssembly.Memory | SharedArrayBuffer): Int32Array => new Int32Array(m instanceof WebAssembly.Memory ? m.buffer : m);
+        const words = (m: WasmMemoryLike | SharedArrayBuffer): Int32Array => new Int32Array(m instanceof SharedArrayBuffer ? m : m.buffer);
         b.views.i32[33] = 0x0abc_def0;
         check(words(copy.memory)[33] === 0x0abc_def0, `${C} share(): the handle's memory (carried) does not hold the backend's bytes`);
         words(copy.memory)[34] = 77;

@@ -249,6 +249,13 @@ export function poolRefillConformance(make: PoolRefillFactory, env: MidEnvFactor
     for (let c = 0; c < r.sizes.length; c++) if (perSpan(r, b, c) >= n) return c;
     return fail(`${C}: no class of [${classSizes.join(', ')}] has spans of ${n} blocks (the suite needs one)`);
   };
+  /** Thread A's box and thread B's over one memory, and a class whose span holds `n` blocks (the remote-free cases). */
+  const twoThreads = (n: number) => {
+    const r = setup();
+    const a = r.box(r.ctx.tid);
+    const bb = r.box(r.env.otherTid);
+    return { r, a, bb, tidA: r.ctx.tid, live: new Map<Ptr, number>(), cls: classWith(r, a, n) };
+  };
   const remoteHead = (r: RefillEnv, tid: number): number =>
     r.ctx.backend.views.i32[((THREAD_TABLE_OFFSET + tid * THREAD_RECORD_BYTES) >>> 2) + TR_POOL_REMOTE_HEAD]!;
   /** The blocks of a list linked through their first word, from `head` (at most `limit`). */
@@ -521,12 +528,7 @@ export function poolRefillConformance(make: PoolRefillFactory, env: MidEnvFactor
     {
       name: `${C}: remote free — blocks of thread A's spans freed by thread B wait on A's remote list (TR_POOL_REMOTE_HEAD) until A's next allocBatch or drainRemote`,
       run() {
-        const r = setup();
-        const a = r.box(r.ctx.tid);
-        const bb = r.box(r.env.otherTid);
-        const tidA = r.ctx.tid;
-        const live = new Map<Ptr, number>();
-        const cls = classWith(r, a, 24);
+        const { r, a, bb, tidA, live, cls } = twoThreads(24);
         const blocks = take(r, a, cls, 20, tidA, live, 'thread A carves 20');
         const five = blocks.slice(0, 5);
         give(bb, cls, five, live);
@@ -568,12 +570,7 @@ export function poolRefillConformance(make: PoolRefillFactory, env: MidEnvFactor
     {
       name: `${C}: holds(p) — true exactly for the blocks free on their span's free list or on a thread's remote-free list (the heap's exact double-free check), as any thread's instance sees them`,
       run() {
-        const r = setup();
-        const a = r.box(r.ctx.tid);
-        const bb = r.box(r.env.otherTid);
-        const tidA = r.ctx.tid;
-        const live = new Map<Ptr, number>();
-        const cls = classWith(r, a, 16);
+        const { r, a, bb, tidA, live, cls } = twoThreads(16);
         const blocks = take(r, a, cls, 12, tidA, live, 'thread A carves 12');
         for (const p of blocks) check(!a.holds(p) && !bb.holds(p), `${C} holds(${hex(p)}): true for a block handed out and not freed`);
         const local = [blocks[1]!, blocks[5]!, blocks[11]!];

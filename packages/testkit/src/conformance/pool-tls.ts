@@ -1,7 +1,7 @@
 import {
   ErrorCode, MAX_BATCH, type PoolTls, type PoolTlsOptions, type Ptr,
 } from '@hakmem/contracts';
-import { check, expectHakmemError, fail, RecordingBlockSource, type ConformanceCase } from './types.js';
+import { check, expectHakmemError, fail, RecordingBlockSource, recordingStorage, type ConformanceCase } from './types.js';
 
 /** Builds the pool-tls cache under test (a box's factory, e.g. `createPoolTls`). */
 export type PoolTlsFactory = (options: PoolTlsOptions) => PoolTls;
@@ -241,21 +241,16 @@ export function poolTlsConformance(factory: PoolTlsFactory): ConformanceCase[] {
     {
       name: `${C}: storage — the cache keeps its blocks in the Int32Array the storage option returns (asked once), and a new cache over the same storage holds the same blocks (an adopted thread's cache, collected by the heap's reclaim)`,
       run() {
-        let asked = 0;
-        let storage: Int32Array | undefined;
-        const given = (words: number): Int32Array => {
-          asked++;
-          storage ??= new Int32Array(words);
-          check(storage.length === words, `${C} storage: asked for ${words} words, then for ${storage.length}`);
-          return storage;
-        };
+        const rec = recordingStorage(C);
+        const given = rec.given;
         const opts = { classSizes: [512, 1024, 4096], capacity: 8, storage: given };
         const src = new MidBlockSource();
         const first = factory({ ...opts, source: src });
-        check(asked === 1 && storage !== undefined, `${C} options.storage: called ${asked} times, want once at creation`);
+        check(rec.asked === 1, `${C} options.storage: called ${rec.asked} times, want once at creation`);
+        const storage = rec.array!;
         const a = src.mint(1, 5);
         for (const p of a) first.free(1, p);
-        const inStorage = a.filter((p) => storage!.includes(p));
+        const inStorage = a.filter((p) => storage.includes(p));
         check(inStorage.length === 5, `${C} options.storage: ${5 - inStorage.length} of 5 cached blocks are not in the storage array (a cache that keeps them elsewhere leaks them when its thread dies)`);
         const second = factory({ ...opts, source: src });
         check(second.count(1) === 5, `${C} options.storage: a cache over storage that holds this layout counts ${second.count(1)}, want 5 ("its contents are kept")`);

@@ -155,3 +155,22 @@ export class RecordingBlockSource implements BlockSource, BlockSink {
     return p;
   }
 }
+
+/**
+ * A cache's `storage` option that hands out one Int32Array (made on the first call) and
+ * counts its calls: the storage clauses give it to two caches in turn, as the heap gives
+ * a thread's cache region to the cache of the thread that adopts its id.
+ */
+export function recordingStorage(clause: string): { readonly given: (words: number) => Int32Array; asked: number; array: Int32Array | undefined } {
+  const r = {
+    asked: 0,
+    array: undefined as Int32Array | undefined,
+    given: (words: number): Int32Array => {
+      r.asked++;
+      r.array ??= new Int32Array(words);
+      check(r.array.length === words, `${clause} storage: asked for ${words} words, then for ${r.array.length}`);
+      return r.array;
+    },
+  };
+  return r;
+}

@@ -1,5 +1,5 @@
 import { ErrorCode, MAX_BATCH, type Ptr, type UnifiedCache, type UnifiedCacheOptions } from '@hakmem/contracts';
-import { check, expectHakmemError, fail, RecordingBlockSource, type ConformanceCase } from './types.js';
+import { check, expectHakmemError, fail, RecordingBlockSource, recordingStorage, type ConformanceCase } from './types.js';
 
 /** Builds the unified cache under test (a box's factory, e.g. `createUnifiedCache`). */
 export type UnifiedCacheFactory = (options: UnifiedCacheOptions) => UnifiedCache;
@@ -315,22 +315,17 @@ export function unifiedCacheConformance(factory: UnifiedCacheFactory): Conforman
     {
       name: `${C}: storage — the cache keeps its blocks in the Int32Array the storage option returns (asked once), and a new cache over the same storage holds the same blocks (an adopted thread's cache, collected by the heap's reclaim)`,
       run() {
-        let asked = 0;
-        let storage: Int32Array | undefined;
-        const given = (words: number): Int32Array => {
-          asked++;
-          storage ??= new Int32Array(words);
-          check(storage.length === words, `${C} storage: asked for ${words} words, then for ${storage.length}`);
-          return storage;
-        };
+        const rec = recordingStorage(C);
+        const given = rec.given;
         const src = new RecordingBlockSource();
         const first = factory({ numClasses: 3, capacity: 8, source: src, storage: given });
-        check(asked === 1 && storage !== undefined, `${C} options.storage: called ${asked} times, want once at creation`);
+        check(rec.asked === 1, `${C} options.storage: called ${rec.asked} times, want once at creation`);
+        const storage = rec.array!;
         const a = src.mint(1, 5);
         const b = src.mint(2, 2);
         for (const p of a) first.push(1, p);
         for (const p of b) first.push(2, p);
-        const inStorage = [...a, ...b].filter((p) => storage!.includes(p));
+        const inStorage = [...a, ...b].filter((p) => storage.includes(p));
         check(inStorage.length === 7, `${C} options.storage: ${7 - inStorage.length} of 7 cached blocks are not in the storage array (a cache that keeps them elsewhere leaks them when its thread dies)`);
         const second = factory({ numClasses: 3, capacity: 8, source: src, storage: given });
         check(second.count(1) === 5 && second.count(2) === 2, `${C} options.storage: a cache over storage that holds this layout counts ${second.count(1)} / ${second.count(2)}, want 5 / 2 ("its contents are kept")`);

@@ -15,6 +15,8 @@
 //                  box: os-boundary map/write/read/unmap on its own; app: tsc (node16, strict,
 //                  skipLibCheck off; lib ES2024 with DOM and without: a Node-only project)
 //                  over an .mts and a .cts that import every package.
+//   8. size        esbuild bundles of the consumer (one helper; createHeap + malloc + free),
+//                  minified, against SIZE_BUDGET.
 //
 // Usage: node tools/release/release-dry.mjs [--no-build] [--keep]
 //   --no-build  skip step 1 (dist/ must be current)
@@ -170,6 +172,34 @@ function writeTypeCheck(dir, packages) {
   }
 }
 
+/**
+ * The size budget a consumer's bundle is held to (esbuild, minified ESM, from the
+ * installed tarballs; bytes). `helper`: one helper imported from @hakmem/allocator must
+ * not pull in the boxes (`defaultBoxes` is pure); `heap`: createHeap + malloc + free, the
+ * whole default composition. The allocator README quotes them.
+ */
+export const SIZE_BUDGET = {
+  helper: { source: "import { layoutFor } from '@hakmem/allocator';\nconsole.log(layoutFor(16 << 20).heapStart);\n", minified: 4_000 },
+  heap: { source: "import { createHeap } from '@hakmem/allocator';\nconst h = createHeap();\nh.free(h.malloc(64));\n", minified: 140_000, gzipped: 45_000 },
+};
+
+/** Step 8: bundles each SIZE_BUDGET entry in the consumer project and fails above its budget. */
+async function checkSizes(app) {
+  const { build } = await import('esbuild');
+  const { gzipSync } = await import('node:zlib');
+  for (const [name, b] of Object.entries(SIZE_BUDGET)) {
+    const out = await build({
+      stdin: { contents: b.source, resolveDir: app, loader: 'js' }, bundle: true, minify: true, write: false,
+      format: 'esm', platform: 'neutral', mainFields: ['module', 'main'], conditions: ['import'], external: ['node:*'], logLevel: 'error',
+    });
+    const code = out.outputFiles[0].contents;
+    const gz = gzipSync(code).length;
+    const over = code.length > b.minified || (b.gzipped !== undefined && gz > b.gzipped);
+    console.log(`${name}: ${code.length} B minified (budget ${b.minified}), ${gz} B gzipped${b.gzipped === undefined ? '' : ` (budget ${b.gzipped})`}${over ? '  OVER BUDGET' : ''}`);
+    if (over) throw new ReleaseError(`size: the "${name}" bundle is over its budget (tools/release/release-dry.mjs, SIZE_BUDGET)`);
+  }
+}
+
 async function main() {
   const t = timer();
   const packages = publishablePackages();
@@ -218,6 +248,10 @@ async function main() {
     }
     console.log(`types: ok (tsc node16, ESM and CJS, ${packages.length} packages; lib ES2024 with and without DOM, skipLibCheck off)`);
     t.done('smoke');
+
+    console.log('== size (esbuild, minified, from the installed tarballs)');
+    await checkSizes(app);
+    t.done('size');
     passed = true;
   } finally {
     if (args.has('--keep') || !passed) console.log(`(kept ${tmp} for inspection)`);

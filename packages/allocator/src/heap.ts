@@ -286,7 +286,7 @@ export class Heap {
    * against the block's usable size at level ≥ 1, or taken from it when left out.
    */
   private viewLength(op: string, ptr: Ptr, n: number | undefined, size: number): number {
-    if (this.detached) throw heapClosed(op, this.tid);
+    this.checkOpen(op);
     if (n !== undefined && this.debug === 0) return n;
     if (ptr === 0) throw new HakmemError(ErrorCode.INVALID_POINTER, `${op}(0): a view of NULL`, { box: 'allocator', ptr });
     const usable = this.gk.usableSize(ptr); // a live block start, or its typed error (level >= 1: a freed block too)

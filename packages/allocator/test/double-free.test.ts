@@ -102,11 +102,22 @@ describe('double free at debug level 0', () => {
     expect(h.liveBytes()).toBe(0);
   });
 
-  it('calloc and memalign clear the key word: their blocks free once without a false alarm', () => {
+  it('every way a block is handed out clears its key word: from a refill (carved with the key) and reused after a free, in both tiers', () => {
     const h = createHeap({ maxBytes: 32 << 20 });
-    for (let round = 0; round < 3; round++) {
-      const ps = [h.calloc(4, 16), h.memalign(64, 100), h.calloc(1, 9000), h.memalign(4096, 5000)];
-      for (const p of ps) h.free(p);
+    const keyWord = (p: number): number => h.views.i32[(p >>> 2) + FREE_KEY_WORD]!;
+    const key = h.views.i32[GH_FREE_KEY]!;
+    const calls: Array<[string, () => number]> = [
+      ['malloc(40)', () => h.malloc(40)], ['calloc(4, 16)', () => h.calloc(4, 16)], ['memalign(64, 100)', () => h.memalign(64, 100)],
+      ['realloc(0, 300)', () => h.realloc(0, 300)], ['malloc(9000)', () => h.malloc(9000)], ['calloc(1, 9000)', () => h.calloc(1, 9000)],
+      ['memalign(4096, 5000)', () => h.memalign(4096, 5000)],
+    ];
+    for (let round = 0; round < 3; round++) { // round 0: fresh refills; then blocks freed just before
+      for (const [what, call] of calls) {
+        const p = call();
+        expect(keyWord(p), `${what}, round ${round}: the key word of the block handed out`).not.toBe(key);
+        h.free(p);
+        expect(keyWord(p), `${what}, round ${round}: free writes the key`).toBe(key);
+      }
     }
     h.validate();
     expect(h.liveBytes()).toBe(0);

@@ -4,7 +4,7 @@ import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { formatComparison, runCompare } from './compare.js';
+import { calibration, DEFAULT_RUNS, formatCalibration, formatComparison, MIN_TIMED_MS, runCompare } from './compare.js';
 import { measure, type RunRecord } from './measure.js';
 import { formatTable, mops, problems } from './report.js';
 import { runBench, type RunFailure, type RunOptions, type WorkloadChoice, type WorkloadRuns } from './runner.js';
@@ -38,8 +38,14 @@ usage:
                    (mimalloc-bench's shapes: alloc-test single-thread, alloc-test-mt,
                    cache-scratch, mstress and xmalloc on worker_threads)
   hakmem-bench compare [--a SUBJECT] --b SUBJECT [--workloads w[:cycles],…] [--runs N]
-                   [--cycles N] [--seed N] [--json out.json]
-                   (A/B: both interleaved, the ratio, and the counters that differ)
+                   [--cycles N] [--seed N] [--threshold PCT] [--instructions] [--json out.json]
+                   (A/B, interleaved A B / B A: a verdict from the 99 % interval of B/A
+                   against a threshold, and every counter side by side; cycles not
+                   given are scaled until a timed run lasts 200 ms. --instructions:
+                   instructions per operation under callgrind, one run each, exact)
+  hakmem-bench calibrate [--subject SUBJECT] [--workloads w,…] [--runs N]
+                   (A/A: the noise floor of each workload on this machine — the
+                   smallest difference a default compare can tell from noise)
   hakmem-bench report out.json     (the tables and the summary again, from a --json file)
   hakmem-bench chart out.json [--out charts/] [--scale auto|linear|log]
                    (one SVG per workload from a --json file: ops/s median with
@@ -58,7 +64,9 @@ defaults: --suite default: --subjects hakmem,thing,cheap,seglist,null (single-th
           larson (a w of trace:<path> replays your own .trace.gz)
           --suite all: every workload of \`list\` (traces, mt and mimalloc shapes too)
           --runs 5 --seed 42 (cycles: each workload's own); compare: --a hakmem,
-          --workloads default
+          --workloads default, --runs 10 (--instructions: 1), --threshold 3
+          (--instructions: 1); calibrate: --subject hakmem, --workloads
+          default,tiny,mid,pool,large, --runs 10
           --suite mt: --subjects hakmem,thing-locked,cheap,null
           --workloads cross-thread,larson,mid-large-mt --threads 1,2
           (w:N sets a multi-thread workload's main parameter: cross-thread blocks
@@ -449,6 +457,8 @@ async function compare(args: string[]): Promise<number> {
       runs: { type: 'string' },
       cycles: { type: 'string' },
       seed: { type: 'string' },
+      threshold: { type: 'string' },
+      instructions: { type: 'boolean', default: false },
       json: { type: 'string' },
     },
   });
@@ -457,19 +467,23 @@ async function compare(args: string[]): Promise<number> {
   const a = values.a;
   const b = values.b;
   for (const spec of [a, b]) await findSubject(spec).load();
-  const runs = positiveInt(values.runs, '--runs', 5);
+  const instructions = values.instructions;
+  const runs = positiveInt(values.runs, '--runs', instructions ? 1 : DEFAULT_RUNS);
   const seed = seedOf(values.seed);
+  const threshold = values.threshold === undefined ? undefined : percent(values.threshold, '--threshold');
   const workloadsChosen = list(values.workloads).map((w) => workloadChoice(w, cycles));
-  console.log(`hakmem-bench compare: A = ${a}, B = ${b}; ${runs} runs each, interleaved, seed ${seed}`);
+  const how = instructions ? 'instructions per operation under callgrind' : 'timed';
+  console.log(`hakmem-bench compare: A = ${a}, B = ${b}; ${runs} runs each, interleaved A B / B A, ${how}, seed ${seed}`);
   const results = runCompare({
-    a, b, workloads: workloadsChosen, runs, seed,
-    onRun: (side, r) => console.error(`  ${r.workload} run ${r.run + 1}/${runs} ${side} ${mops(r.opsPerSec)} M ops/s`),
+    a, b, workloads: workloadsChosen, runs, seed, instructions,
+    onRun: (side, r) => console.error(`  ${r.workload} run ${r.run + 1}/${runs} ${side} ${mops(r.opsPerSec)} M ops/s${r.instructions === undefined ? '' : `, ${r.instructions} instructions`}`),
+    onScaled: (w, n, ms) => console.error(`  ${w}: a pilot run of A timed ${ms.toFixed(1)} ms; ${n} cycles so that each run lasts ${MIN_TIMED_MS} ms or more`),
   });
   let trouble = 0;
   for (const c of results) {
     const workload = findWorkload(c.workload);
     console.log(`\n## ${c.workload} (${workload.description}; ${c.cycles} cycles)\n`);
-    console.log(formatComparison(c, a, b, undefined, { blockBytes: workload.blockBytes }));
+    console.log(formatComparison(c, a, b, undefined, { blockBytes: workload.blockBytes, ...(threshold === undefined ? {} : { threshold }) }));
     trouble += c.failures.length + [...c.a, ...c.b].filter((r) => r.verify === 'FAILED').length;
   }
   if (values.json !== undefined) {
@@ -477,6 +491,36 @@ async function compare(args: string[]): Promise<number> {
     console.log(`\nraw runs written to ${values.json}`);
   }
   return trouble > 0 ? 1 : 0;
+}
+
+async function calibrate(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      subject: { type: 'string', default: 'hakmem' },
+      workloads: { type: 'string', default: 'default,tiny,mid,pool,large' },
+      runs: { type: 'string' },
+      seed: { type: 'string' },
+    },
+  });
+  const subject = values.subject;
+  await findSubject(subject).load();
+  const runs = positiveInt(values.runs, '--runs', DEFAULT_RUNS);
+  const seed = seedOf(values.seed);
+  console.log(`hakmem-bench calibrate: ${subject} against itself (A/A), ${runs} pairs per workload, interleaved, seed ${seed}`);
+  const results = runCompare({
+    a: subject, b: subject, workloads: list(values.workloads).map((w) => workloadChoice(w, undefined)), runs, seed,
+    onRun: (side, r) => console.error(`  ${r.workload} run ${r.run + 1}/${runs} ${side} ${mops(r.opsPerSec)} M ops/s`),
+  });
+  console.log(`\n${formatCalibration(results.map(calibration))}`);
+  return results.some((c) => c.failures.length > 0) ? 1 : 0;
+}
+
+/** A percentage option (e.g. `3` or `0.5`) as a fraction. */
+function percent(value: string, name: string): number {
+  const x = Number(value);
+  if (!Number.isFinite(x) || x < 0 || x >= 100) throw new Error(`${name} must be a percentage in [0, 100), got "${value}"`);
+  return x / 100;
 }
 
 /** What `run --json` (and `--out`'s results.json) holds. */
@@ -609,6 +653,8 @@ async function main(argv: string[]): Promise<number> {
       return run(rest);
     case 'compare':
       return compare(rest);
+    case 'calibrate':
+      return calibrate(rest);
     case 'report':
       return report(rest);
     case 'chart':

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { MeasureSpec, RunRecord } from './measure.js';
+import { TIMED_BUILTIN, type MeasureSpec, type RunRecord } from './measure.js';
 import { findSubject } from './subjects/index.js';
 import { errorMessage } from './util.js';
 import { findWorkload } from './workloads/index.js';
@@ -74,15 +74,25 @@ export function nodeEnv(): NodeJS.ProcessEnv {
   return { ...process.env, TSX_TSCONFIG_PATH: process.env.TSX_TSCONFIG_PATH ?? RUN_TSCONFIG };
 }
 
-/** Runs one measurement in a fresh Node process and returns its record. */
-export function spawnMeasure(spec: MeasureSpec): RunRecord {
+/** A run's record, and with `instructions` the instructions its timed call executed (callgrind). */
+export type CountedRecord = RunRecord & { readonly instructions?: number };
+
+/**
+ * Runs one measurement in a fresh Node process and returns its record. With
+ * `instructions`, the process runs under callgrind (`valgrind` on the PATH), V8 on one
+ * thread, collecting only inside the timed call (TIMED_BUILTIN): the record's
+ * `instructions` is then deterministic to a few hundred per run.
+ */
+export function spawnMeasure(spec: MeasureSpec, options: { readonly instructions?: boolean } = {}): CountedRecord {
+  const counted = options.instructions === true;
   const args = [
+    ...(counted ? ['--tool=callgrind', `--toggle-collect=${TIMED_BUILTIN}`, '--callgrind-out-file=/dev/null', process.execPath, '--single-threaded'] : []),
     ...nodeArgs(), '--expose-gc', CLI, 'measure',
     '--subject', spec.subject, '--workload', spec.workload,
     '--cycles', String(spec.cycles), '--seed', String(spec.seed), '--run', String(spec.run),
     ...(spec.params === undefined ? [] : ['--params', JSON.stringify(spec.params)]),
   ];
-  const child = spawnSync(process.execPath, args, {
+  const child = spawnSync(counted ? 'valgrind' : process.execPath, args, {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
     maxBuffer: 64 * 1024 * 1024,
@@ -94,7 +104,16 @@ export function spawnMeasure(spec: MeasureSpec): RunRecord {
     throw new Error(`${why}: ${child.stderr.trim() || child.stdout.trim()}`);
   }
   const line = child.stdout.trim().split('\n').at(-1) ?? '';
-  return JSON.parse(line) as RunRecord;
+  const record = JSON.parse(line) as RunRecord;
+  if (!counted) return record;
+  return { ...record, instructions: collectedInstructions(child.stderr) };
+}
+
+/** The instruction count callgrind's summary reports (`==pid== Collected : N`); throws when there is none. */
+export function collectedInstructions(stderr: string): number {
+  const m = /==\d+== Collected : (\d+)/.exec(stderr);
+  if (m === null) throw new Error(`no callgrind summary in the child's output (is valgrind installed?): ${stderr.trim().slice(-300)}`);
+  return Number(m[1]);
 }
 
 /** Which of the subjects can be loaded here; the others are reported as skipped. */

@@ -9,6 +9,7 @@
 //  4     ops           worker           operations done
 //  5     mismatches    worker           blocks whose pattern was wrong
 //  6     finalOps      worker           allocations of the final phase (every tier, after the kill)
+//  7..12 bad           worker           the first wrong block: ptr, size, byte index, words 0 and 1, phase (W_BAD_*)
 //  16..  slots         worker           SLOT_WORDS per slot: ptr, size, state (S_*), tag
 import type { Heap, SharedHeapHandle } from '@hakmem/allocator';
 
@@ -19,6 +20,8 @@ export const W_INCALL = 3;
 export const W_OPS = 4;
 export const W_MISMATCHES = 5;
 export const W_FINAL_OPS = 6;
+/** The first block whose pattern was wrong: ptr, size, first wrong byte, its words 0 and 1, the phase (1 run, 2 after the kill, 3 release). */
+export const W_BAD = 7;
 export const SLOT_BASE = 16;
 export const SLOT_WORDS = 4;
 
@@ -82,9 +85,35 @@ export function fillBlock(u8: Uint8Array, p: number, n: number): void {
 }
 
 export function verifyBlock(h: Heap, p: number, n: number): boolean {
+  return badByte(h, p, n) < 0;
+}
+
+/** The index of the first byte of block `p` (`n` bytes) that differs from `fillBlock`'s pattern; -1 when none does. */
+export function badByte(h: Heap, p: number, n: number): number {
   h.refresh();
   const u8 = h.views.u8;
   const k = Math.min(n - 1, 64);
-  for (let i = 0; i < k; i++) if (u8[p + i] !== ((p + i * 31 + n) & 255)) return false;
-  return u8[p + n - 1] === ((n * 7 + p) & 255);
+  for (let i = 0; i < k; i++) if (u8[p + i] !== ((p + i * 31 + n) & 255)) return i;
+  return u8[p + n - 1] === ((n * 7 + p) & 255) ? -1 : n - 1;
+}
+
+/** Counts a wrong block in the worker's table; the first one's details go to W_BAD.. (what the creator's error shows). */
+export function recordMismatch(t: Int32Array, h: Heap, p: number, n: number, phase: number): void {
+  if (Atomics.add(t, W_MISMATCHES, 1) !== 0) return;
+  const u32 = h.views.u32;
+  t[W_BAD] = p;
+  t[W_BAD + 1] = n;
+  t[W_BAD + 2] = badByte(h, p, n);
+  t[W_BAD + 3] = u32[p >>> 2]! | 0;
+  t[W_BAD + 4] = u32[(p >>> 2) + 1]! | 0;
+  t[W_BAD + 5] = phase;
+}
+
+/** What the worker recorded of its first wrong block, for an error message. */
+export function describeMismatch(t: Int32Array, freeKey: number): string {
+  if (t[W_MISMATCHES] === 0) return '';
+  const p = t[W_BAD]! >>> 0;
+  const hex = (x: number): string => (x >>> 0).toString(16);
+  return `thread ${t[W_TID]}: block 0x${hex(p)} (${t[W_BAD + 1]} B), byte ${t[W_BAD + 2]} wrong, words ${hex(t[W_BAD + 3]!)} ${hex(t[W_BAD + 4]!)}` +
+    `${t[W_BAD + 4] === freeKey ? ' (the free key)' : ''}, phase ${['', 'run', 'after the kill', 'release'][t[W_BAD + 5]!]}`;
 }

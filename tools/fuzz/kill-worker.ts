@@ -13,8 +13,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { attachHeap } from '@hakmem/allocator';
 import {
   C_PAUSE, C_RELEASE, C_RESUME, S_ALLOCATING, S_EMPTY, S_FREEING, S_LIVE, S_REALLOCATING, S_UNFILLED, SLOT_BASE, SLOT_WORDS,
-  W_CMD, W_FINAL_OPS, W_INCALL, W_MISMATCHES, W_OPS, W_STATE, W_TID, WS_DETACHED, WS_FINISHED, WS_PAUSED, WS_RUNNING,
-  fillBlock, randomSize, verifyBlock, xorshift, type KillWorkerJob,
+  W_CMD, W_FINAL_OPS, W_INCALL, W_OPS, W_STATE, W_TID, WS_DETACHED, WS_FINISHED, WS_PAUSED, WS_RUNNING,
+  fillBlock, randomSize, recordMismatch, verifyBlock, xorshift, type KillWorkerJob,
 } from './kill-table.js';
 
 const job = (workerData as { data: KillWorkerJob }).data;
@@ -51,7 +51,7 @@ function step(k: number): void {
   }
   const p = t[s]!;
   const n = t[s + 1]!;
-  if (!verifyBlock(heap, p, n)) Atomics.add(t, W_MISMATCHES, 1);
+  if (!verifyBlock(heap, p, n)) recordMismatch(t, heap, p, n, 1);
   const tag = rand() | 1;
   const free = (rand() & 3) !== 0;
   const m = randomSize(rand);
@@ -95,14 +95,14 @@ if (Atomics.load(t, W_CMD) === C_RESUME) {
   // After the kill: every tier still serves this thread (no lock left held), and its own blocks kept their contents.
   for (let k = 0; k < slots; k++) {
     const s = slot(k);
-    if (t[s + 2] === S_LIVE && !verifyBlock(heap, t[s]!, t[s + 1]!)) Atomics.add(t, W_MISMATCHES, 1);
+    if (t[s + 2] === S_LIVE && !verifyBlock(heap, t[s]!, t[s + 1]!)) recordMismatch(t, heap, t[s]!, t[s + 1]!, 2);
   }
   for (let r = 0; r < 3; r++) {
     for (const n of FINAL_SIZES) {
       const p = heap.malloc(n);
       if (p === 0) throw new Error(`final phase: malloc(${n}) failed in thread ${heap.tid}`);
       fillBlock(heap.views.u8, p, n);
-      if (!verifyBlock(heap, p, n)) Atomics.add(t, W_MISMATCHES, 1);
+      if (!verifyBlock(heap, p, n)) recordMismatch(t, heap, p, n, 2);
       heap.free(p);
       t[W_FINAL_OPS]!++;
     }
@@ -116,7 +116,7 @@ if (Atomics.load(t, W_CMD) === C_RELEASE) {
   for (let k = 0; k < slots; k++) {
     const s = slot(k);
     if (t[s + 2] === S_LIVE || t[s + 2] === S_UNFILLED) {
-      if (t[s + 2] === S_LIVE && !verifyBlock(heap, t[s]!, t[s + 1]!)) Atomics.add(t, W_MISMATCHES, 1);
+      if (t[s + 2] === S_LIVE && !verifyBlock(heap, t[s]!, t[s + 1]!)) recordMismatch(t, heap, t[s]!, t[s + 1]!, 3);
       heap.free(t[s]!);
       t[s + 2] = S_EMPTY;
     }

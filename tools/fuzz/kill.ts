@@ -14,7 +14,7 @@
 import type { Worker } from 'node:worker_threads';
 import { createHeap, type Heap, type ReclaimReport } from '@hakmem/allocator';
 import {
-  GH_DEBUG_BITMAP, L25BlockState, MAX_THREADS, PAGE_SHIFT, PAGE_SIZE, PageKind, PD_BLOCK_SIZE, PD_CARVE, PD_FREE_HEAD,
+  GH_DEBUG_BITMAP, GH_FREE_KEY, L25BlockState, MAX_THREADS, PAGE_SHIFT, PAGE_SIZE, PageKind, PD_BLOCK_SIZE, PD_CARVE, PD_FREE_HEAD,
   PD_REGION_STATE, REG_AUX_MASK, REG_AUX_SHIFT, REG_KIND_MASK, TR_POOL_CACHE_BASE, TR_POOL_CACHE_BYTES, TR_POOL_DRAIN,
   TR_POOL_REMOTE_HEAD, TR_TINY_CACHE_BASE, TR_TINY_CACHE_BYTES, TR_TINY_DRAIN, TR_TINY_REMOTE_HEAD, threadWord,
 } from '@hakmem/contracts';
@@ -22,7 +22,7 @@ import { alignUp } from '@hakmem/primitives';
 import { tsWorker } from '../worker/ts-worker.js';
 import {
   C_PAUSE, C_RELEASE, C_RESUME, S_ALLOCATING, S_FREEING, S_LIVE, S_REALLOCATING, S_UNFILLED, SLOT_BASE, SLOT_WORDS, tableBytes,
-  verifyBlock, W_CMD, W_INCALL, W_MISMATCHES, W_OPS, W_STATE, W_TID, WS_FINISHED, WS_PAUSED, WS_RUNNING, xorshift,
+  describeMismatch, verifyBlock, W_CMD, W_INCALL, W_MISMATCHES, W_OPS, W_STATE, W_TID, WS_FINISHED, WS_PAUSED, WS_RUNNING, xorshift,
   type KillWorkerJob,
 } from './kill-table.js';
 
@@ -319,7 +319,11 @@ export async function runKill(c: KillCase): Promise<KillStats> {
       stats.ops += s.t[W_OPS]!;
       stats.mismatches += s.t[W_MISMATCHES]!;
     }
-    if (stats.mismatches > 0) throw new Error(`${stats.mismatches} blocks lost their contents`);
+    if (stats.mismatches > 0) {
+      const key = heap.views.i32[GH_FREE_KEY]!;
+      const first = run.map((r) => describeMismatch(r.t, key)).filter((x) => x !== '');
+      throw new Error(`round ${round}: ${stats.mismatches} blocks lost their contents; first in ${first.join('; ')}\nvictims ${JSON.stringify(victims.map((x) => ({ tid: x.t[W_TID], inCall: x.t[W_INCALL], report: x.report ?? null })))}`);
+    }
     // Nothing lost: everything freed, trimmed: no live byte, no thread but the creator, the fresh heap's mapping.
     heap.trim();
     heap.validate();

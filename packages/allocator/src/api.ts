@@ -34,8 +34,8 @@ export interface BoxTuning {
   readonly superslabTier?: Pick<SuperSlabTierOptions, 'retain'>;
   readonly poolTls?: Pick<PoolTlsOptions, 'classSizes' | 'capacity'>;
   readonly poolRefill?: Pick<PoolRefillOptions, 'arenaInitial' | 'arenaMax' | 'prewarm'>;
-  readonly l25Pool?: Pick<L25PoolOptions, 'classSizes' | 'shards' | 'keepPerClass' | 'budget' | 'splitSpan'>;
-  readonly bigCache?: Pick<BigCacheOptions, 'budget'>;
+  readonly l25Pool?: Pick<L25PoolOptions, 'classSizes' | 'shards' | 'keepPerClass' | 'budget' | 'budgetFloor' | 'liveShare' | 'splitSpan'>;
+  readonly bigCache?: Pick<BigCacheOptions, 'budget' | 'budgetFloor' | 'liveShare'>;
 }
 
 /** Options of `compose()`: an explicit backend and any box you want to swap. */

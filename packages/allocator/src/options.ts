@@ -28,8 +28,8 @@ const TUNING_KEYS: { readonly [K in keyof Required<BoxTuning>]: readonly string[
   superslabTier: ['retain'],
   poolTls: ['classSizes', 'capacity'],
   poolRefill: ['arenaInitial', 'arenaMax', 'prewarm'],
-  l25Pool: ['classSizes', 'shards', 'keepPerClass', 'budget', 'splitSpan'],
-  bigCache: ['budget'],
+  l25Pool: ['classSizes', 'shards', 'keepPerClass', 'budget', 'budgetFloor', 'liveShare', 'splitSpan'],
+  bigCache: ['budget', 'budgetFloor', 'liveShare'],
 };
 
 /**

@@ -37,7 +37,7 @@ describe('createHeap: the mid (pool) and L2.5 tiers', () => {
     heap.validate();
   });
 
-  test('phase test, L2.5: the second round reuses the first round\'s blocks (no map, no growth); trim gives them back', () => {
+  test('phase test, L2.5: the second round reuses the first round\'s memory (no growth); the cache sheds towards its floor; trim gives it back', () => {
     const heap = createHeap({ maxBytes: 128 * MiB });
     const sizes = [70_000, 130_000, 200_000, 500_000, 1 * MiB, 300_000, 65536, 900_000];
     const round = (): void => {
@@ -52,16 +52,18 @@ describe('createHeap: the mid (pool) and L2.5 tiers', () => {
     };
     round();
     const { footprint } = heap.stats();
-    const maps = heap.stats().boxes.osBoundary.maps;
     round();
     round();
     const st = heap.stats();
     expect(st.footprint).toBe(footprint);
-    expect(st.boxes.osBoundary.maps).toBe(maps);
-    expect(st.boxes.l25Pool.hits).toBe(2 * sizes.length);
-    expect(st.l25).toMatchObject({ blocksInUse: 0, bytesInUse: 0, blocksCached: sizes.length });
+    expect(st.boxes.l25Pool.hits).toBeGreaterThan(0);
+    expect(st.l25).toMatchObject({ blocksInUse: 0, bytesInUse: 0 });
+    // Nothing live: each free over the shard's limit sheds one more cached block, so what
+    // it keeps comes down towards its floor (1 MiB by default): here less than half of
+    // the round's 3.3 MiB the fixed budget kept.
     const cached = st.l25.bytesCached;
-    expect(cached).toBeGreaterThan(3 * MiB);
+    expect(cached).toBeGreaterThan(0);
+    expect(cached).toBeLessThanOrEqual(1.5 * MiB);
     const inUse = st.boxes.osBoundary.bytesInUse;
     expect(heap.trim()).toBeGreaterThanOrEqual(cached);
     expect(heap.stats().l25).toEqual({ blocksInUse: 0, bytesInUse: 0, blocksCached: 0, bytesCached: 0, bytesFree: 0 });

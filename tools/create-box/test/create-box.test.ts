@@ -55,9 +55,9 @@ const BREAKS: ReadonlyArray<{ contract: string; find: string; replace: string; c
     message: /l25-pool alloc\(0\) returned 0x[0-9a-f]+, not a 64 KiB aligned heap address/,
   },
   {
-    contract: 'bigcache', // evicts only once the cache holds twice its budget
-    find: 'this.word(S_CACHED_PAGES) * PAGE_SIZE > this.budget && k >= 0; k--) {',
-    replace: 'this.word(S_CACHED_PAGES) * PAGE_SIZE > 2 * this.budget && k >= 0; k--) { // broken: twice the budget',
+    contract: 'bigcache', // evicts only once the cache holds twice its limit
+    find: 'this.word(S_CACHED_PAGES) > lim && k >= 0; k--) {',
+    replace: 'this.word(S_CACHED_PAGES) > 2 * lim && k >= 0; k--) { // broken: twice the limit',
     clause: 'bigcache: budget — cached bytes never exceed it (blocks are unmapped instead, registry cleared first); a block above it is unmapped at once; 0 caches nothing',
     message: /bigcache budget: \d+ B cached after free #\d, budget 3145728/,
   },

@@ -1,7 +1,22 @@
 export type { BigCache, BigCacheOptions, BigCacheStats } from '@hakmem/contracts';
 
-/** Default byte budget of the cache of freed big blocks: 64 MiB. */
+/** Default upper bound on the bytes of the cache of freed big blocks: 64 MiB. */
 export const DEFAULT_BUDGET = 64 << 20;
+
+/**
+ * Default bytes the cache keeps whatever the live big bytes: 8 MiB (a few blocks of the
+ * smallest big classes, enough for a program that cycles a handful of big buffers). A
+ * linear memory never shrinks: a block kept idle while another tier maps fresh pages
+ * raises the footprint for good, one given back costs a map (metadata only) when it is
+ * needed again.
+ */
+export const DEFAULT_BUDGET_FLOOR = 8 << 20;
+
+/**
+ * Default cached bytes kept per live big byte: 1/4. Above the floor the cache follows the
+ * live big blocks, so a program that freed them keeps the floor, not its old peak.
+ */
+export const DEFAULT_LIVE_SHARE = 1 / 4;
 
 /**
  * Size classes of big blocks, in 64 KiB pages: 1, 2, 3, then four classes per doubling

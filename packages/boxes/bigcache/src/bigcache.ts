@@ -5,7 +5,7 @@ import {
   type BigCache, type BigCacheOptions, type BigCacheStats, type BoxContext, type HeapViews, type Ptr, type Recovery,
 } from '@hakmem/contracts';
 import { canBlockHere, lockAcquire, lockHolder, lockRelease } from '@hakmem/primitives';
-import { BIG_CLASSES, bigClassCeil, bigClassFloor, bigClassPages, DEFAULT_BUDGET } from './api.js';
+import { BIG_CLASSES, bigClassCeil, bigClassFloor, bigClassPages, DEFAULT_BUDGET, DEFAULT_BUDGET_FLOOR, DEFAULT_LIVE_SHARE } from './api.js';
 
 const BOX = 'bigcache';
 /** How many classes above the request's a cache lookup may take a block from (then trimmed): up to 2×. */
@@ -44,6 +44,12 @@ class BigCacheBox implements BigCache {
   private readonly heapStart: number;
   private readonly maxPages: number;
   private readonly budget: number;
+  /** The budget in whole pages (cached blocks are whole pages). */
+  private readonly budgetPages: number;
+  /** Cached pages kept whatever the live pages (the floor in pages, at most `budgetPages`). */
+  private readonly floorPages: number;
+  /** Cached pages kept per live page, in 1/256ths (`liveShare × 256`). */
+  private readonly shareQ8: number;
   private readonly regions: BigCacheOptions['regions'];
   /** The state (see above) when the box has no slot: this instance's own. */
   private readonly own: Int32Array | null;
@@ -66,13 +72,16 @@ class BigCacheBox implements BigCache {
   private unmapped = 0;
   private resized = 0;
 
-  constructor(ctx: BoxContext, options: BigCacheOptions, budget: number) {
+  constructor(ctx: BoxContext, options: BigCacheOptions, budget: number, floor: number, share: number) {
     this.v = ctx.backend.views;
     this.reg = ctx.layout.registryOffset >>> 2;
     this.pd = ctx.layout.pageTableOffset >>> 2;
     this.heapStart = ctx.layout.heapStart;
     this.maxPages = ctx.layout.maxPages;
     this.budget = budget;
+    this.budgetPages = Math.floor(budget / PAGE_SIZE);
+    this.floorPages = Math.min(this.budgetPages, Math.floor(floor / PAGE_SIZE));
+    this.shareQ8 = Math.round(share * 256);
     this.regions = options.regions;
     this.own = ctx.slotOffset < 0 ? new Int32Array(BIG_STATE_WORDS) : null;
     this.sb = ctx.slotOffset < 0 ? 0 : ctx.slotOffset >>> 2;
@@ -248,7 +257,8 @@ class BigCacheBox implements BigCache {
     const sb = this.sb;
     const d = this.pd + ((ptr >>> PAGE_SHIFT) << 4);
     const pages = i32[d + PD_REGION_PAGES]!;
-    const over = pages * PAGE_SIZE > this.budget;
+    const lim = this.limit(st[sb + S_LIVE_PAGES]! - pages); // computed before the run: the limit once this block is not live
+    const over = pages > lim;
     const r = this.reg + (ptr >>> PAGE_SHIFT);
     const c = over ? 0 : bigClassFloor(pages);
     st[sb + S_LIVE_BLOCKS]!--;
@@ -269,16 +279,31 @@ class BigCacheBox implements BigCache {
       st[sb + S_CACHED_PAGES]! += pages;
     }
     try {
-      // Over budget: evict largest-first (the fewest unmaps to get back within it).
-      for (let k = BIG_CLASSES - 1; this.word(S_CACHED_PAGES) * PAGE_SIZE > this.budget && k >= 0; k--) {
-        while (this.head(k) !== 0 && this.word(S_CACHED_PAGES) * PAGE_SIZE > this.budget) this.evictHead(k);
-      }
+      this.shed(lim);
     } finally {
       this.unlock();
     }
     if (over) {
       this.regions.unmap(ptr, pages * PAGE_SIZE);
       this.unmapped++;
+    }
+  }
+
+  /**
+   * The cached pages allowed while `livePages` pages are live: `min(budget, max(floor,
+   * liveShare × live))`. A slotless instance of a shared heap counts only its own calls, so
+   * its live pages may be negative (blocks it freed that others allocated): the floor then.
+   */
+  private limit(livePages: number): number {
+    const byLive = (livePages * this.shareQ8) >> 8;
+    const lim = byLive > this.floorPages ? byLive : this.floorPages;
+    return lim < this.budgetPages ? lim : this.budgetPages;
+  }
+
+  /** Under the lock: evicts largest-first (the fewest unmaps) until the cached pages are within `lim`. */
+  private shed(lim: number): void {
+    for (let k = BIG_CLASSES - 1; this.word(S_CACHED_PAGES) > lim && k >= 0; k--) {
+      while (this.head(k) !== 0 && this.word(S_CACHED_PAGES) > lim) this.evictHead(k);
     }
   }
 
@@ -338,10 +363,15 @@ class BigCacheBox implements BigCache {
       const v = this.v.i32;
       const st = this.st();
       const r = this.reg + (ptr >>> PAGE_SHIFT);
+      const lim = this.limit(st[this.sb + S_LIVE_PAGES]! - (pages - keep));
       v[d + PD_REGION_PAGES] = keep;
       st[this.sb + S_LIVE_PAGES]! -= pages - keep;
       v.fill(this.retiredEntry, r + keep, r + pages);
-      this.unlock();
+      try {
+        this.shed(lim); // fewer live pages: the cache follows them down
+      } finally {
+        this.unlock();
+      }
       this.regions.unmap(ptr + keep * PAGE_SIZE, (pages - keep) * PAGE_SIZE);
       this.unmapped++;
     }
@@ -536,10 +566,17 @@ class BigCacheBox implements BigCache {
 
 /**
  * Creates one thread's big-block cache over `options.regions`. Throws `E_INVALID_OPTION`
- * when `budget` is not a non-negative integer.
+ * when `budget` or `budgetFloor` is not a non-negative integer, or `liveShare` not a
+ * number in 0..64.
  */
 export function createBigCache(ctx: BoxContext, options: BigCacheOptions): BigCache {
   const budget = options.budget ?? DEFAULT_BUDGET;
+  const floor = options.budgetFloor ?? DEFAULT_BUDGET_FLOOR;
+  const share = options.liveShare ?? DEFAULT_LIVE_SHARE;
   if (!Number.isInteger(budget) || budget < 0) throw new HakmemError(ErrorCode.INVALID_OPTION, `budget must be a non-negative integer, got ${budget}`, { box: BOX });
-  return new BigCacheBox(ctx, options, budget);
+  if (!Number.isInteger(floor) || floor < 0) throw new HakmemError(ErrorCode.INVALID_OPTION, `budgetFloor must be a non-negative integer, got ${floor}`, { box: BOX });
+  if (typeof share !== 'number' || !(share >= 0 && share <= 64)) {
+    throw new HakmemError(ErrorCode.INVALID_OPTION, `liveShare must be a number in 0..64, got ${String(share)}`, { box: BOX });
+  }
+  return new BigCacheBox(ctx, options, budget, floor, share);
 }

@@ -5,7 +5,9 @@ import {
   REG_AUX_MASK, REG_AUX_SHIFT, REG_KIND_MASK, type BigCache, type BoxContext, type OsBoundary,
 } from '@hakmem/contracts';
 import { createHeap } from '@hakmem/allocator';
-import { BIG_CLASSES, bigClassCeil, bigClassFloor, bigClassPages, createBigCache, DEFAULT_BUDGET } from '@hakmem/bigcache';
+import {
+  BIG_CLASSES, bigClassCeil, bigClassFloor, bigClassPages, createBigCache, DEFAULT_BUDGET, DEFAULT_BUDGET_FLOOR, DEFAULT_LIVE_SHARE,
+} from '@hakmem/bigcache';
 
 const MiB = 1 << 20;
 
@@ -117,6 +119,67 @@ describe('bigcache', () => {
     f.big.free(d); // larger than the budget itself
     expect(f.big.stats()).toMatchObject({ cachedBlocks: 2, unmapped: 2, liveBlocks: 0 });
     expect(f.os.stats().bytesInUse).toBe(3 * MiB);
+    f.big.checkInvariants();
+  });
+
+  test('the live-proportional limit: after every free, cached bytes ≤ max(budgetFloor, liveShare × live bytes); largest first', () => {
+    const f = fixture();
+    // A cache of its own (slotless) over the heap's os-boundary: nothing else maps.
+    const big = createBigCache(f.ctx, { regions: f.os, budgetFloor: MiB, liveShare: 1 });
+    const a = big.alloc(MiB); // 16 pages
+    const b = big.alloc(2 * MiB); // 32
+    const l = big.alloc(8 * MiB); // 128: 11 MiB live
+    big.free(a); // live 10 MiB: limit 10 MiB
+    big.free(b); // live 8 MiB: limit 8 MiB
+    expect(big.stats()).toMatchObject({ cachedBlocks: 2, cachedBytes: 3 * MiB, liveBytes: 8 * MiB, unmapped: 0 });
+    big.free(l); // live 0: limit = the floor, 1 MiB; l (above it) unmapped at once, b shed (largest first), a kept
+    expect(big.stats()).toMatchObject({ cachedBlocks: 1, cachedBytes: MiB, liveBytes: 0, unmapped: 2 });
+    expect(f.os.stats().bytesInUse).toBe(MiB);
+    expect([f.reg(b), f.reg(l)]).toEqual([0, 0]);
+    big.checkInvariants();
+    const maps = f.os.stats().maps;
+    expect(big.alloc(MiB)).toBe(a);
+    expect(f.os.stats().maps).toBe(maps);
+    // Equal blocks freed one by one (share 1/2, floor 2 MiB): the cache tracks the live bytes down.
+    const g = fixture();
+    const c2 = createBigCache(g.ctx, { regions: g.os, budgetFloor: 2 * MiB, liveShare: 0.5 });
+    const blocks = Array.from({ length: 6 }, () => c2.alloc(2 * MiB));
+    const cached: number[] = [];
+    for (const [i, p] of blocks.entries()) {
+      c2.free(p);
+      const st = c2.stats();
+      expect(st.cachedBytes).toBeLessThanOrEqual(Math.max(2 * MiB, st.liveBytes / 2));
+      expect(g.os.stats().bytesInUse).toBe(st.liveBytes + st.cachedBytes);
+      expect(st.liveBytes).toBe((5 - i) * 2 * MiB);
+      cached.push(st.cachedBytes / MiB);
+    }
+    expect(cached).toEqual([2, 4, 2, 2, 2, 2]); // live 10 → limit 5 MiB: 1 block; 8 → 4: 2; 6 → 3: 1; then the floor: 1
+    c2.checkInvariants();
+  });
+
+  test('a shrink in place lowers the limit too: cached blocks beyond it are unmapped', () => {
+    const f = fixture();
+    const big = createBigCache(f.ctx, { regions: f.os, budgetFloor: 0, liveShare: 1 });
+    const a = big.alloc(MiB);
+    const l = big.alloc(8 * MiB);
+    big.free(a); // live 8 MiB: a cached
+    expect(big.stats()).toMatchObject({ cachedBytes: MiB, unmapped: 0 });
+    expect(big.resizeInPlace(l, 512 * 1024)).toBe(true); // live 512 KiB: limit 512 KiB, a goes
+    expect(big.stats()).toMatchObject({ cachedBlocks: 0, cachedBytes: 0, liveBytes: 512 * 1024, unmapped: 2 });
+    expect(f.os.stats().bytesInUse).toBe(512 * 1024);
+    expect(f.reg(a)).toBe(0);
+    big.checkInvariants();
+  });
+
+  test('defaults: a floor of 8 MiB and 1/4 of the live bytes — a program done with its big blocks keeps the floor', () => {
+    expect([DEFAULT_BUDGET_FLOOR, DEFAULT_LIVE_SHARE]).toEqual([8 * MiB, 0.25]);
+    const f = fixture();
+    const blocks = [4 * MiB, 4 * MiB, 16 * MiB, 2 * MiB].map((s) => f.big.alloc(s));
+    for (const p of blocks) f.big.free(p);
+    // live 22 → 5.5 MiB: the floor, 8 MiB: the first 4 MiB cached; live 6 MiB → 8 MiB: the second; 16 MiB: above
+    // the limit, unmapped at once; live 0: 2 MiB more would make 10 > 8: the largest class goes (one 4 MiB block).
+    expect(f.big.stats()).toMatchObject({ cachedBytes: 6 * MiB, cachedBlocks: 2, unmapped: 2, liveBytes: 0 });
+    expect(f.os.stats().bytesInUse).toBe(6 * MiB);
     f.big.checkInvariants();
   });
 
@@ -232,6 +295,9 @@ describe('bigcache', () => {
     const f = fixture();
     expect(DEFAULT_BUDGET).toBe(64 * MiB);
     for (const budget of [-1, 1.5, Number.NaN]) expect(errorCodeOf(() => createBigCache(f.ctx, { regions: f.os, budget }))).toBe(ErrorCode.INVALID_OPTION);
+    for (const budgetFloor of [-1, 0.5, Number.POSITIVE_INFINITY]) expect(errorCodeOf(() => createBigCache(f.ctx, { regions: f.os, budgetFloor }))).toBe(ErrorCode.INVALID_OPTION);
+    for (const liveShare of [-1, 65, Number.NaN, '1' as unknown as number]) expect(errorCodeOf(() => createBigCache(f.ctx, { regions: f.os, liveShare }))).toBe(ErrorCode.INVALID_OPTION);
+    for (const o of [{ budgetFloor: 0, liveShare: 0 }, { liveShare: 64 }, { liveShare: 0.3, budgetFloor: 1 << 30 }]) expect(errorCodeOf(() => createBigCache(f.ctx, { regions: f.os, ...o }))).toBeUndefined();
     expect(f.big.name).toBe('bigcache');
     const s = f.big.stats();
     s.hits = 9;

@@ -16,13 +16,29 @@ export const L25_MAX_CLASSES = 32;
 export const L25_MAX_SHARDS = 64;
 
 /**
- * Default bytes of free blocks one shard keeps cached: 64 MiB. A free beyond it (or
- * beyond `keepPerClass` in the block's class) unmaps the block, and os-boundary
- * coalesces it with its free neighbours for later maps. Measured on the bench's `large`
- * band with no splitting (README): 32 MiB → 73 MiB footprint, 64 MiB → 85 MiB and
- * 1.3–1.6× the band's speed (the misses, splits and unmaps all but gone).
+ * Default upper bound on the bytes of free blocks one shard keeps cached: 64 MiB. Below
+ * it the live-proportional limit (`DEFAULT_L25_LIVE_SHARE`, `DEFAULT_L25_BUDGET_FLOOR`)
+ * is what binds; a free beyond either (or beyond `keepPerClass` in the block's class)
+ * unmaps the block, and os-boundary coalesces it with its free neighbours for later maps.
  */
 export const DEFAULT_L25_BUDGET = 64 << 20;
+
+/**
+ * Default bytes a shard may keep cached whatever its live bytes: 1 MiB. A program whose
+ * L2.5 blocks are few keeps about one block of each size it cycles through; a linear
+ * memory never shrinks, so more sits idle while other tiers map fresh pages.
+ */
+export const DEFAULT_L25_BUDGET_FLOOR = 1 << 20;
+
+/**
+ * Default cached bytes per live byte of a shard: 8. The cache follows the live set down
+ * (a program done with its L2.5 blocks keeps the floor, not its old peak) but stays large
+ * enough for a high-churn live set: a miss costs a map, a registry stamp and, at the
+ * next free over the limit, an unmap — metadata only, but some thousand instructions
+ * with os-boundary's first fit, against a few dozen for a hit (README: the share against
+ * misses and footprint on the `large` band).
+ */
+export const DEFAULT_L25_LIVE_SHARE = 8;
 
 /**
  * Default split span: 1, an alloc never cuts a larger cached block (its class is empty:

@@ -6,7 +6,10 @@ import {
   type BoxContext, type HeapViews, type L25Pool, type L25PoolOptions, type L25PoolStats, type Ptr, type Recovery,
 } from '@hakmem/contracts';
 import { canBlockHere, lockAcquire, lockHolder, lockRelease } from '@hakmem/primitives';
-import { DEFAULT_KEEP_PER_CLASS, DEFAULT_L25_BUDGET, DEFAULT_L25_CLASS_SIZES, DEFAULT_SPLIT_SPAN, DEFAULT_SHARDS, L25_MAX_CLASSES, L25_MAX_SHARDS } from './api.js';
+import {
+  DEFAULT_KEEP_PER_CLASS, DEFAULT_L25_BUDGET, DEFAULT_L25_BUDGET_FLOOR, DEFAULT_L25_CLASS_SIZES, DEFAULT_L25_LIVE_SHARE, DEFAULT_SPLIT_SPAN,
+  DEFAULT_SHARDS, L25_MAX_CLASSES, L25_MAX_SHARDS,
+} from './api.js';
 import {
   L25_BITMAP, L25_CACHED_PAGES, L25_HEADS, L25_LIVE_BLOCKS, L25_LIVE_PAGES, L25_LOCK, L25_LOCK_CONTENDED,
   l25PoolStateBytes, l25ShardWords,
@@ -35,8 +38,12 @@ class L25PoolBox implements L25Pool {
   private readonly shared: boolean;
   private readonly canBlock: boolean;
   private readonly keep: number;
-  /** Cached pages a shard may hold (the byte budget in pages). */
+  /** Cached pages a shard may hold at most (the byte budget in pages). */
   private readonly budgetPages: number;
+  /** Cached pages a shard may hold whatever its live pages (the floor in pages, at most `budgetPages`). */
+  private readonly floorPages: number;
+  /** Cached pages a shard may hold per live page, in 1/256ths (`liveShare × 256`). */
+  private readonly shareQ8: number;
   private readonly numShards: number;
   /** Word index of shard 0's record. */
   private readonly state: number;
@@ -70,7 +77,10 @@ class L25PoolBox implements L25Pool {
   private mapped: number;
   private unmapped: number;
 
-  constructor(ctx: BoxContext, options: L25PoolOptions, sizes: readonly number[], shards: number, keep: number, budget: number, span: number) {
+  constructor(
+    ctx: BoxContext, options: L25PoolOptions, sizes: readonly number[], shards: number, keep: number, budget: number, floor: number,
+    share: number, span: number,
+  ) {
     const n = sizes.length;
     this.numClasses = n;
     this.classSizes = Int32Array.from(sizes);
@@ -83,6 +93,8 @@ class L25PoolBox implements L25Pool {
     this.canBlock = ctx.shared && canBlockHere();
     this.keep = keep;
     this.budgetPages = Math.floor(budget / PAGE_SIZE);
+    this.floorPages = Math.min(this.budgetPages, Math.floor(floor / PAGE_SIZE));
+    this.shareQ8 = Math.round(share * 256);
     this.numShards = shards;
     this.state = ctx.slotOffset >>> 2;
     this.shardWords = l25ShardWords(n);
@@ -312,10 +324,49 @@ class L25PoolBox implements L25Pool {
     }
   }
 
-  /** Under the lock: whether shard `s` may cache one more block of class `c` (`pages` pages): the keep limit and the byte budget (4 = L25_CACHED_PAGES). */
+  /** Under the lock: whether shard `s` may cache one more block of class `c` (`pages` pages): the keep limit and the shard's limit (4 = L25_CACHED_PAGES). */
   private fits(s: number, c: number, pages: number): boolean {
+    return this.v.i32[s + this.counts + c]! < this.keep && this.v.i32[s + 4]! + pages <= this.limit(s);
+  }
+
+  /**
+   * The cached pages shard `s` may hold now: `min(budget, max(floor, liveShare × its live
+   * pages))`. Its live pages may be negative (blocks allocated in another shard and freed
+   * into this one): the floor then. (6 = L25_LIVE_PAGES.)
+   */
+  private limit(s: number): number {
+    const byLive = (this.v.i32[s + 6]! * this.shareQ8) >> 8;
+    const lim = byLive > this.floorPages ? byLive : this.floorPages;
+    return lim < this.budgetPages ? lim : this.budgetPages;
+  }
+
+  /**
+   * Under the lock, after a free over the limit: when shard `s` is still above its limit,
+   * unmaps one cached block, the most recently cached of its largest non-empty class (the
+   * most bytes per unmap). One block per such free: the cache follows the live bytes down
+   * gradually, so a live set drained and refilled at once (a loop's teardown) keeps most
+   * of its cache, while a shard whose live set stays small is back within its limit after
+   * as many frees as it holds blocks. The block leaves as in `drainShard`: one run of
+   * stores, then the unmap.
+   */
+  private shed(s: number): void {
     const i32 = this.v.i32;
-    return i32[s + this.counts + c]! < this.keep && i32[s + 4]! + pages <= this.budgetPages;
+    if (i32[s + L25_CACHED_PAGES]! <= this.limit(s)) return;
+    const bitmap = i32[s + L25_BITMAP]!;
+    const c = 31 - Math.clz32(bitmap);
+    const p = this.classPages[c]!;
+    const base = i32[s + L25_HEADS + c]!;
+    const d = this.pd + ((base >>> PAGE_SHIFT) << 4);
+    const r = this.reg + (base >>> PAGE_SHIFT);
+    const next = i32[d + PD_REGION_NEXT]!;
+    i32[s + L25_HEADS + c] = next;
+    i32[s + this.counts + c]!--;
+    if (next === 0) i32[s + L25_BITMAP] = bitmap & ~(1 << c);
+    i32[s + L25_CACHED_PAGES]! -= p;
+    i32.fill(0, d + PD_REGION_FIRST, d + PD_REGION_END);
+    i32.fill(this.retiredEntry, r, r + p);
+    this.regions.unmap(base, p << PAGE_SHIFT);
+    this.unmapped++;
   }
 
   /** Under the lock: files the block at `base` (`pages` pages, class `c`) in shard `s`'s list (literal offsets as in `alloc`; 2 = CACHED). */
@@ -367,8 +418,12 @@ class L25PoolBox implements L25Pool {
     // Blocks are always exactly class-sized: the floor class is the block's class.
     const c = this.floorClass[pages]!;
     i32[s + 5]!--;
-    i32[s + 6]! -= pages;
-    if (i32[s + this.counts + c]! < this.keep && i32[s + 4]! + pages <= this.budgetPages) {
+    const live = i32[s + 6]! - pages;
+    i32[s + 6] = live;
+    // Within the keep limit and the shard's limit (limit() written out: min(budget,
+    // max(floor, share × live))); the floor test first, as most frees of a small cache pass it.
+    const cached = i32[s + 4]! + pages;
+    if (i32[s + this.counts + c]! < this.keep && cached <= this.budgetPages && (cached <= this.floorPages || cached <= (live * this.shareQ8) >> 8)) {
       // push() without its pages store: a freed block keeps its PD_REGION_PAGES. Written out
       // rather than called: `fits()` plus a `file()` without the pages store (push then
       // storing pages itself) measured 174.4 → 188.1 M instructions on the bench's `large`
@@ -379,9 +434,10 @@ class L25PoolBox implements L25Pool {
       i32[s + 7 + c] = ptr;
       i32[s + this.counts + c]!++;
       if (head === 0) i32[s + 2] = i32[s + 2]! | (1 << c);
-      i32[s + 4]! += pages;
+      i32[s + 4] = cached;
     } else {
       this.unmapBlock(ptr, pages);
+      this.shed(s);
     }
   }
 
@@ -397,7 +453,8 @@ class L25PoolBox implements L25Pool {
     const d = this.pd + ((ptr >>> PAGE_SHIFT) << 4);
     const pages = i32[d + PD_REGION_PAGES]!;
     const c = this.floorClass[pages]!;
-    const keep = i32[s + this.counts + c]! < this.keep && i32[s + L25_CACHED_PAGES]! + pages <= this.budgetPages;
+    const lim = this.limitAfterFree(s, pages);
+    const keep = i32[s + this.counts + c]! < this.keep && i32[s + L25_CACHED_PAGES]! + pages <= lim;
     const r = this.reg + (ptr >>> PAGE_SHIFT);
     i32[s + L25_LIVE_BLOCKS]!--;
     i32[s + L25_LIVE_PAGES]! -= pages;
@@ -412,12 +469,20 @@ class L25PoolBox implements L25Pool {
     } else {
       i32.fill(0, d + PD_REGION_FIRST, d + PD_REGION_END);
       i32.fill(this.retiredEntry, r, r + pages);
+      this.shed(s);
     }
     this.unlock(s);
     if (!keep) {
       this.regions.unmap(ptr, pages << PAGE_SHIFT);
       this.unmapped++;
     }
+  }
+
+  /** The limit of shard `s` once a free of `pages` pages has taken them off its live pages (computed before the commit run). */
+  private limitAfterFree(s: number, pages: number): number {
+    const byLive = ((this.v.i32[s + L25_LIVE_PAGES]! - pages) * this.shareQ8) >> 8;
+    const lim = byLive > this.floorPages ? byLive : this.floorPages;
+    return lim < this.budgetPages ? lim : this.budgetPages;
   }
 
   usableSize(ptr: Ptr): number {
@@ -659,14 +724,16 @@ function invalid(message: string): never {
  * Creates one thread's handle on the L2.5 pool. Its state lives at `ctx.slotOffset`
  * (`l25PoolStateBytes(shards, classes)` bytes of box slots); all-zero state (fresh
  * memory) is the empty pool, so every thread may create its handle at any time.
- * Throws `E_INVALID_OPTION` for bad class sizes, shards or keepPerClass, or when the
- * state does not fit the box slots.
+ * Throws `E_INVALID_OPTION` for bad class sizes, shards, keepPerClass, budget, budgetFloor,
+ * liveShare or splitSpan, or when the state does not fit the box slots.
  */
 export function createL25Pool(ctx: BoxContext, options: L25PoolOptions): L25Pool {
   const sizes = options.classSizes ?? DEFAULT_L25_CLASS_SIZES;
   const shards = options.shards ?? DEFAULT_SHARDS;
   const keep = options.keepPerClass ?? DEFAULT_KEEP_PER_CLASS;
   const budget = options.budget ?? DEFAULT_L25_BUDGET;
+  const floor = options.budgetFloor ?? DEFAULT_L25_BUDGET_FLOOR;
+  const share = options.liveShare ?? DEFAULT_L25_LIVE_SHARE;
   const span = options.splitSpan ?? DEFAULT_SPLIT_SPAN;
   if (!Array.isArray(sizes) || sizes.length === 0 || sizes.length > L25_MAX_CLASSES) {
     invalid(`classSizes must hold 1..${L25_MAX_CLASSES} sizes, got ${Array.isArray(sizes) ? sizes.length : String(sizes)}`);
@@ -681,11 +748,13 @@ export function createL25Pool(ctx: BoxContext, options: L25PoolOptions): L25Pool
   if (!Number.isInteger(shards) || shards < 1 || shards > L25_MAX_SHARDS) invalid(`shards must be an integer in 1..${L25_MAX_SHARDS}, got ${shards}`);
   if (!Number.isInteger(keep) || keep < 0) invalid(`keepPerClass must be a non-negative integer, got ${keep}`);
   if (!Number.isInteger(budget) || budget < 0) invalid(`budget must be a non-negative integer, got ${budget}`);
+  if (!Number.isInteger(floor) || floor < 0) invalid(`budgetFloor must be a non-negative integer, got ${floor}`);
+  if (typeof share !== 'number' || !(share >= 0 && share <= 64)) invalid(`liveShare must be a number in 0..64, got ${String(share)}`);
   if (!Number.isInteger(span) || span < 1 || span > 1 << 16) invalid(`splitSpan must be an integer in 1..65536, got ${span}`);
   const bytes = l25PoolStateBytes(shards, sizes.length);
   const at = ctx.slotOffset;
   if (at < GH_BOX_SLOTS_OFFSET || (at - GH_BOX_SLOTS_OFFSET) % GH_BOX_SLOT_BYTES !== 0 || at + bytes > GH_BOX_SLOTS_END) {
     invalid(`l25-pool needs ${bytes} bytes of box slots at a slot offset in [${GH_BOX_SLOTS_OFFSET}, ${GH_BOX_SLOTS_END - bytes}], got ${at}`);
   }
-  return new L25PoolBox(ctx, options, sizes, shards, keep, budget, span);
+  return new L25PoolBox(ctx, options, sizes, shards, keep, budget, floor, share, span);
 }

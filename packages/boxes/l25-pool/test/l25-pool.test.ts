@@ -9,7 +9,8 @@ import {
 } from '@hakmem/contracts';
 import { createHeap, type HeapOptions } from '@hakmem/allocator';
 import {
-  createL25Pool, DEFAULT_KEEP_PER_CLASS, DEFAULT_L25_BUDGET, DEFAULT_SPLIT_SPAN, DEFAULT_L25_CLASS_SIZES, DEFAULT_SHARDS, l25PoolStateBytes,
+  createL25Pool, DEFAULT_KEEP_PER_CLASS, DEFAULT_L25_BUDGET, DEFAULT_L25_BUDGET_FLOOR, DEFAULT_L25_LIVE_SHARE, DEFAULT_SPLIT_SPAN,
+  DEFAULT_L25_CLASS_SIZES, DEFAULT_SHARDS, l25PoolStateBytes,
 } from '@hakmem/l25-pool';
 
 const MiB = 1 << 20;
@@ -25,6 +26,8 @@ const W_LIVE_BLOCKS = 5;
 const W_HEADS = 7;
 
 type PoolOptions = Omit<L25PoolOptions, 'regions'>;
+/** Options that turn the byte limits off (a floor of the whole budget). */
+const UNLIMITED: PoolOptions = { splitSpan: 64, budget: 1 << 30, budgetFloor: 1 << 30 };
 
 interface Fixture {
   readonly ctx: BoxContext;
@@ -57,9 +60,10 @@ function fixture(options: PoolOptions = {}, heapOptions: HeapOptions = {}): Fixt
   const n = (options.classSizes ?? DEFAULT_L25_CLASS_SIZES).length;
   return {
     ctx, os,
-    // Unbounded splitting and no byte budget unless a test asks: the tests of keepPerClass and splits see only those rules.
-    pool: createL25Pool(ctx, { regions: os, splitSpan: 64, budget: 1 << 30, ...options }),
-    thread: (tid = 2) => createL25Pool({ ...ctx, tid }, { regions: os, splitSpan: 64, budget: 1 << 30, ...options }),
+    // Unbounded splitting and no byte budget nor live-proportional limit unless a test asks:
+    // the tests of keepPerClass and splits see only those rules.
+    pool: createL25Pool(ctx, { regions: os, ...UNLIMITED, ...options }),
+    thread: (tid = 2) => createL25Pool({ ...ctx, tid }, { regions: os, ...UNLIMITED, ...options }),
     i32: () => backend.views.i32,
     reg: (addr) => backend.views.i32[(layout.registryOffset >>> 2) + (addr >>> PAGE_SHIFT)]!,
     regIdx: (addr) => (layout.registryOffset >>> 2) + (addr >>> PAGE_SHIFT),
@@ -231,6 +235,91 @@ describe('l25-pool', () => {
     const zero = fixture({ budget: 0 });
     zero.pool.free(zero.pool.alloc(0));
     expect(zero.pool.stats()).toMatchObject({ cachedBlocks: 0, unmapped: 1 });
+  });
+
+  test('the live-proportional limit: a shard keeps at most max(budgetFloor, liveShare × its live bytes) cached', () => {
+    expect([DEFAULT_L25_BUDGET_FLOOR, DEFAULT_L25_LIVE_SHARE]).toEqual([MiB, 8]);
+    // Eight blocks of 4 pages (32 live), freed one by one with a floor of 2 pages and a share of 1/2.
+    const f = fixture({ budgetFloor: 2 * P, liveShare: 0.5 });
+    const blocks = Array.from({ length: 8 }, () => f.pool.alloc(3));
+    const cached: number[] = [];
+    for (const [i, p] of blocks.entries()) {
+      f.pool.free(p);
+      const s = f.pool.stats();
+      const live = (7 - i) * 4 * P;
+      expect(s.liveBytes).toBe(live);
+      expect(s.cachedBytes).toBeLessThanOrEqual(Math.max(2 * P, live / 2));
+      expect(f.os.stats().bytesInUse).toBe(s.liveBytes + s.cachedBytes);
+      cached.push(s.cachedBytes / P);
+      f.pool.checkInvariants();
+    }
+    // Live 28 → limit 14 pages: cached; 24 → 12: cached; 20 → 10 and 16 → 8: unmapped; 12 → 6:
+    // unmapped and one cached block shed; 8 → 4: unmapped; 4 → 2 (the floor): unmapped and the last one shed.
+    // (Each free over the limit sheds at most one block: equal blocks keep the shard within it here.)
+    expect(cached).toEqual([4, 8, 8, 8, 4, 4, 0, 0]);
+    expect(f.pool.stats()).toMatchObject({ unmapped: 8, cachedBlocks: 0 });
+    expect(f.os.stats().bytesInUse).toBe(0);
+  });
+
+  test('a free over the limit unmaps the block, then one more cached block (of the largest class) while the shard is above it', () => {
+    for (const shared of [false, true]) {
+      const f = fixture({ budgetFloor: 2 * P, liveShare: 1 }, { shared });
+      const before = f.os.stats().bytesInUse; // a shared heap maps its thread records up front
+      const [a, b, x, l] = [0, 1, 3, 15].map((c) => f.pool.alloc(c)); // 1, 2, 4, 16 pages: 23 live
+      for (const p of [a!, b!, x!]) f.pool.free(p); // live 16, cached 7 ≤ 16
+      expect(f.pool.stats()).toMatchObject({ cachedBytes: 7 * P, liveBytes: 16 * P, unmapped: 0 });
+      f.pool.free(l!); // live 0: limit = the floor, 2 pages; l unmapped, then x (4 pages, the largest) shed
+      expect(f.pool.stats()).toMatchObject({ cachedBlocks: 2, cachedBytes: 3 * P, liveBytes: 0, unmapped: 2 });
+      expect(f.os.stats().bytesInUse - before).toBe(3 * P);
+      f.pool.checkInvariants();
+      const m = f.pool.alloc(2); // 3 pages: a miss (a and b are of other classes)
+      f.pool.free(m); // over the limit: unmapped, then b (2 pages) shed; a is within the floor
+      expect(f.pool.stats()).toMatchObject({ cachedBlocks: 1, cachedBytes: P, liveBytes: 0, unmapped: 4 });
+      expect(f.os.stats().bytesInUse - before).toBe(P);
+      f.pool.checkInvariants();
+      const maps = f.os.stats().maps;
+      expect(f.pool.alloc(0)).toBe(a);
+      expect(f.os.stats().maps).toBe(maps);
+      if (shared) expect(f.i32()[f.shard(0) + W_LOCK]).toBe(0);
+    }
+  });
+
+  test('the limit follows the shard\'s own live bytes: a shard that frees what another allocated keeps only the floor', () => {
+    const f = fixture({ budgetFloor: 3 * P, liveShare: 8 });
+    const t2 = f.thread(2);
+    const blocks = Array.from({ length: 4 }, () => f.pool.alloc(1)); // 2 pages each, shard 0
+    for (const p of blocks) t2.free(p); // shard 1: live −2, −4, …: the floor, 3 pages: one block cached
+    expect(t2.stats()).toMatchObject({ cachedBlocks: 1, cachedBytes: 2 * P, liveBytes: 0, unmapped: 3 });
+    f.pool.checkInvariants();
+  });
+
+  test('a split tail is cached only within the limit', () => {
+    const f = fixture({ budgetFloor: 0, liveShare: 1 });
+    const keep = f.pool.alloc(7); // 8 pages live
+    const big = f.pool.alloc(7);
+    f.pool.free(big); // live 8, cached 8 ≤ 8
+    expect(f.pool.alloc(1)).toBe(big); // split: live 10, cached 0; the 6-page tail fits (6 ≤ 10)
+    expect(f.pool.stats()).toMatchObject({ splits: 1, cachedBytes: 6 * P, unmapped: 0 });
+    const g = fixture({ budgetFloor: 0, liveShare: 0.25 });
+    g.pool.alloc(7);
+    const b2 = g.pool.alloc(7);
+    g.pool.free(b2); // live 8: limit 2 pages, the block is unmapped
+    expect(g.pool.stats()).toMatchObject({ cachedBytes: 0, unmapped: 1 });
+    const h = fixture({ budgetFloor: 8 * P, liveShare: 0.25 });
+    h.pool.alloc(7);
+    const b3 = h.pool.alloc(7);
+    h.pool.free(b3); // the floor holds it
+    expect(h.pool.alloc(1)).toBe(b3); // live 10: limit max(8, 2) pages; the 6-page tail fits
+    expect(h.pool.stats()).toMatchObject({ splits: 1, cachedBytes: 6 * P, unmapped: 0 });
+    const k = fixture({ budgetFloor: 4 * P, liveShare: 0.25 });
+    k.pool.alloc(7);
+    const b4 = k.pool.alloc(3);
+    const b5 = k.pool.alloc(7);
+    k.pool.free(b4);
+    k.pool.free(b5); // live 8: limit 4 pages; b4 (4) cached, b5 (8) unmapped
+    expect(k.pool.stats()).toMatchObject({ cachedBytes: 4 * P, unmapped: 1 });
+    expect(keep).not.toBe(0);
+    for (const q of [f, g, h, k]) q.pool.checkInvariants();
   });
 
   test('a split tail whose class is at keepPerClass is unmapped', () => {
@@ -463,7 +552,7 @@ describe('l25-pool', () => {
 
   test('options are validated', () => {
     const f = fixture();
-    const make = (options: PoolOptions, ctx: Partial<BoxContext> = {}) => () => createL25Pool({ ...f.ctx, ...ctx }, { regions: f.os, splitSpan: 64, budget: 1 << 30, ...options });
+    const make = (options: PoolOptions, ctx: Partial<BoxContext> = {}) => () => createL25Pool({ ...f.ctx, ...ctx }, { regions: f.os, ...UNLIMITED, ...options });
     const bad: [PoolOptions, Partial<BoxContext>?][] = [
       [{ classSizes: [] }],
       [{ classSizes: [P + 1] }],
@@ -475,6 +564,8 @@ describe('l25-pool', () => {
       [{ classSizes: Array.from({ length: 33 }, (_, i) => (i + 1) * P) }],
       [{ shards: 0 }], [{ shards: 65 }], [{ shards: 1.5 }], [{ shards: Number.NaN }],
       [{ keepPerClass: -1 }], [{ keepPerClass: 0.5 }], [{ keepPerClass: Number.NaN }],
+      [{ budget: -1 }], [{ budget: 1.5 }], [{ budgetFloor: -1 }], [{ budgetFloor: 0.5 }], [{ budgetFloor: Number.POSITIVE_INFINITY }],
+      [{ liveShare: -0.5 }], [{ liveShare: 65 }], [{ liveShare: Number.NaN }], [{ liveShare: '1' as unknown as number }],
       [{}, { slotOffset: -1 }],
       [{}, { slotOffset: 0 }],
       [{}, { slotOffset: SLOT + 4 }],
@@ -486,6 +577,7 @@ describe('l25-pool', () => {
       [{ classSizes: [P] }],
       [{ classSizes: Array.from({ length: 32 }, (_, i) => (i + 1) * P), shards: 64, keepPerClass: 0 }, { slotOffset: GH_BOX_SLOTS_END - 64 * 5 * 64 }],
       [{}, { slotOffset: GH_BOX_SLOTS_END - 8 * 3 * 64 }],
+      [{ budgetFloor: 0, liveShare: 0 }], [{ liveShare: 64 }], [{ liveShare: 0.3 }],
     ];
     for (const [options, ctx] of good) expect(errorCodeOf(make(options, ctx))).toBeUndefined();
     try {
@@ -570,17 +662,23 @@ describe('model', () => {
 
   const scenario = fc.integer({ min: 0, max: configs.length - 1 }).chain((ci) => {
     const n = configs[ci]!.classSizes?.length ?? 16;
-    return fc.record({ ci: fc.constant(ci), keep: fc.integer({ min: 0, max: 3 }), ops: fc.array(opArb(n), { maxLength: 50 }) });
+    return fc.record({
+      ci: fc.constant(ci), keep: fc.integer({ min: 0, max: 3 }),
+      // The live-proportional limit: a floor in pages (16384: none) and a share.
+      floor: fc.constantFrom(0, 2, 5, 16384), share: fc.constantFrom(0, 0.25, 1, 2.5, 64),
+      ops: fc.array(opArb(n), { minLength: 10, maxLength: 50 }),
+    });
   });
 
   interface Live { readonly ptr: number; readonly pages: number; readonly cls: number; readonly tag: number; readonly thread: number }
 
   test('random alloc / free / trim sequences match a model of the shards', () => {
     // What the runs exercised, summed: the test fails if a path was never taken.
-    const taken = { hits: 0, splits: 0, unmapped: 0, cachedTails: 0, crossThreadFrees: 0 };
-    fc.assert(fc.property(scenario, ({ ci, keep, ops }) => {
+    const taken = { hits: 0, splits: 0, unmapped: 0, cachedTails: 0, crossThreadFrees: 0, shed: 0 };
+    fc.assert(fc.property(scenario, ({ ci, keep, floor, share, ops }) => {
       const cfg = configs[ci]!;
-      const options: PoolOptions = cfg.classSizes === undefined ? { shards: cfg.shards, keepPerClass: keep } : { classSizes: cfg.classSizes, shards: cfg.shards, keepPerClass: keep };
+      const limits = { keepPerClass: keep, budgetFloor: floor * P, liveShare: share };
+      const options: PoolOptions = cfg.classSizes === undefined ? { shards: cfg.shards, ...limits } : { classSizes: cfg.classSizes, shards: cfg.shards, ...limits };
       const f = fixture(options, { maxBytes: 64 * MiB });
       const pools = [f.pool, f.thread(2), f.thread(3)];
       const pagesOf = Array.from(f.pool.classSizes, (s) => s / P);
@@ -588,6 +686,11 @@ describe('model', () => {
       const shardOf = (thread: number): number => (thread - 1) % cfg.shards;
       // Model: per shard and class a LIFO of cached addresses; per thread its counters.
       const lists = Array.from({ length: cfg.shards }, () => Array.from({ length: n }, () => [] as number[]));
+      // Per shard its live pages (+ alloc there, − free there) and the limit on its cached pages.
+      const shardLive = new Array<number>(cfg.shards).fill(0);
+      const budgetPages = (1 << 30) / P;
+      const limit = (sh: number): number => Math.min(budgetPages, Math.max(Math.min(floor, budgetPages), Math.floor(shardLive[sh]! * share)));
+      const cachedPages = (sh: number): number => lists[sh]!.reduce((sum, l, j) => sum + l.length * pagesOf[j]!, 0);
       const counters = pools.map(() => ({ hits: 0, misses: 0, splits: 0, mapped: 0, unmapped: 0 }));
       const live: Live[] = [];
       let tags = 0;
@@ -605,13 +708,15 @@ describe('model', () => {
         const t = op.thread - 1;
         const pool = pools[t]!;
         const c = counters[t]!;
-        const sl = lists[shardOf(op.thread)]!;
+        const sh = shardOf(op.thread);
+        const sl = lists[sh]!;
         if (op.kind === 'alloc') {
           const want = pagesOf[op.cls]!;
           let k = op.cls;
           while (k < n && sl[k]!.length === 0) k++;
           const p = pool.alloc(op.cls);
           expect(p).not.toBe(0);
+          shardLive[sh]! += want;
           if (k < n) {
             expect(p).toBe(sl[k]!.pop());
             c.hits++;
@@ -620,7 +725,7 @@ describe('model', () => {
               const tail = pagesOf[k]! - want;
               let tc = -1;
               for (let j = 0; j < n; j++) if (pagesOf[j]! <= tail) tc = j;
-              if (tc >= 0 && pagesOf[tc] === tail && sl[tc]!.length < keep) {
+              if (tc >= 0 && pagesOf[tc] === tail && sl[tc]!.length < keep && cachedPages(sh) + tail <= limit(sh)) {
                 sl[tc]!.push(p + want * P);
                 taken.cachedTails++;
               } else {
@@ -641,8 +746,23 @@ describe('model', () => {
           const [b] = live.splice(op.pick % live.length, 1);
           pool.free(b!.ptr);
           if (shardOf(b!.thread) !== shardOf(op.thread)) taken.crossThreadFrees++;
-          if (sl[b!.cls]!.length < keep) sl[b!.cls]!.push(b!.ptr);
-          else c.unmapped++;
+          shardLive[sh]! -= b!.pages;
+          const before = cachedPages(sh);
+          if (sl[b!.cls]!.length < keep && before + b!.pages <= limit(sh)) sl[b!.cls]!.push(b!.ptr);
+          else {
+            c.unmapped++;
+            // Still over the limit (the live pages fell): one more block goes, the most recently cached of the largest class.
+            if (before > limit(sh)) {
+              let j = n - 1;
+              while (sl[j]!.length === 0) j--;
+              sl[j]!.pop();
+              c.unmapped++;
+              taken.shed++;
+            }
+          }
+          // The rule, after every free: never above the limit by this free; over it, fewer cached pages than before.
+          const after = cachedPages(sh);
+          expect(after <= limit(sh) || after < before).toBe(true);
         } else {
           let bytes = 0;
           for (const s of lists) {

@@ -6,11 +6,16 @@ export interface BigCacheOptions {
   /** Where big blocks come from and go back to (os-boundary). */
   readonly regions: RegionSource & { end(): number; mapAt?(addr: Ptr, bytes: number): boolean };
   /**
-   * Bytes of freed big blocks kept for reuse: a free that would take the cache above it
-   * unmaps blocks instead (see the box's README for the eviction order). A non-negative
-   * integer; 0 caches nothing. Default 64 MiB.
+   * Upper bound on the bytes of freed big blocks kept for reuse (a non-negative integer;
+   * 0 caches nothing). Default 64 MiB. Within it the cache keeps at most
+   * `max(budgetFloor, liveShare × the live big bytes)`: a free that would take the cache
+   * above that limit unmaps blocks instead (see the box's README for the eviction order).
    */
   readonly budget?: number;
+  /** Cached bytes kept whatever the live bytes (a non-negative integer). Default 8 MiB. */
+  readonly budgetFloor?: number;
+  /** Cached bytes kept per live big byte (a number in 0..64). Default 1/4. */
+  readonly liveShare?: number;
 }
 
 export interface BigCacheStats {
@@ -66,7 +71,8 @@ export interface BigCache extends Box<BigCacheStats>, AdoptableBox, Partial<Reco
   /**
    * Takes back a live block. Pre: `ptr` is the head of a live block (registry BIG, aux
    * 0). Post: the block is cached (registry still BIG, state CACHED) while the cached bytes stay within
-   * the budget, else blocks are unmapped (registry cleared to NONE first). Never throws.
+   * the limit, `min(budget, max(budgetFloor, liveShare × the live bytes after this free))`,
+   * else blocks are unmapped (registry cleared to NONE first) until they are. Never throws.
    */
   free(ptr: Ptr): void;
   /**
@@ -74,7 +80,8 @@ export interface BigCache extends Box<BigCacheStats>, AdoptableBox, Partial<Reco
    * the free range that follows (`regions.mapAt` of the pages right after the block,
    * when the region source has it). Pre: `ptr` is the head of a live block, `size` an
    * integer in `1..maxBytes`. Returns true when the block now holds `size` bytes
-   * (`usableSize(ptr) >= size`); false with nothing changed otherwise. Never throws.
+   * (`usableSize(ptr) >= size`); false with nothing changed otherwise. A shrink lowers the
+   * live bytes, so cached blocks beyond the limit (see `free`) are unmapped as a free would. Never throws.
    */
   resizeInPlace(ptr: Ptr, size: number): boolean;
   /** Pre: `ptr` is the head of a live block. Post: its usable bytes (whole pages). */

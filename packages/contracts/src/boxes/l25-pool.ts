@@ -14,8 +14,21 @@ export interface L25PoolOptions {
   readonly shards?: number;
   /** Free blocks kept per class and shard before unmapping. Default 8. */
   readonly keepPerClass?: number;
-  /** Bytes of free blocks kept per shard before unmapping (a non-negative integer). Default 64 MiB. */
+  /**
+   * Upper bound on the bytes of free blocks one shard keeps (a non-negative integer).
+   * Default 64 MiB. Within it the shard's limit is `max(budgetFloor, liveShare × its live
+   * bytes)`: a free that would take the shard's cached bytes above the limit unmaps the
+   * block, and then one more cached block of the shard when it is still above the limit
+   * (its live bytes fell), so that the cache follows the live bytes down.
+   */
   readonly budget?: number;
+  /** Cached bytes a shard may keep whatever its live bytes (a non-negative integer). Default 1 MiB. */
+  readonly budgetFloor?: number;
+  /**
+   * Cached bytes a shard may keep per live byte (a number in 0..64, in steps of 1/256;
+   * the shard's live bytes are what it handed out minus what was freed into it). Default 8.
+   */
+  readonly liveShare?: number;
   /**
    * When a class is empty, an alloc may split a cached block of up to `splitSpan` times
    * its pages (an integer ≥ 1; 1: never split). Default 1.
@@ -79,8 +92,10 @@ export interface L25Pool extends Box<L25PoolStats>, Partial<RecoverableBox> {
   /**
    * Pre: `ptr` is the head of a live block (the gatekeeper checked registry and state).
    * Post: cached in this thread's shard (state CACHED), or unmapped when its class there
-   * already holds `keepPerClass` blocks or the shard's cached bytes would exceed `budget`
-   * (registry cleared first). Never throws.
+   * already holds `keepPerClass` blocks or the shard's cached bytes would exceed its
+   * limit, `min(budget, max(budgetFloor, liveShare × the shard's live bytes))` (registry
+   * cleared first); in the latter case, when the shard's cached bytes are still above the
+   * limit, one of its cached blocks is unmapped too. A free never takes them above it. Never throws.
    */
   free(ptr: Ptr): void;
   /** Pre: `ptr` is the head of a live block. Post: its usable bytes (its pages × 64 KiB). */

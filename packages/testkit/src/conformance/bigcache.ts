@@ -37,7 +37,7 @@ interface BigEnv {
  * handed out is checked (at least `size` usable bytes in whole pages, 64 KiB aligned and
  * aligned to `align`, registry BIG with aux = page index on every page, head LIVE);
  * cached blocks stay BIG and say CACHED; unmapped pages have their entries cleared
- * first. Covers reuse without maps, budget eviction, `resizeInPlace` (shrink, grow into
+ * first. Covers reuse without maps, budget eviction, the live-proportional limit, `resizeInPlace` (shrink, grow into
  * free pages, refusal with nothing changed), exhaustion (the cache emptied and the map
  * retried), `lastAllocZeroed`, trim, exact stats, `checkInvariants` and options.
  *
@@ -219,6 +219,44 @@ export function bigCacheConformance(make: BigCacheFactory, env: MidEnvFactory): 
         none.free(p);
         checkGone(r0, p, 16, 'budget 0');
         check(none.stats().cachedBlocks === 0 && inUse(r0) === 0, `${C} budget 0 cached a block`);
+      },
+    },
+    {
+      name: `${C}: live-proportional limit — after every free the cached bytes are at most max(budgetFloor, liveShare × live bytes); a block within it is cached; a shrink in place lowers it too`,
+      run() {
+        const r = setup();
+        const floor = 2 * MiB;
+        const big = r.cache({ budgetFloor: floor, liveShare: 0.5 });
+        const blocks = [MiB, 3 * MiB, MiB, 2 * MiB, 6 * MiB, MiB, 4 * MiB].map((s, i) => alloc(r, big, s, `block ${i}`));
+        for (const i of [1, 0, 4, 2, 6, 3, 5]) {
+          big.free(blocks[i]!);
+          const s = big.stats();
+          const limit = Math.max(floor, s.liveBytes / 2);
+          check(s.cachedBytes <= limit, `${C} limit: ${s.cachedBytes} B cached after freeing block ${i}, live ${s.liveBytes} B: limit max(${floor}, ${s.liveBytes} / 2) = ${limit}`);
+          check(inUse(r) === s.liveBytes + s.cachedBytes, `${C}: os-boundary holds ${inUse(r)} B, live + cached = ${s.liveBytes + s.cachedBytes} (block ${i})`);
+          probeClean(r.regions, `free of block ${i}`);
+        }
+        check(big.stats().cachedBytes > 0, `${C} limit: nothing cached after every block was freed, the floor is ${floor} B`);
+        big.checkInvariants();
+        // Within the limit a freed block is cached.
+        const r1 = setup();
+        const keep = r1.cache({ budgetFloor: 4 * MiB, liveShare: 0 });
+        const p = alloc(r1, keep, MiB, 'within the floor');
+        const pages = keep.usableSize(p) / P;
+        keep.free(p);
+        checkCached(r1, p, pages, 'a block within the floor');
+        // A shrink in place: the live bytes fall, and so does the limit.
+        const r2 = setup();
+        const shrink = r2.cache({ budgetFloor: 0, liveShare: 1 });
+        const a = alloc(r2, shrink, MiB, 'a');
+        const l = alloc(r2, shrink, 8 * MiB, 'l');
+        shrink.free(a);
+        check(shrink.stats().cachedBytes > 0, `${C} limit: a 1 MiB block beside 8 MiB live was not cached (liveShare 1)`);
+        check(shrink.resizeInPlace(l, P), `${C} resizeInPlace(l, ${P}) refused a shrink`);
+        const s = shrink.stats();
+        check(s.cachedBytes <= s.liveBytes, `${C} limit: ${s.cachedBytes} B cached after a shrink in place to ${s.liveBytes} live B (liveShare 1, no floor)`);
+        check(inUse(r2) === s.liveBytes + s.cachedBytes, `${C}: os-boundary holds ${inUse(r2)} B after the shrink, live + cached = ${s.liveBytes + s.cachedBytes}`);
+        shrink.checkInvariants();
       },
     },
     {
@@ -479,14 +517,20 @@ export function bigCacheConformance(make: BigCacheFactory, env: MidEnvFactory): 
       },
     },
     {
-      name: `${C}: bad options throw E_INVALID_OPTION (budget not a non-negative integer)`,
+      name: `${C}: bad options throw E_INVALID_OPTION (budget or budgetFloor not a non-negative integer, liveShare not a number in 0..64)`,
       run() {
         const r = setup();
         for (const budget of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
           expectHakmemError(() => r.cache({ budget }), ErrorCode.INVALID_OPTION, `${C} options (budget ${budget})`);
+          expectHakmemError(() => r.cache({ budgetFloor: budget }), ErrorCode.INVALID_OPTION, `${C} options (budgetFloor ${budget})`);
+        }
+        for (const liveShare of [-1, 65, Number.NaN, Number.POSITIVE_INFINITY]) {
+          expectHakmemError(() => r.cache({ liveShare }), ErrorCode.INVALID_OPTION, `${C} options (liveShare ${liveShare})`);
         }
         r.cache({ budget: 0 });
         r.cache({ budget: 1 << 30 });
+        r.cache({ budgetFloor: 0, liveShare: 0 });
+        r.cache({ budgetFloor: 1 << 30, liveShare: 64 });
         if (r.regions.maps.length !== 0) fail(`${C} options: creating caches mapped memory`);
       },
     },

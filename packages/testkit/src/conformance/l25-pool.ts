@@ -43,7 +43,7 @@ interface L25Env {
  * aligned, `usableSize` = its class, registry L25 / class / tid / page index on every
  * page, head LIVE); cached blocks keep their L25 entries and say CACHED; unmapped blocks
  * have their entries cleared first. Covers reuse without maps, shards by the freeing
- * thread, splits within `splitSpan`, `keepPerClass` and `budget`, trim, `lastAllocZeroed`,
+ * thread, splits within `splitSpan`, `keepPerClass`, `budget` and the live-proportional limit, trim, `lastAllocZeroed`,
  * exhaustion (after draining the caller's shard), exact stats, `checkInvariants` and
  * option validation.
  *
@@ -324,6 +324,36 @@ export function l25PoolConformance(make: L25PoolFactory, env: MidEnvFactory): Co
       },
     },
     {
+      name: `${C}: live-proportional limit — a free never takes the shard's cached bytes above max(budgetFloor, liveShare × its live bytes); a free over it while the shard is above it lowers them; a block within it is cached`,
+      run() {
+        const r = setup();
+        const floor = 2 * P;
+        const a = r.pool(r.tidA, { budgetFloor: floor, liveShare: 0.5 });
+        // 1, 4, 2, 8, 1, 16, 3 pages: 35 live in thread A's shard (the only one used).
+        const blocks = [0, 3, 1, 7, 0, 15, 2].map((c, i) => alloc(r, a, c, r.tidA, `block ${i}`));
+        for (const i of [0, 1, 2, 4, 6, 3, 5]) {
+          const before = a.stats().cachedBytes;
+          a.free(blocks[i]!);
+          const s = a.stats();
+          const limit = Math.max(floor, Math.floor(s.liveBytes / P / 2) * P);
+          check(s.cachedBytes <= limit || s.cachedBytes < before,
+            `${C} limit: ${s.cachedBytes} B cached after freeing block ${i} (${before} B before), live ${s.liveBytes} B: limit max(${floor}, live / 2) = ${limit}`);
+          check(inUse(r) === s.liveBytes + s.cachedBytes, `${C}: os-boundary holds ${inUse(r)} B, live + cached = ${s.liveBytes + s.cachedBytes} (block ${i})`);
+          probeClean(r.regions, `free of block ${i}`);
+        }
+        // Live 0 now: frees over the floor bring the cache down to it.
+        for (let k = 0; k < 8 && a.stats().cachedBytes > floor; k++) a.free(alloc(r, a, 15, r.tidA, `a block over the floor #${k}`));
+        check(a.stats().cachedBytes <= floor, `${C} limit: ${a.stats().cachedBytes} B stay cached with nothing live after frees over the floor of ${floor} B`);
+        a.checkInvariants();
+        // Within the limit a freed block is cached.
+        const r1 = setup();
+        const keep = r1.pool(r1.tidA, { budgetFloor: 4 * P, liveShare: 0 });
+        const p = alloc(r1, keep, 2, r1.tidA, 'within the floor');
+        keep.free(p);
+        checkCached(r1, p, 3, 2, 'a block within the floor');
+      },
+    },
+    {
       name: `${C}: trim unmaps every cached block of every shard and returns the bytes; live blocks stay`,
       run() {
         const r = setup();
@@ -513,7 +543,7 @@ export function l25PoolConformance(make: L25PoolFactory, env: MidEnvFactory): Co
       },
     },
     {
-      name: `${C}: bad options throw E_INVALID_OPTION (class sizes not ascending multiples of 64 KiB or more than 32; shards outside 1..64; budget or splitSpan not integers in range)`,
+      name: `${C}: bad options throw E_INVALID_OPTION (class sizes not ascending multiples of 64 KiB or more than 32; shards outside 1..64; budget, budgetFloor or splitSpan not integers in range; liveShare not in 0..64)`,
       run() {
         const r = setup();
         const bad: Array<[string, PoolOptions]> = [
@@ -528,9 +558,16 @@ export function l25PoolConformance(make: L25PoolFactory, env: MidEnvFactory): Co
           ['budget 1.5', { budget: 1.5 }],
           ['splitSpan 0', { splitSpan: 0 }],
           ['splitSpan 1.5', { splitSpan: 1.5 }],
+          ['budgetFloor -1', { budgetFloor: -1 }],
+          ['budgetFloor 1.5', { budgetFloor: 1.5 }],
+          ['liveShare -1', { liveShare: -1 }],
+          ['liveShare 65', { liveShare: 65 }],
+          ['liveShare NaN', { liveShare: Number.NaN }],
         ];
         for (const [what, o] of bad) expectHakmemError(() => r.pool(r.tidA, o), ErrorCode.INVALID_OPTION, `${C} options (${what})`);
         r.pool(r.tidA, { classSizes: Array.from({ length: 32 }, (_, i) => (i + 1) * P), shards: 1, budget: 0, splitSpan: 1 });
+        r.pool(r.tidA, { budgetFloor: 0, liveShare: 0 });
+        r.pool(r.tidA, { budgetFloor: 1 << 30, liveShare: 64 });
       },
     },
   ];

@@ -32,7 +32,7 @@ export interface BoxTuning {
   readonly pageBox?: Pick<PageBoxOptions, 'pooledClasses' | 'pagesPerClass'>;
   readonly warmPool?: Pick<WarmPoolOptions, 'capacity'>;
   readonly superslabTier?: Pick<SuperSlabTierOptions, 'retain'>;
-  readonly poolTls?: Pick<PoolTlsOptions, 'classSizes' | 'capacity'>;
+  readonly poolTls?: Pick<PoolTlsOptions, 'classSizes' | 'capacity' | 'budget'>;
   readonly poolRefill?: Pick<PoolRefillOptions, 'arenaInitial' | 'arenaMax' | 'prewarm'>;
   readonly l25Pool?: Pick<L25PoolOptions, 'classSizes' | 'shards' | 'keepPerClass' | 'budget' | 'budgetFloor' | 'liveShare' | 'splitSpan'>;
   readonly bigCache?: Pick<BigCacheOptions, 'budget' | 'budgetFloor' | 'liveShare'>;

@@ -26,7 +26,7 @@ const TUNING_KEYS: { readonly [K in keyof Required<BoxTuning>]: readonly string[
   pageBox: ['pooledClasses', 'pagesPerClass'],
   warmPool: ['capacity'],
   superslabTier: ['retain'],
-  poolTls: ['classSizes', 'capacity'],
+  poolTls: ['classSizes', 'capacity', 'budget'],
   poolRefill: ['arenaInitial', 'arenaMax', 'prewarm'],
   l25Pool: ['classSizes', 'shards', 'keepPerClass', 'budget', 'budgetFloor', 'liveShare', 'splitSpan'],
   bigCache: ['budget', 'budgetFloor', 'liveShare'],

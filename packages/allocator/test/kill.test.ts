@@ -51,7 +51,10 @@ const CASES: readonly TrapCase[] = [
   { name: 'inside the superslab tier\'s lock, before os-boundary', trap: TRAP_MAP_BEFORE, minBytes: MiB, sizes: [24], locks: ['superslab-tier'], stray: 0 },
   { name: 'inside os-boundary\'s lock (and the tier\'s), the memory grown and the range not committed', trap: TRAP_GROW_AFTER, minBytes: 16, sizes: [24], locks: ['os-boundary', 'superslab-tier'], stray: 0 },
   { name: 'inside an L2.5 shard\'s lock, a block mapped and not yet stamped', trap: TRAP_MAP_AFTER, minBytes: 200_000, sizes: [200_000], locks: ['l25-pool'], stray: 200_000 },
-  { name: 'between pool-refill and os-boundary (no lock), an arena chunk mapped', trap: TRAP_MAP_AFTER, minBytes: MiB, sizes: [5000], locks: [], stray: MiB },
+  {
+    name: 'between pool-refill and os-boundary (no lock), an arena chunk mapped', trap: TRAP_MAP_AFTER, minBytes: MiB, sizes: [5000],
+    tuning: { poolRefill: { arenaInitial: MiB, arenaMax: MiB } }, locks: [], stray: MiB,
+  },
   { name: 'between bigcache and os-boundary (no lock), a big block mapped', trap: TRAP_MAP_AFTER, minBytes: 3 * MiB, sizes: [3 * MiB], locks: [], stray: 3 * MiB },
   {
     name: 'inside bigcache\'s lock, a block evicted and not yet unmapped', trap: TRAP_UNMAP_BEFORE, minBytes: 3 * MiB, sizes: [3 * MiB, 3 * MiB, 3 * MiB], free: true,

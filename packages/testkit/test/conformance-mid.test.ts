@@ -73,8 +73,15 @@ function brokenPoolTls(flaw: PoolTlsFlaw): PoolTlsFactory {
     }
     const caps = sizes.map((_, c) => (typeof options.capacity === 'number' ? options.capacity : options.capacity?.[c] ?? 32));
     if (flaw !== 'lenient-options' && caps.some((k) => !Number.isInteger(k) || k < 1 || k > 4096)) throw invalid('capacity');
+    const budget = options.budget ?? { minBytes: 131072, share: 0.25 };
+    if (flaw !== 'lenient-options' && budget !== false && !(Number.isInteger(budget.minBytes) && budget.minBytes >= 0 && Number.isFinite(budget.share) && budget.share >= 0)) throw invalid('budget');
+    // The budget: limit = minBytes / size + share × (blocks taken net of blocks given back − cached), within 1..capacity.
+    const held = sizes.map(() => 0);
+    const limitOf = (c: number): number => budget === false ? caps[c]!
+      : Math.min(caps[c]!, Math.max(1, Math.floor(budget.minBytes / sizes[c]! + budget.share * Math.max(0, held[c]! - lists[c]!.length))));
     const src = options.source;
     const { lists, sync } = mirroredLists(caps, flaw === 'ignores-storage' ? undefined : options.storage);
+    const limits = sizes.map((_, c) => limitOf(c));
     const synced = <T>(v: T): T => (sync(), v);
     const st = { refills: 0, refillBlocks: 0, spills: 0, spillBlocks: 0 };
     const classSizes = Int32Array.from(sizes);
@@ -89,22 +96,31 @@ function brokenPoolTls(flaw: PoolTlsFlaw): PoolTlsFactory {
       alloc(c) {
         const list = lists[c]!;
         if (list.length > 0) return synced((flaw === 'fifo' ? list.shift() : list.pop())!);
-        const max = flaw === 'refill-ignores-max-batch' ? Math.max(1, caps[c]! >>> 1) : Math.max(1, Math.min(caps[c]! >>> 1, MAX_BATCH));
+        limits[c] = limitOf(c);
+        const max = flaw === 'refill-ignores-max-batch' ? Math.max(1, caps[c]! >>> 1) : Math.max(1, Math.min(caps[c]! >>> 1, limits[c]! >>> 1, MAX_BATCH));
         const out = new Int32Array(max);
         const got = src.allocBatch(c, out, 0, max);
         st.refills++;
         st.refillBlocks += got;
+        held[c] = held[c]! + got;
         for (let i = 0; i < got - 1; i++) list.push(out[i]!);
         return synced(got === 0 ? 0 : out[got - 1]!);
       },
       free(c, p) {
         const list = lists[c]!;
-        if (list.length < caps[c]!) {
+        if (list.length < limits[c]!) {
           list.push(p);
           sync();
           return;
         }
-        const k = Math.min(Math.max(list.length >>> 1, 1), MAX_BATCH);
+        limits[c] = limitOf(c);
+        if (list.length < limits[c]!) {
+          list.push(p);
+          sync();
+          return;
+        }
+        const k = Math.max(list.length - limits[c]! + 1, Math.min(list.length - (limits[c]! - (limits[c]! >>> 1)), MAX_BATCH));
+        held[c] = held[c]! - k;
         const gone = flaw === 'spill-newest' ? list.splice(list.length - k, k) : list.splice(0, k);
         src.freeBatch(c, Int32Array.from(gone), 0, gone.length);
         st.spills++;
@@ -116,6 +132,7 @@ function brokenPoolTls(flaw: PoolTlsFlaw): PoolTlsFactory {
         lists.forEach((list, c) => {
           while (list.length > 0) {
             const part = list.splice(0, MAX_BATCH);
+            held[c] = held[c]! - part.length;
             src.freeBatch(c, Int32Array.from(part), 0, part.length);
           }
         });
@@ -124,8 +141,10 @@ function brokenPoolTls(flaw: PoolTlsFlaw): PoolTlsFactory {
       holds: (c, p) => lists[c]!.includes(p),
       count: (c) => lists[c]!.length,
       capacity: (c) => caps[c]!,
+      limit: (c) => limits[c]!,
       stats: (): PoolTlsStats => ({
         ...st, cached: lists.reduce((k, l) => k + l.length, 0), cachedBytes: lists.reduce((k, l, c) => k + l.length * sizes[c]!, 0),
+        budgetBytes: limits.reduce((k, l, c) => k + l * sizes[c]!, 0),
       }),
       checkInvariants() {
         if (flaw === 'checkInvariants-sees-nothing') return;

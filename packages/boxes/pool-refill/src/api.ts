@@ -1,10 +1,18 @@
 export type { PoolRefill, PoolRefillOptions, PoolRefillStats } from '@hakmem/contracts';
 
-/** Default first arena chunk: 1 MiB. */
-export const DEFAULT_ARENA_INITIAL = 1 << 20;
-/** Default largest arena chunk: 8 MiB (chunks double 1 → 2 → 4 → 8 MiB). */
-export const DEFAULT_ARENA_MAX = 8 << 20;
-/** Bytes of empty spans a thread keeps for reuse (by page count) before unmapping more. */
+/**
+ * Default smallest arena chunk: one page. With the default largest chunk also one page,
+ * every new span is mapped on its own: first fit in os-boundary, so at the lowest free
+ * address, in memory another tier gave back, with no uncut rest raising the top of the
+ * heap (README, "Budget").
+ */
+export const DEFAULT_ARENA_INITIAL = 1 << 16;
+/** Default largest arena chunk: one page (see DEFAULT_ARENA_INITIAL). */
+export const DEFAULT_ARENA_MAX = 1 << 16;
+/**
+ * Most bytes of empty spans a thread keeps for reuse; the pool also stays within an
+ * eighth of the thread's spans in use (what is beyond goes back to os-boundary).
+ */
 export const EMPTY_SPAN_BUDGET = 4 << 20;
 
 /**

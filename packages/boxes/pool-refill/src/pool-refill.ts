@@ -35,6 +35,7 @@ class PoolRefillBox implements PoolRefill {
   private readonly pages: Int32Array;
   private readonly caps: Int32Array;
   private readonly regions: PoolRefillOptions['regions'];
+  private readonly arenaInitial: number;
   private readonly arenaMax: number;
   /** Word index of this thread's remote-free list head. */
   private readonly remote: number;
@@ -54,13 +55,18 @@ class PoolRefillBox implements PoolRefill {
   private readonly backend: BoxContext['backend'];
   /** Per class, the first span with a free or uncarved block (0 = none); linked through PD_SLAB_NEXT / PD_SLAB_PREV. */
   private readonly heads: Int32Array;
-  /** Empty spans kept for reuse: per page count p, a stack at `empty[(p - 1) * EMPTY_STACK ...]`, sizes in `emptyCount`. */
+  /**
+   * Per class, the empty span kept because it was the class's only span with room (0 =
+   * none). JS-side: when another span of the class regains room, the kept one is no longer
+   * needed and is retired, so an emptied class leaves no span pinned at a low address.
+   */
+  private readonly kept: Int32Array;
+  /** Empty spans kept for reuse: per page count p, a list at `empty[(p - 1) * EMPTY_STACK ...]`, sizes in `emptyCount`. */
   private readonly empty: Int32Array;
   private readonly emptyCount: Int32Array;
   private emptyBytes = 0;
   private arenaNext = 0;
   private arenaEnd = 0;
-  private nextChunk: number;
   private chunks = 0;
   private arenaBytes = 0;
   private spansCreated = 0;
@@ -73,6 +79,10 @@ class PoolRefillBox implements PoolRefill {
   private usedBlocks = 0;
   private usedBytes = 0;
   private spanBytes = 0;
+  /** Bytes given back to os-boundary (cumulative): trim() returns what it moved. */
+  private unmappedBytes = 0;
+  /** True while createPoolRefill pre-warms: emptied spans then stay with their class. */
+  prewarming = false;
 
   constructor(ctx: BoxContext, options: PoolRefillOptions, arenaInitial: number, arenaMax: number) {
     this.v = ctx.backend.views;
@@ -84,8 +94,8 @@ class PoolRefillBox implements PoolRefill {
     this.chainLimit = ctx.layout.maxPages << 7;
     this.sizes = options.classSizes;
     this.regions = options.regions;
+    this.arenaInitial = arenaInitial;
     this.arenaMax = arenaMax;
-    this.nextChunk = arenaInitial;
     this.remote = ((THREAD_TABLE_OFFSET + ctx.tid * THREAD_RECORD_BYTES) >>> 2) + TR_POOL_REMOTE_HEAD;
     this.mappedEntry = PageKind.MAPPED | (ctx.tid << REG_THREAD_SHIFT);
     this.drain = threadWord(ctx.tid, TR_POOL_DRAIN);
@@ -101,6 +111,7 @@ class PoolRefillBox implements PoolRefill {
       this.caps[c] = Math.floor((this.pages[c]! * PAGE_SIZE) / this.sizes[c]!);
     }
     this.heads = new Int32Array(n);
+    this.kept = new Int32Array(n);
     this.empty = new Int32Array(POOL_SPAN_MAX_PAGES * EMPTY_STACK);
     this.emptyCount = new Int32Array(POOL_SPAN_MAX_PAGES);
   }
@@ -139,6 +150,9 @@ class PoolRefillBox implements PoolRefill {
     while (n < max) {
       let s = this.heads[cls]!;
       if (s === 0) {
+        // A new span only for a batch that has nothing yet: the cache above is not filled
+        // out of a span that nothing live needs, which would raise the top of the heap.
+        if (n > 0) break;
         s = this.newSpan(cls);
         if (s === 0) break;
       }
@@ -190,6 +204,9 @@ class PoolRefillBox implements PoolRefill {
     while (n < max) {
       let s = this.heads[cls]!;
       if (s === 0) {
+        // A new span only for a batch that has nothing yet: the cache above is not filled
+        // out of a span that nothing live needs, which would raise the top of the heap.
+        if (n > 0) break;
         s = this.newSpan(cls);
         if (s === 0) break;
       }
@@ -228,16 +245,15 @@ class PoolRefillBox implements PoolRefill {
     return n;
   }
 
-  /** A span for class `cls`: an empty one of the same length, else carved from the arena; 0 when exhausted. */
+  /**
+   * A span for class `cls`: the lowest-addressed pooled empty span at least as long (the
+   * rest of a longer one stays pooled), else carved from the arena; 0 when exhausted.
+   */
   private newSpan(cls: number): Ptr {
     const pages = this.pages[cls]!;
-    let s: Ptr;
-    const k = this.emptyCount[pages - 1]!;
-    if (k > 0) {
-      s = this.empty[(pages - 1) * EMPTY_STACK + k - 1]!;
-      this.emptyCount[pages - 1] = k - 1;
-      this.emptyBytes -= pages * PAGE_SIZE;
-    } else {
+    let s: Ptr = 0;
+    if (this.emptyBytes > 0) s = this.takePooled(pages);
+    if (s === 0) {
       const bytes = pages * PAGE_SIZE;
       if (this.arenaEnd - this.arenaNext < bytes && !this.newChunk(bytes)) return 0;
       s = this.arenaNext;
@@ -267,26 +283,110 @@ class PoolRefillBox implements PoolRefill {
   }
 
   /**
-   * Maps the next arena chunk (doubling up to arenaMax, at least `min` bytes) and gives
-   * the unused rest of the current one back. False when os-boundary is exhausted (the
-   * current chunk is kept then).
+   * Takes the lowest-addressed pooled empty span of at least `pages` pages out of the
+   * pool (keeping the top of the heap low); a longer one is split and its rest pooled
+   * (its pages stay MAPPED with this thread). 0 when none fits.
+   */
+  private takePooled(pages: number): Ptr {
+    let best = 0;
+    let bestLen = 0;
+    let bestAt = 0;
+    for (let p = pages; p <= POOL_SPAN_MAX_PAGES; p++) {
+      for (let k = 0, at = (p - 1) * EMPTY_STACK; k < this.emptyCount[p - 1]!; k++, at++) {
+        const s = this.empty[at]!;
+        if (best === 0 || s < best) {
+          best = s;
+          bestLen = p;
+          bestAt = at;
+        }
+      }
+    }
+    if (best === 0) return 0;
+    const k = --this.emptyCount[bestLen - 1]!;
+    this.empty[bestAt] = this.empty[(bestLen - 1) * EMPTY_STACK + k]!;
+    this.emptyBytes -= bestLen * PAGE_SIZE;
+    if (bestLen > pages) this.pool(best + pages * PAGE_SIZE, bestLen - pages);
+    return best;
+  }
+
+  /** Puts `pages` empty MAPPED pages at `s` into the pool (false when its stack is full). */
+  private pool(s: Ptr, pages: number): boolean {
+    const k = this.emptyCount[pages - 1]!;
+    if (k >= EMPTY_STACK) {
+      const r = this.reg + (s >>> PAGE_SHIFT);
+      this.v.i32.fill(this.retiredEntry, r, r + pages);
+      this.regions.unmap(s, pages * PAGE_SIZE);
+      this.unmappedBytes += pages * PAGE_SIZE;
+      this.spansReleased++;
+      return false;
+    }
+    this.empty[(pages - 1) * EMPTY_STACK + k] = s;
+    this.emptyCount[pages - 1] = k + 1;
+    this.emptyBytes += pages * PAGE_SIZE;
+    return true;
+  }
+
+  /**
+   * The pool's budget follows the spans in use: at most an eighth of them (and
+   * EMPTY_SPAN_BUDGET); the highest-addressed pooled spans beyond it go back to
+   * os-boundary, where every tier can reuse them.
+   */
+  private emptyBudget(): number {
+    const b = this.spanBytes >>> 3;
+    return b < EMPTY_SPAN_BUDGET ? b : EMPTY_SPAN_BUDGET;
+  }
+
+  private trimPool(): void {
+    const budget = this.emptyBudget();
+    while (this.emptyBytes > budget) {
+      let top = 0;
+      let topLen = 0;
+      let topAt = 0;
+      for (let p = 1; p <= POOL_SPAN_MAX_PAGES; p++) {
+        for (let k = 0, at = (p - 1) * EMPTY_STACK; k < this.emptyCount[p - 1]!; k++, at++) {
+          if (this.empty[at]! > top) {
+            top = this.empty[at]!;
+            topLen = p;
+            topAt = at;
+          }
+        }
+      }
+      const k = --this.emptyCount[topLen - 1]!;
+      this.empty[topAt] = this.empty[(topLen - 1) * EMPTY_STACK + k]!;
+      this.emptyBytes -= topLen * PAGE_SIZE;
+      const r = this.reg + (top >>> PAGE_SHIFT);
+      this.v.i32.fill(this.retiredEntry, r, r + topLen);
+      this.regions.unmap(top, topLen * PAGE_SIZE);
+      this.unmappedBytes += topLen * PAGE_SIZE;
+      this.spansReleased++;
+    }
+  }
+
+  /**
+   * Maps the next arena chunk; the rest of the current one goes into the empty-span pool.
+   * The chunk follows the spans in use: a sixty-fourth of them rounded up to 64 KiB,
+   * within arenaInitial..arenaMax, at least `min` bytes (the defaults map each span on
+   * its own). False when os-boundary is exhausted (the current chunk is kept then).
    */
   private newChunk(min: number): boolean {
-    let bytes = this.nextChunk > min ? this.nextChunk : min;
+    let want = ((this.spanBytes >>> 6) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+    want = want < this.arenaInitial ? this.arenaInitial : want > this.arenaMax ? this.arenaMax : want;
+    let bytes = want > min ? want : min;
     let base = this.regions.map(bytes, PAGE_SIZE);
     if (base === 0 && bytes > min) {
       bytes = min;
       base = this.regions.map(bytes, PAGE_SIZE);
     }
     if (base === 0) return false;
-    this.releaseArenaRest();
+    // The rest of the window (shorter than the span wanted) serves shorter spans later.
+    const rest = (this.arenaEnd - this.arenaNext) >>> PAGE_SHIFT;
+    if (rest > 0) this.pool(this.arenaNext, rest);
     const r = this.reg + (base >>> PAGE_SHIFT);
     this.v.i32.fill(this.mappedEntry, r, r + (bytes >>> PAGE_SHIFT));
     this.arenaNext = base;
     this.arenaEnd = base + bytes;
     this.chunks++;
     this.arenaBytes += bytes;
-    this.nextChunk = Math.min(this.nextChunk * 2, this.arenaMax);
     return true;
   }
 
@@ -297,15 +397,35 @@ class PoolRefillBox implements PoolRefill {
       const r = this.reg + (this.arenaNext >>> PAGE_SHIFT);
       this.v.i32.fill(this.retiredEntry, r, r + (bytes >>> PAGE_SHIFT));
       this.regions.unmap(this.arenaNext, bytes);
+      this.unmappedBytes += bytes;
     }
     this.arenaNext = 0;
     this.arenaEnd = 0;
     return bytes;
   }
 
-  /** Queues a span with room at the front of its class's queue (links in its descriptor's PD_SLAB_NEXT / PD_SLAB_PREV). */
+  /**
+   * Queues a span with room in its class's queue, in address order (links in its
+   * descriptor's PD_SLAB_NEXT / PD_SLAB_PREV): batches fill the lowest spans first, so the
+   * highest ones empty and go back, and the top of the heap stays low.
+   */
   private enqueue(cls: number, s: Ptr): void {
-    descListPush(this.v.i32, this.pd, this.heads, cls, s, PD_SLAB_NEXT, PD_SLAB_PREV);
+    const i32 = this.v.i32;
+    let prev = 0;
+    let cur = this.heads[cls]!;
+    while (cur !== 0 && cur < s) {
+      prev = cur;
+      cur = i32[this.desc(cur) + PD_SLAB_NEXT]!;
+    }
+    if (prev === 0) {
+      descListPush(i32, this.pd, this.heads, cls, s, PD_SLAB_NEXT, PD_SLAB_PREV);
+      return;
+    }
+    const d = this.desc(s);
+    i32[d + PD_SLAB_NEXT] = cur;
+    i32[d + PD_SLAB_PREV] = prev;
+    i32[this.desc(prev) + PD_SLAB_NEXT] = s;
+    if (cur !== 0) i32[this.desc(cur) + PD_SLAB_PREV] = s;
   }
 
   private dequeue(cls: number, s: Ptr): void {
@@ -371,7 +491,7 @@ class PoolRefillBox implements PoolRefill {
   private afterLocalFree(s: Ptr, cls: number, used: number): void {
     this.usedBlocks--;
     this.usedBytes -= this.sizes[cls]!;
-    if (used === this.caps[cls]! - 1) this.enqueue(cls, s);
+    if (used === this.caps[cls]! - 1) this.rejoin(cls, s);
     if (used === 0) this.spanEmptied(cls, s);
   }
 
@@ -388,19 +508,42 @@ class PoolRefillBox implements PoolRefill {
     i32[d + PD_USED] = used;
     this.usedBlocks--;
     this.usedBytes -= this.sizes[cls]!;
-    if (used === this.caps[cls]! - 1) this.enqueue(cls, s);
+    if (used === this.caps[cls]! - 1) this.rejoin(cls, s);
     if (used === 0) this.spanEmptied(cls, s);
   }
 
   /**
    * A span whose last block came back: kept when it is its class's only span with room
-   * (a class oscillating around one span does not thrash), else pooled for reuse by any
-   * class of the same span length, or unmapped beyond the pool's budget.
+   * (a class oscillating around one span does not thrash; rejoin() retires it once
+   * another span of the class has room), else pooled for reuse by any class, or unmapped
+   * beyond the pool's budget.
    */
   private spanEmptied(cls: number, s: Ptr): void {
     const i32 = this.v.i32;
-    if (this.heads[cls] === s && i32[this.desc(s) + PD_SLAB_NEXT] === 0) return;
-    this.retireSpan(cls, s, this.emptyBytes + this.pages[cls]! * PAGE_SIZE <= EMPTY_SPAN_BUDGET);
+    if (this.prewarming) return;
+    if (this.heads[cls] === s && i32[this.desc(s) + PD_SLAB_NEXT] === 0) {
+      this.kept[cls] = s;
+      return;
+    }
+    this.retireSpan(cls, s, true);
+    if (this.emptyBytes > this.emptyBudget()) this.trimPool();
+  }
+
+  /**
+   * A full span `s` got a block back and rejoins its class's queue. A span the class kept
+   * empty (its only span with room then) is not the only one any more: it is retired like
+   * any emptied span (pooled, lowest addresses first, or given back), so a class whose
+   * blocks all come back does not pin its first span while its last ones are still held.
+   */
+  private rejoin(cls: number, s: Ptr): void {
+    this.enqueue(cls, s);
+    const k = this.kept[cls]!;
+    if (k === 0) return;
+    this.kept[cls] = 0;
+    if (k !== s && this.v.i32[this.desc(k) + PD_USED] === 0) {
+      this.retireSpan(cls, k, true);
+      if (this.emptyBytes > this.emptyBudget()) this.trimPool();
+    }
   }
 
   /**
@@ -410,24 +553,23 @@ class PoolRefillBox implements PoolRefill {
    * stopped before the pool or os-boundary has it leaves it to its reclaim).
    */
   private retireSpan(cls: number, s: Ptr, pool: boolean): number {
+    if (this.kept[cls] === s) this.kept[cls] = 0;
     this.dequeue(cls, s);
     const i32 = this.v.i32;
     const pages = this.pages[cls]!;
     const d = this.desc(s);
     const r = this.reg + (s >>> PAGE_SHIFT);
-    const k = this.emptyCount[pages - 1]!;
-    const keep = pool && k < EMPTY_STACK;
+    const keep = pool && this.emptyCount[pages - 1]! < EMPTY_STACK;
     i32.fill(keep ? this.mappedEntry : this.retiredEntry, r, r + pages);
     i32.fill(0, d, d + 16);
     this.spans--;
     this.spanBytes -= pages * PAGE_SIZE;
     if (keep) {
-      this.empty[(pages - 1) * EMPTY_STACK + k] = s;
-      this.emptyCount[pages - 1] = k + 1;
-      this.emptyBytes += pages * PAGE_SIZE;
+      this.pool(s, pages);
       return 0;
     }
     this.regions.unmap(s, pages * PAGE_SIZE);
+    this.unmappedBytes += pages * PAGE_SIZE;
     this.spansReleased++;
     return pages * PAGE_SIZE;
   }
@@ -540,13 +682,13 @@ class PoolRefillBox implements PoolRefill {
   }
 
   trim(): number {
+    const before = this.unmappedBytes;
     this.drainRemote();
-    let bytes = 0;
     const i32 = this.v.i32;
     for (let c = 0; c < this.sizes.length; c++) {
       for (let s = this.heads[c]!; s !== 0; ) {
         const next = i32[this.desc(s) + PD_SLAB_NEXT]!;
-        if (i32[this.desc(s) + PD_USED] === 0) bytes += this.retireSpan(c, s, false);
+        if (i32[this.desc(s) + PD_USED] === 0) this.retireSpan(c, s, false);
         s = next;
       }
     }
@@ -556,13 +698,14 @@ class PoolRefillBox implements PoolRefill {
         const r = this.reg + (s >>> PAGE_SHIFT);
         i32.fill(this.retiredEntry, r, r + p);
         this.regions.unmap(s, p * PAGE_SIZE);
+        this.unmappedBytes += p * PAGE_SIZE;
         this.spansReleased++;
-        bytes += p * PAGE_SIZE;
       }
       this.emptyCount[p - 1] = 0;
     }
     this.emptyBytes = 0;
-    return bytes + this.releaseArenaRest();
+    this.releaseArenaRest();
+    return this.unmappedBytes - before;
   }
 
   /**
@@ -643,6 +786,13 @@ class PoolRefillBox implements PoolRefill {
         if ((e & REG_KIND_MASK) !== PageKind.POOL || ((e >>> REG_CLASS_SHIFT) & REG_CLASS_MASK) !== c) this.corrupt(`span 0x${s.toString(16)} in class ${c}'s queue has registry entry 0x${(e >>> 0).toString(16)}`);
         if (i32[this.desc(s) + PD_SLAB_PREV] !== prev) this.corrupt(`span 0x${s.toString(16)}: its prev link is not the span before it`);
         prev = s;
+      }
+      const k = this.kept[c]!;
+      if (k !== 0) {
+        const e = i32[this.reg + (k >>> PAGE_SHIFT)]!;
+        if ((e & REG_KIND_MASK) !== PageKind.POOL || ((e >>> REG_CLASS_SHIFT) & REG_CLASS_MASK) !== c || ((e >>> REG_THREAD_SHIFT) & REG_THREAD_MASK) !== this.tid || ((e >>> REG_AUX_SHIFT) & REG_AUX_MASK) !== 0) {
+          this.corrupt(`class ${c}'s kept span 0x${k.toString(16)} is not a span of the class (registry entry 0x${(e >>> 0).toString(16)})`);
+        }
       }
     }
     let spans = 0;
@@ -736,7 +886,9 @@ export function createPoolRefill(ctx: BoxContext, options: PoolRefillOptions): P
       const k = prewarm[c]!;
       if (!Number.isInteger(k) || k < 0 || k > 4096) throw invalid(`prewarm count of class ${c} must be an integer in 0..4096, got ${k}`);
     }
-    // All blocks of a class are carved first and then freed, so they end on span free lists.
+    // All blocks of a class are carved first and then freed, so they end on span free
+    // lists, and their spans stay with the class (not retired as they empty).
+    box.prewarming = true;
     for (let c = 0; c < Math.min(prewarm.length, options.classSizes.length); c++) {
       const tmp = new Int32Array(prewarm[c]!);
       let got = 0;
@@ -747,6 +899,7 @@ export function createPoolRefill(ctx: BoxContext, options: PoolRefillOptions): P
       }
       for (let i = 0; i < got; i += 256) box.freeBatch(c, tmp, i, Math.min(256, got - i));
     }
+    box.prewarming = false;
   }
   return box;
 }

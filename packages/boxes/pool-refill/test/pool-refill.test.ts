@@ -89,9 +89,9 @@ describe('pool-refill', () => {
     const i32 = f.i32();
     expect([i32[d + PD_BLOCK_SIZE], i32[d + PD_CAPACITY], i32[d + PD_CARVE], i32[d + PD_USED], i32[d + PD_REGION_PAGES], i32[d + PD_REGION_OWNER]])
       .toEqual([40960, 8, 8 * 40960, 8, 5, 5]);
-    expect(r.stats()).toMatchObject({ chunks: 1, arenaBytes: DEFAULT_ARENA_INITIAL, spansCreated: 1, spans: 1, carved: 8, reused: 0, usedBlocks: 8, usedBytes: 8 * 40960 });
+    expect(r.stats()).toMatchObject({ chunks: 1, arenaBytes: 5 * PAGE_SIZE, spansCreated: 1, spans: 1, carved: 8, reused: 0, usedBlocks: 8, usedBytes: 8 * 40960 });
     r.checkInvariants();
-    // The next block comes from a second span, right after the first in the arena chunk.
+    // The next block comes from a second span, right after the first (mapped on its own, first fit).
     expect(take(r, cls, 1)).toEqual([span + 5 * PAGE_SIZE]);
     r.checkInvariants();
   });
@@ -109,28 +109,95 @@ describe('pool-refill', () => {
     r.checkInvariants();
   });
 
-  test('the arena grows 1 → 2 → 4 → 8 → 8 MiB and gives the unused rest of a chunk back', () => {
+  test('arena chunks follow the spans in use (by default each span is mapped on its own); the rest of a chunk serves shorter spans', () => {
+    expect([DEFAULT_ARENA_INITIAL, DEFAULT_ARENA_MAX]).toEqual([PAGE_SIZE, PAGE_SIZE]);
     const f = fixture(256 * MiB);
     const r = f.make(5);
     const cls = DEFAULT_POOL_CLASS_SIZES.indexOf(65536); // one-page spans of one block
+    take(r, cls, 100);
+    expect(r.stats()).toMatchObject({ chunks: 100, arenaBytes: 100 * PAGE_SIZE, arenaFree: 0 });
+    expect(f.os.stats().bytesInUse).toBe(100 * PAGE_SIZE);
+    // With arenaMax, a chunk is a sixty-fourth of the spans in use, within arenaInitial..arenaMax.
+    const g = fixture(256 * MiB);
+    const q = g.make(5, { arenaInitial: PAGE_SIZE, arenaMax: 4 * PAGE_SIZE });
     const sizes: number[] = [];
-    for (let i = 0; i < 16 + 32 + 64 + 128 + 128; i++) {
-      take(r, cls, 1);
-      const s = r.stats();
-      if (s.chunks > sizes.length) sizes.push(s.arenaBytes - sizes.reduce((x, y) => x + y, 0));
+    for (let i = 0; i < 400; i++) {
+      take(q, cls, 1);
+      const s = q.stats();
+      if (s.chunks > sizes.length) sizes.push((s.arenaBytes - sizes.reduce((x, y) => x + y, 0)) / PAGE_SIZE);
     }
-    expect(sizes).toEqual([1, 2, 4, 8, 8].map((m) => m * MiB));
-    // 7-page spans do not fit the 2 pages left in a chunk: the rest goes back to os-boundary.
-    const g = fixture(64 * MiB);
-    const q = g.make(5, { arenaInitial: 9 * PAGE_SIZE, arenaMax: 9 * PAGE_SIZE });
-    const big = DEFAULT_POOL_CLASS_SIZES.indexOf(57344);
-    take(q, big, 8); // one 7-page span
-    expect(g.os.stats().bytesInUse).toBe(9 * PAGE_SIZE);
-    take(q, big, 1); // a second span: a new 9-page chunk, the old chunk's 2 pages unmapped
-    expect(q.stats()).toMatchObject({ chunks: 2, spans: 2 });
-    expect(g.os.stats().bytesInUse).toBe(16 * PAGE_SIZE);
+    console.log(JSON.stringify(sizes));
     q.checkInvariants();
-    expect(DEFAULT_ARENA_MAX).toBe(8 * MiB);
+    // 7-page spans do not fit the 2 pages left in a 9-page chunk: those 2 pages are pooled and serve a 2-page span.
+    const h = fixture(64 * MiB);
+    const b = h.make(5, { arenaInitial: 9 * PAGE_SIZE, arenaMax: 9 * PAGE_SIZE });
+    const big = DEFAULT_POOL_CLASS_SIZES.indexOf(57344);
+    const first = take(b, big, 8)[0]!; // one 7-page span
+    take(b, big, 1); // a second span: a new 9-page chunk
+    expect(b.stats()).toMatchObject({ chunks: 2, spans: 2, emptySpanBytes: 2 * PAGE_SIZE });
+    const two = DEFAULT_POOL_CLASS_SIZES.indexOf(5120); // 2-page spans
+    expect(take(b, two, 1)[0]).toBe(first + 7 * PAGE_SIZE);
+    expect(b.stats()).toMatchObject({ chunks: 2, spans: 3, emptySpanBytes: 0 });
+    expect(h.os.stats().bytesInUse).toBe(18 * PAGE_SIZE);
+    b.checkInvariants();
+  });
+
+  test('empty spans: the lowest-addressed pooled span serves the next span (a longer one is split); the pool stays within an eighth of the spans in use', () => {
+    const f = fixture(128 * MiB);
+    const r = f.make(5);
+    const one = DEFAULT_POOL_CLASS_SIZES.indexOf(65536);
+    const blocks = take(r, one, 64); // 64 one-page spans, in address order
+    // Four empty spans: the last to empty stays (its class's only span with room; each
+    // span that regained room retired the one kept before it), the other three are pooled
+    // (the pool's budget: an eighth of 61 pages in use).
+    give(r, one, blocks.slice(8, 12));
+    expect(r.stats().emptySpanBytes).toBe(3 * PAGE_SIZE);
+    // A five-page span (40960 B) finds no pooled run that long: mapped at the top.
+    const five = DEFAULT_POOL_CLASS_SIZES.indexOf(40960);
+    expect(take(r, five, 1)[0]).toBe(blocks[63]! + PAGE_SIZE);
+    // A one-page span takes the lowest pooled page.
+    const two = DEFAULT_POOL_CLASS_SIZES.indexOf(32768);
+    expect(take(r, two, 1)[0]).toBe(blocks[8]);
+    r.checkInvariants();
+    // Everything back: the pool keeps at most an eighth of what stays in use; the rest is unmapped.
+    give(r, one, [...blocks.slice(0, 8), ...blocks.slice(12)]);
+    const s = r.stats();
+    expect(s.emptySpanBytes).toBeLessThanOrEqual(s.spanBytes / 8);
+    expect(f.os.stats().bytesInUse).toBe(s.spanBytes + s.emptySpanBytes);
+    r.checkInvariants();
+  });
+
+  test('the empty span a class keeps is retired once another of its spans regains room; a batch takes a new span only when it has nothing yet', () => {
+    for (const shared of [false, true]) {
+      const f = fixture(128 * MiB, shared);
+      const r = f.make(5);
+      const before = f.os.stats().bytesInUse;
+      const cls = DEFAULT_POOL_CLASS_SIZES.indexOf(2560); // 25 blocks in a one-page span
+      const out = new Int32Array(40);
+      // A fresh class: the first batch gets one new span's 25 blocks, not 40 (a second span
+      // would be carved only for the cache); the next batch, with nothing yet, takes a span.
+      expect(r.allocBatch(cls, out, 0, 40)).toBe(25);
+      expect(r.allocBatch(cls, out, 25, 15)).toBe(15);
+      expect(r.stats().spans).toBe(2);
+      const low = Array.from(out.subarray(0, 25));
+      const high = Array.from(out.subarray(25, 40));
+      const more = take(r, cls, 10); // fills the second span
+      expect(r.stats().spans).toBe(2);
+      // The low span empties: the class's only span with room, so it stays.
+      give(r, cls, low);
+      expect(r.stats().spans).toBe(2);
+      expect(f.os.stats().bytesInUse - before).toBe(2 * PAGE_SIZE);
+      // A block of the high span back: it has room now, so the kept span goes (an eighth
+      // of one span in use pools nothing: back to os-boundary).
+      give(r, cls, high.slice(0, 1));
+      expect(r.stats().spans).toBe(1);
+      expect(r.stats().emptySpanBytes).toBe(0);
+      expect(f.os.stats().bytesInUse - before).toBe(PAGE_SIZE);
+      r.checkInvariants();
+      give(r, cls, [...high.slice(1), ...more]);
+      expect(r.stats().usedBlocks).toBe(0);
+      r.checkInvariants();
+    }
   });
 
   test('phase: memory freed in one class is reused by another (the os-boundary footprint does not grow)', () => {
@@ -149,10 +216,11 @@ describe('pool-refill', () => {
     const maps = f.os.stats().maps;
     for (const cls of [1, 0, 2, 1, 0]) round(cls);
     expect(f.os.stats().highWater).toBe(high);
-    expect(f.os.stats().maps).toBe(maps);
+    expect(f.os.stats().maps).toBeGreaterThan(maps); // empty spans beyond the pool's budget went back and were mapped again
     expect(r.stats().usedBlocks).toBe(0);
     // Spans beyond the empty-span pool's budget went back to os-boundary at once.
     expect(r.stats().spans * PAGE_SIZE).toBeLessThanOrEqual(DEFAULT_POOL_CLASS_SIZES.length * 16 * PAGE_SIZE);
+    expect(r.stats().emptySpanBytes).toBeLessThanOrEqual(r.stats().spanBytes / 8);
     expect(EMPTY_SPAN_BUDGET).toBe(4 * MiB);
   });
 

@@ -23,3 +23,10 @@ export const DEFAULT_POOL_CLASS_SIZES: readonly number[] = [
 export function defaultPoolCapacity(size: number): number {
   return Math.max(8, Math.min(64, Math.floor((512 << 10) / size)));
 }
+
+/**
+ * Default cache budget: a class caches at most 128 KiB of blocks plus a quarter of what
+ * the thread holds live in it (within 1..capacity blocks), so a thread whose mid-size
+ * live set shrank does not keep its peak's blocks cached (README, "Budget").
+ */
+export const DEFAULT_POOL_BUDGET: { readonly minBytes: number; readonly share: number } = { minBytes: 131072, share: 0.25 };

@@ -3,7 +3,7 @@ import {
   type BlockSink, type BlockSource, type PoolTls, type PoolTlsOptions, type PoolTlsStats, type Ptr,
 } from '@hakmem/contracts';
 import { classStackHolds, classStackWords, layoutClassStacks } from '@hakmem/primitives';
-import { DEFAULT_POOL_CLASS_SIZES, defaultPoolCapacity } from './api.js';
+import { DEFAULT_POOL_BUDGET, DEFAULT_POOL_CLASS_SIZES, defaultPoolCapacity } from './api.js';
 
 const BOX = 'pool-tls';
 
@@ -27,22 +27,53 @@ class PoolTlsBox implements PoolTls {
   /** size class by `(size + 511) >>> 9`. */
   private readonly lut: Uint8Array;
   private readonly source: BlockSource & BlockSink;
+  /** Capacity of each class (the slots it has; the limit word moves below it). */
+  private readonly caps: Int32Array;
+  /**
+   * Per class, the blocks taken from the source net of those given back (refills less
+   * spills and flushes), so `held − count` is what the thread holds live. JS-side: an
+   * adopter starts from what it finds cached.
+   */
+  private readonly held: Int32Array;
+  /** Per class, `minBytes / size` of the budget (blocks, fractional; the capacity with `budget: false`). */
+  private readonly minBlocks: Float64Array;
+  /** The budget's share of the live blocks (0 with `budget: false`). */
+  private readonly share: number;
   private refills = 0;
   private refillBlocks = 0;
   private spills = 0;
   private spillBlocks = 0;
 
-  constructor(sizes: Int32Array, caps: Int32Array, source: BlockSource & BlockSink, storage: ((words: number) => Int32Array) | undefined) {
+  constructor(sizes: Int32Array, caps: Int32Array, source: BlockSource & BlockSink, storage: ((words: number) => Int32Array) | undefined, minBytes: number, share: number) {
     const n = sizes.length;
     this.numClasses = n;
     this.classSizes = sizes;
     this.source = source;
+    this.caps = caps;
+    this.share = share;
+    this.held = new Int32Array(n);
+    this.minBlocks = new Float64Array(n);
+    for (let c = 0; c < n; c++) this.minBlocks[c] = minBytes < 0 ? caps[c]! : minBytes / sizes[c]!;
     const words = classStackWords(caps);
     this.a = storage === undefined ? new Int32Array(words) : storage(words);
     if (!(this.a instanceof Int32Array) || this.a.length !== words) throw invalid(`storage must return an Int32Array of ${words} words`);
     const batches = new Int32Array(n);
     for (let c = 0; c < n; c++) batches[c] = Math.max(1, Math.min(caps[c]! >>> 1, MAX_BATCH));
+    // An adopted region may hold a limit below the capacity: the layout check wants the
+    // capacity there (the class's end), so it is put back first; the limits are redone below.
+    for (let c = 0, at = n * 4; c < n; c++) {
+      at++;
+      const m = c * 4;
+      if (this.a[m + 1] === at && this.a[m + 2]! >= this.a[m]! && this.a[m + 2]! < at + caps[c]!) this.a[m + 2] = at + caps[c]!;
+      at += caps[c]!;
+    }
     layoutClassStacks(this.a, caps, batches);
+    for (let c = 0; c < n; c++) {
+      const m = c * 4;
+      const count = this.a[m]! - this.a[m + 1]!;
+      this.held[c] = count;
+      this.a[m + 2] = this.a[m + 1]! + Math.max(this.limitFor(c, count), count);
+    }
     const last = sizes[n - 1]!;
     this.lut = new Uint8Array((last >>> 9) + 1);
     let cls = 0;
@@ -68,16 +99,40 @@ class PoolTlsBox implements PoolTls {
     return this.refill(cls);
   }
 
-  /** Miss: one bounded batch straight into the class's slots, then pop. */
+  /**
+   * Blocks class `cls` may cache with `count` cached now: `minBytes` plus `share` of what
+   * the thread holds live in the class, in blocks, within 1..capacity. Per class, so it
+   * costs a few loads on the slow paths.
+   */
+  private limitFor(cls: number, count: number): number {
+    const live = this.held[cls]! - count;
+    const l = Math.floor(this.minBlocks[cls]! + this.share * (live > 0 ? live : 0));
+    const cap = this.caps[cls]!;
+    return l < 1 ? 1 : l > cap ? cap : l;
+  }
+
+  /**
+   * Miss: the limit follows the live set, then one batch of at most half of it straight
+   * into the class's slots, then pop. The new top and limit are one run of stores.
+   */
   private refill(cls: number): Ptr {
     const a = this.a;
     const m = cls * 4;
+    const base = a[m + 1]!;
     const t = a[m]!;
-    const got = this.source.allocBatch(cls, a, t, Math.min(a[m + 3]!, a[m + 2]! - t));
+    const lim = this.limitFor(cls, t - base);
+    const want = Math.max(1, Math.min(a[m + 3]!, lim >>> 1));
+    const got = this.source.allocBatch(cls, a, t, Math.min(want, base + this.caps[cls]! - t));
     this.refills++;
-    if (got === 0) return 0;
+    this.held[cls] = this.held[cls]! + got;
     this.refillBlocks += got;
+    const limit = base + lim > t + got ? base + lim : t + got;
+    if (got === 0) {
+      a[m + 2] = limit;
+      return 0;
+    }
     a[m] = t + got - 1;
+    a[m + 2] = limit;
     return a[t + got - 1]!;
   }
 
@@ -93,20 +148,42 @@ class PoolTlsBox implements PoolTls {
     this.spill(cls, ptr);
   }
 
-  /** Overflow: the older half of the class (bottom of the stack) goes to the sink; the hot top stays. */
+  /**
+   * Overflow: the limit follows the live set. Below it now, `ptr` is pushed and the limit
+   * raised; else the oldest blocks (bottom of the stack) go to the sink, down to half the
+   * limit (at least what makes room for `ptr`, in batches of at most MAX_BATCH), and the
+   * hot top stays.
+   */
   private spill(cls: number, ptr: Ptr): void {
     const a = this.a;
     const m = cls * 4;
     const base = a[m + 1]!;
-    const t = a[m]!;
-    const out = Math.min(Math.max((t - base) >>> 1, 1), MAX_BATCH);
-    this.source.freeBatch(cls, a, base, out);
-    // One run of stores with the source's commit: the shift, the push of ptr, the new top.
-    a.copyWithin(base, base + out, t);
-    a[t - out] = ptr;
-    a[m] = t - out + 1;
+    let t = a[m]!;
+    const lim = this.limitFor(cls, t - base);
+    if (t - base < lim) {
+      a[t] = ptr;
+      a[m] = t + 1;
+      a[m + 2] = base + lim;
+      return;
+    }
+    const need = t - base - lim + 1;
+    const half = t - base - (lim - (lim >>> 1));
+    let left = Math.max(need, Math.min(half, MAX_BATCH));
     this.spills++;
-    this.spillBlocks += out;
+    this.spillBlocks += left;
+    this.held[cls] = this.held[cls]! - left;
+    while (left > 0) {
+      const out = left < MAX_BATCH ? left : MAX_BATCH;
+      this.source.freeBatch(cls, a, base, out);
+      // One run of stores with the source's commit: the shift and the new top.
+      a.copyWithin(base, base + out, t);
+      t -= out;
+      a[m] = t;
+      left -= out;
+    }
+    a[t] = ptr;
+    a[m] = t + 1;
+    a[m + 2] = base + lim;
   }
 
   /** Gives every class back, a bounded batch at a time from the top; the top follows each batch in the same run of stores. */
@@ -120,7 +197,9 @@ class PoolTlsBox implements PoolTls {
         t -= out;
         this.source.freeBatch(c, a, t, out);
         a[c * 4] = t;
+        this.held[c] = this.held[c]! - out;
       }
+      a[c * 4 + 2] = base + this.limitFor(c, 0);
     }
   }
 
@@ -134,17 +213,23 @@ class PoolTlsBox implements PoolTls {
   }
 
   capacity(cls: number): number {
+    return this.caps[cls]!;
+  }
+
+  limit(cls: number): number {
     return this.a[cls * 4 + 2]! - this.a[cls * 4 + 1]!;
   }
 
   stats(): PoolTlsStats {
     let cached = 0;
     let cachedBytes = 0;
+    let budgetBytes = 0;
     for (let c = 0; c < this.numClasses; c++) {
       cached += this.count(c);
       cachedBytes += this.count(c) * this.classSizes[c]!;
+      budgetBytes += this.limit(c) * this.classSizes[c]!;
     }
-    return { refills: this.refills, refillBlocks: this.refillBlocks, spills: this.spills, spillBlocks: this.spillBlocks, cached, cachedBytes };
+    return { refills: this.refills, refillBlocks: this.refillBlocks, spills: this.spills, spillBlocks: this.spillBlocks, cached, cachedBytes, budgetBytes };
   }
 
   checkInvariants(): void {
@@ -152,7 +237,7 @@ class PoolTlsBox implements PoolTls {
     for (let c = 0; c < this.numClasses; c++) {
       const n = this.count(c);
       const base = this.a[c * 4 + 1]!;
-      if (n < 0 || n > this.capacity(c)) this.corrupt(`class ${c} count ${n} outside [0, ${this.capacity(c)}]`);
+      if (n < 0 || n > this.limit(c) || this.limit(c) > this.capacity(c)) this.corrupt(`class ${c} count ${n}, limit ${this.limit(c)}: not 0 <= count <= limit <= capacity ${this.capacity(c)}`);
       if (this.a[base - 1] !== 0) this.corrupt(`class ${c}: the sentinel below its slots is not 0`);
       for (let i = 0; i < n; i++) {
         const p = this.a[base + i]!;
@@ -179,7 +264,9 @@ function invalid(message: string): HakmemError {
 /**
  * Creates one thread's mid-size cache. Throws `HakmemError(E_INVALID_OPTION)` when the
  * class table is empty, longer than 255, not ascending, has a size that is not a
- * multiple of 512 or is above 65536, or when a capacity is not an integer in 1..4096.
+ * multiple of 512 or is above 65536, when a capacity is not an integer in 1..4096, or
+ * when `budget` is neither false nor `{ minBytes, share }` with an integer minBytes in
+ * 0..2^30 and a finite share ≥ 0.
  */
 export function createPoolTls(options: PoolTlsOptions): PoolTls {
   const list = options.classSizes ?? DEFAULT_POOL_CLASS_SIZES;
@@ -198,5 +285,9 @@ export function createPoolTls(options: PoolTlsOptions): PoolTls {
     if (cap === undefined || !Number.isInteger(cap) || cap < 1 || cap > 4096) throw invalid(`capacity of class ${c} must be an integer in 1..4096, got ${cap}`);
     caps[c] = cap;
   }
-  return new PoolTlsBox(sizes, caps, options.source, options.storage);
+  const budget = options.budget ?? DEFAULT_POOL_BUDGET;
+  if (budget !== false && !(Number.isInteger(budget.minBytes) && budget.minBytes >= 0 && budget.minBytes <= 1 << 30 && Number.isFinite(budget.share) && budget.share >= 0)) {
+    throw invalid(`budget must be false or { minBytes: an integer in 0..2^30, share: a finite number >= 0 }, got ${JSON.stringify(budget)}`);
+  }
+  return new PoolTlsBox(sizes, caps, options.source, options.storage, budget === false ? -1 : budget.minBytes, budget === false ? 0 : budget.share);
 }

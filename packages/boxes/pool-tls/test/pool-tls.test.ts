@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { ErrorCode, MAX_BATCH, type BlockSink, type BlockSource } from '@hakmem/contracts';
 import { errorCodeOf } from '@hakmem/testkit';
-import { createPoolTls, DEFAULT_POOL_CLASS_SIZES, defaultPoolCapacity } from '@hakmem/pool-tls';
+import { createPoolTls, DEFAULT_POOL_BUDGET, DEFAULT_POOL_CLASS_SIZES, defaultPoolCapacity } from '@hakmem/pool-tls';
 
 /** A source of fake 512-aligned blocks that records what comes back. */
 class FakeSource implements BlockSource, BlockSink {
@@ -65,9 +65,57 @@ describe('pool-tls', () => {
     expect(pool.count(3)).toBe(0);
     expect(src.freed.flat()).toHaveLength(3 + 4 + 4);
     pool.checkInvariants();
-    const wide = createPoolTls({ source: new FakeSource(), capacity: 4096 });
+    const wide = createPoolTls({ source: new FakeSource(), capacity: 4096, budget: false });
     wide.alloc(0);
     expect(wide.count(0)).toBe(MAX_BATCH - 1);
+  });
+
+  test('budget: a class caches 128 KiB plus a quarter of what the thread holds live in it; the rest goes back', () => {
+    expect(DEFAULT_POOL_BUDGET).toEqual({ minBytes: 131072, share: 0.25 });
+    const cls = DEFAULT_POOL_CLASS_SIZES.indexOf(8192); // capacity 64
+    const pool = createPoolTls({ source: new FakeSource() });
+    expect(pool.limit(cls)).toBe(16); // nothing live: 128 KiB
+    const live = Array.from({ length: 400 }, () => pool.alloc(cls));
+    expect(pool.stats().refillBlocks).toBeLessThanOrEqual(400 + 32); // refills of at most half the limit
+    expect(pool.stats().refills).toBeGreaterThan(400 / 32);
+    for (let i = 0; i < 200; i++) pool.free(cls, live.pop()!);
+    // 200 live: the limit followed them to the capacity; the cache is within it.
+    expect(pool.limit(cls)).toBe(64);
+    expect(pool.count(cls)).toBeLessThanOrEqual(pool.limit(cls));
+    for (const p of live.splice(0)) pool.free(cls, p);
+    // Nothing live: the class keeps 128 KiB plus a quarter of the little that was live at its last spill.
+    expect(pool.count(cls)).toBeLessThanOrEqual(pool.limit(cls));
+    expect(pool.stats().cachedBytes).toBeLessThanOrEqual(160 * 1024);
+    expect(pool.limit(cls) * 8192).toBeLessThanOrEqual(160 * 1024);
+    expect(pool.stats().budgetBytes).toBe(DEFAULT_POOL_CLASS_SIZES.reduce((t, size, c) => t + pool.limit(c) * size, 0));
+    pool.checkInvariants();
+    // Fixed counts: the same frees keep the class's whole capacity cached.
+    const fixed = createPoolTls({ source: new FakeSource(), budget: false });
+    const all = Array.from({ length: 400 }, () => fixed.alloc(cls));
+    for (const p of all) fixed.free(cls, p);
+    expect(fixed.limit(cls)).toBe(64);
+    expect(fixed.stats().cachedBytes).toBeGreaterThanOrEqual(32 * 8192);
+  });
+
+  test('budget: through random allocs and frees, a class never caches more than its rule allows of what is live', () => {
+    const minBytes = 32768;
+    const share = 0.5;
+    const pool = createPoolTls({ source: new FakeSource(), budget: { minBytes, share } });
+    const held: number[][] = Array.from({ length: pool.numClasses }, () => []);
+    let x = 12345;
+    for (let i = 0; i < 20000; i++) {
+      x = (x * 1103515245 + 12345) >>> 0;
+      const c = (x >>> 8) % 4 === 0 ? 19 : (x >>> 12) % 3 + 6; // 65536 B, 7168 / 8192 / 10240 B
+      const phase = (i >>> 12) & 1; // grow, then shrink
+      if ((x >>> 20) % 8 < (phase === 0 ? 5 : 3) || held[c]!.length === 0) held[c]!.push(pool.alloc(c));
+      else pool.free(c, held[c]!.splice((x >>> 4) % held[c]!.length, 1)[0]!);
+      const size = pool.classSizes[c]!;
+      // The limit was set at the last slow path; since then at most half of it came in as
+      // frees without one, so the cache is within the rule for what is live now, over (1 − share).
+      const bound = Math.max(1, Math.ceil((minBytes / size + share * held[c]!.length) / (1 - share)));
+      if (pool.count(c) > Math.min(bound, pool.capacity(c))) throw new Error(`step ${i}: class ${c} caches ${pool.count(c)} with ${held[c]!.length} live (bound ${bound})`);
+    }
+    pool.checkInvariants();
   });
 
   test('exhaustion: alloc returns 0, and the cache works again once blocks come back', () => {
@@ -84,7 +132,7 @@ describe('pool-tls', () => {
 
   test('options are validated; checkInvariants catches a block cached twice', () => {
     const src = new FakeSource();
-    for (const o of [{ classSizes: [] }, { classSizes: [4096, 3072] }, { classSizes: [3000] }, { classSizes: [131072] }, { capacity: 0 }, { capacity: [4, 4] }]) {
+    for (const o of [{ classSizes: [] }, { classSizes: [4096, 3072] }, { classSizes: [3000] }, { classSizes: [131072] }, { capacity: 0 }, { capacity: [4, 4] }, { budget: { minBytes: -1, share: 0.25 } }, { budget: { minBytes: 0, share: Number.NaN } }]) {
       expect(errorCodeOf(() => createPoolTls({ source: src, ...o })), JSON.stringify(o)).toBe(ErrorCode.INVALID_OPTION);
     }
     const pool = createPoolTls({ source: src });

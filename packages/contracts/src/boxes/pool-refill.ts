@@ -8,9 +8,13 @@ export interface PoolRefillOptions {
   readonly classSizes: Int32Array;
   /** Where arena chunks come from and empty spans go back to (os-boundary). */
   readonly regions: RegionSource & { unmap(addr: Ptr, bytes: number): void; end(): number };
-  /** First arena chunk in bytes: a multiple of 64 KiB. Default 1 MiB. */
+  /**
+   * Smallest arena chunk in bytes: a multiple of 64 KiB. A chunk follows the spans in
+   * use — a sixty-fourth of their bytes rounded up to 64 KiB, within
+   * arenaInitial..arenaMax, at least the span wanted. Default 64 KiB.
+   */
   readonly arenaInitial?: number;
-  /** Largest arena chunk in bytes (each new chunk doubles, 1 → 2 → 4 → 8 MiB): a multiple of 64 KiB, ≥ arenaInitial. Default 8 MiB. */
+  /** Largest arena chunk in bytes: a multiple of 64 KiB, ≥ arenaInitial. Default 64 KiB (each span mapped on its own). */
   readonly arenaMax?: number;
   /** Blocks carved per class when the box is created (pre-warm), or none. Default none (see the README's measurement). */
   readonly prewarm?: readonly number[];
@@ -43,18 +47,22 @@ export interface PoolRefillStats {
   spanBytes: number;
   /** Bytes of empty spans pooled for reuse now. */
   emptySpanBytes: number;
-  /** Bytes of the current arena chunk not yet cut into spans. */
+  /** Bytes of the current arena chunk not yet cut into spans (the rest of an older one is pooled). */
   arenaFree: number;
 }
 
 /**
  * Batch carving for pool-tls. A thread's arena is a sequence of chunks mapped from
- * os-boundary (1 → 2 → 4 → 8 MiB); it is cut into **spans** of 1..16 pages, each
- * assigned to one class, whose blocks are carved from the span start at multiples of the
- * class size (so a block's class and start are found from the registry in O(1); see
- * "Pool spans" in layout). Freed blocks go onto their span's free list (in the linear
- * memory, linked through the block's first word); a span that becomes empty goes back to
- * os-boundary unless it is its class's only span.
+ * os-boundary, sized by the spans in use (by default each span is mapped on its own); it
+ * is cut into **spans** of 1..16 pages, each assigned to one class, whose blocks are
+ * carved from the span start at multiples of the class size (so a block's class and
+ * start are found from the registry in O(1); see "Pool spans" in layout). Freed blocks
+ * go onto their span's free list (in the linear memory, linked through the block's first
+ * word); batches take blocks from a class's lowest-addressed span with room (a new span
+ * only for a batch that has nothing yet). A span that becomes empty stays when it is its
+ * class's only span with room, until another of its spans regains room, else goes into a pool
+ * of empty spans (at most an eighth of the spans in use; the lowest-addressed pooled span
+ * serves the next new span of any class, split when longer) or back to os-boundary.
  *
  * A block whose span another thread owns is pushed onto the owner's remote-free list
  * (thread record word TR_POOL_REMOTE_HEAD, lock-free CAS in a shared heap); the owner

@@ -11,6 +11,16 @@ export interface PoolTlsOptions {
   readonly classSizes?: readonly number[];
   /** Blocks kept per class before spilling to the refill box: one number or one per class, 1..4096. Default per class (see the box's README). */
   readonly capacity?: number | readonly number[];
+  /**
+   * The cache budget that follows the live set. A class `c` caches at most
+   * `limit(c) = min(capacity(c), max(1, floor((minBytes + share × live(c)) / size(c))))`
+   * blocks, where `live(c)` is the bytes of class `c` this cache took from its source,
+   * net of what it gave back, less what it caches now (what the thread holds live). A
+   * free beyond the limit spills down to half of it; a refill brings at most half of it.
+   * The limit is recomputed on those slow paths only. `false`: fixed counts (the limit
+   * is the capacity). Default `{ minBytes: 131072, share: 0.25 }`.
+   */
+  readonly budget?: false | { readonly minBytes: number; readonly share: number };
   /** Where blocks come from and overflow goes (pool-refill). */
   readonly source: BlockSource & BlockSink;
   /**
@@ -37,14 +47,17 @@ export interface PoolTlsStats {
   cached: number;
   /** Bytes of the blocks cached now. */
   cachedBytes: number;
+  /** Bytes the classes may cache now (Σ limit × size): the budget. */
+  budgetBytes: number;
 }
 
 /**
  * Per-thread free lists for every size between the tiny range and the L2.5 range: the
  * mid tier's HOT layer. Thread-local JS typed arrays, no locks or atomics. Bounded per
- * class (Contract C: refill and spill batches never exceed MAX_BATCH).
+ * class (Contract C: refill and spill batches never exceed MAX_BATCH), by a budget that
+ * follows what the thread holds live (`options.budget`).
  *
- * Invariants: `0 <= count(c) <= capacity(c)`; every cached block is free, of class c,
+ * Invariants: `0 <= count(c) <= limit(c) <= capacity(c)`; every cached block is free, of class c,
  * and in no other list.
  */
 export interface PoolTls extends Box<PoolTlsStats>, FlushableBox {
@@ -55,7 +68,7 @@ export interface PoolTls extends Box<PoolTlsStats>, FlushableBox {
   classOf(size: number): number;
   /** Hot path: a free block of class `cls`, refilling one bounded batch from the source on a miss; 0 on exhaustion. Never throws. */
   alloc(cls: number): Ptr;
-  /** Hot path: takes back a validated block of class `cls`, spilling half the class on overflow. Never throws. */
+  /** Hot path: takes back a validated block of class `cls`, spilling down to half its limit on overflow. Never throws. */
   free(cls: number, ptr: Ptr): void;
   /**
    * Slow path (the exact double-free check, `heap.isAllocated`): true when `ptr` sits in
@@ -66,4 +79,6 @@ export interface PoolTls extends Box<PoolTlsStats>, FlushableBox {
   count(cls: number): number;
   /** Capacity of class `cls`. */
   capacity(cls: number): number;
+  /** Blocks class `cls` may cache now (the budget, `1..capacity(cls)`); a free beyond it spills. */
+  limit(cls: number): number;
 }

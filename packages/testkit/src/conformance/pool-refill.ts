@@ -688,21 +688,29 @@ export function poolRefillConformance(make: PoolRefillFactory, env: MidEnvFactor
       },
     },
     {
-      name: `${C}: arena chunks — the first is arenaInitial, each next doubles up to arenaMax (defaults 1 → 2 → 4 → 8 MiB)`,
+      name: `${C}: arena chunks follow the spans in use — max(the span, a 64th of the spans' bytes rounded up to 64 KiB within arenaInitial..arenaMax); defaults one page (each span mapped on its own)`,
       run() {
-        for (const [opts, want] of [
-          [{}, [1, 2, 4, 8, 8].map((m) => m * MiB)],
-          [{ arenaInitial: PAGE_SIZE, arenaMax: 4 * PAGE_SIZE }, [1, 2, 4, 4, 4].map((p) => p * PAGE_SIZE)],
-          [{ arenaInitial: 2 * MiB, arenaMax: 2 * MiB }, [2, 2, 2].map((m) => m * MiB)],
+        for (const [opts, initial, max, spans] of [
+          [{}, PAGE_SIZE, PAGE_SIZE, 40],
+          [{ arenaInitial: PAGE_SIZE, arenaMax: 4 * PAGE_SIZE }, PAGE_SIZE, 4 * PAGE_SIZE, 300],
+          [{ arenaInitial: 2 * MiB, arenaMax: 2 * MiB }, 2 * MiB, 2 * MiB, 70],
         ] as const) {
           const r = setup();
           const b = r.box(r.ctx.tid, opts);
           const live = new Map<Ptr, number>();
           const cls = r.sizes.length - 1;
+          const spanBytes = b.spanPages(cls) * PAGE_SIZE;
           const what = JSON.stringify(opts);
-          for (let i = 0; i < 4000 && b.stats().chunks < want.length; i++) allocRaw(r, b, cls, 8, r.ctx.tid, live, `chunks ${what}`);
+          for (let i = 0; i < spans; i++) {
+            const before = b.stats().spanBytes;
+            const maps = r.regions.maps.length;
+            allocRaw(r, b, cls, 1, r.ctx.tid, live, `chunks ${what}`);
+            if (r.regions.maps.length === maps) continue;
+            const got = r.regions.maps.at(-1)![1];
+            const want = Math.max(spanBytes, Math.min(max, Math.max(initial, Math.ceil(before / 64 / PAGE_SIZE) * PAGE_SIZE)));
+            check(r.regions.maps.length === maps + 1 && got === want, `${C} arena (${what}): with ${before} B of spans a chunk of ${got} B was mapped, want ${want}`);
+          }
           const sizes = r.regions.maps.map(([, n]) => n);
-          check(sizes.slice(0, want.length).join() === want.join(), `${C} arena (${what}): chunks of [${sizes.join(', ')}] B, want [${want.join(', ')}]`);
           const s = b.stats();
           check(s.chunks === r.regions.maps.length && s.arenaBytes === sizes.reduce((x, y) => x + y, 0),
             `${C} stats: chunks ${s.chunks} / arenaBytes ${s.arenaBytes}, the box mapped ${r.regions.maps.length} ranges of ${sizes.reduce((x, y) => x + y, 0)} B`);

@@ -63,8 +63,9 @@ function drain(cache: PoolTls, src: MidBlockSource, cls: number, limit: number):
  * fake blocks, so `factory` is called many times; it must not share state between calls.
  */
 export function poolTlsConformance(factory: PoolTlsFactory): ConformanceCase[] {
+  // Fixed counts unless a case gives a budget: most cases pin the capacity's behaviour.
   const make = (opts: Omit<PoolTlsOptions, 'source'> = {}, src = new MidBlockSource()) => ({
-    src, cache: factory({ ...opts, source: src }),
+    src, cache: factory({ budget: false, ...opts, source: src }),
   });
   const sizeOf = (cache: PoolTls, cls: number): number => cache.classSizes[cls]!;
 
@@ -334,6 +335,40 @@ export function poolTlsConformance(factory: PoolTlsFactory): ConformanceCase[] {
           check(kept[0] === extra, `${C} spill: ptr must be the next block handed out (LIFO), got ${kept[0]}`);
           check(sameSet(kept, [...blocks.slice(spilled.length), extra!]), `${C} spill: blocks lost or duplicated (capacity ${cap})`);
           check(sameSet(drain(cache, src, 1, 4), other), `${C} spill: another class changed`);
+        }
+      },
+    },
+    {
+      name: `${C}: budget — a class caches minBytes plus share of what the thread holds live in it (limit in 1..capacity); frees beyond it go to the sink; budget false keeps the capacity`,
+      run() {
+        const size = 4096;
+        const opts = { classSizes: [512, size], capacity: 64 } as const;
+        const { src, cache } = make({ ...opts, budget: { minBytes: 4 * size, share: 0.25 } });
+        check(cache.limit(1) === 4, `${C} budget: with nothing live the limit is minBytes / size = 4, got ${cache.limit(1)}`);
+        const got: Ptr[] = [];
+        for (let i = 0; i < 200; i++) got.push(cache.alloc(1));
+        check(got.every((p) => p !== 0) && new Set(got).size === 200, `${C} budget: 200 allocs did not give 200 distinct blocks`);
+        for (const call of src.allocCalls) check(call.max <= 32, `${C} budget: a refill asked for ${call.max} blocks, more than half the capacity`);
+        check(src.allocCalls.length > 200 / 32, `${C} budget: 200 allocs took ${src.allocCalls.length} refills; with little live at first the batches are small`);
+        check(cache.limit(1) > 4 && cache.limit(1) <= 64, `${C} budget: with 200 blocks live the limit must have grown within the capacity, got ${cache.limit(1)}`);
+        for (const p of got) {
+          cache.free(1, p);
+          check(cache.count(1) <= cache.limit(1) && cache.limit(1) <= cache.capacity(1), `${C} invariant count <= limit <= capacity: ${cache.count(1)}, ${cache.limit(1)}, ${cache.capacity(1)}`);
+        }
+        noViolations(src, `${C} budget`);
+        check(cache.stats().spills > 0, `${C} budget: 200 frees into a class of capacity 64 never spilled`);
+        // Nothing live: the class keeps what the rule allows for the few blocks live at its last spill.
+        check(cache.count(1) <= 7, `${C} budget: with nothing live the class still caches ${cache.count(1)} blocks (minBytes is 4 blocks, share 0.25)`);
+        check(src.freedBlocks().length + cache.count(1) === src.allocCalls.reduce((t, c) => t + c.blocks.length, 0), `${C} budget: blocks lost or duplicated`);
+        const s = cache.stats();
+        check(s.budgetBytes === cache.limit(0) * 512 + cache.limit(1) * size, `${C} stats.budgetBytes ${s.budgetBytes} is not Σ limit × size`);
+        const fixed = make({ ...opts, budget: false }).cache;
+        const all: Ptr[] = [];
+        for (let i = 0; i < 64; i++) all.push(fixed.alloc(1));
+        for (const p of all) fixed.free(1, p);
+        check(fixed.limit(1) === 64 && fixed.count(1) === 64, `${C} budget false: the class keeps its capacity (limit ${fixed.limit(1)}, count ${fixed.count(1)})`);
+        for (const [what, budget] of [['minBytes -1', { minBytes: -1, share: 0.25 }], ['share NaN', { minBytes: 0, share: Number.NaN }], ['share -1', { minBytes: 0, share: -1 }]] as const) {
+          expectHakmemError(() => make({ budget }), ErrorCode.INVALID_OPTION, `${C} options.budget ${what}`);
         }
       },
     },

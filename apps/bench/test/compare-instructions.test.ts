@@ -25,10 +25,11 @@ describe.skipIf(!run)('compare --instructions (callgrind)', () => {
     expect(1 / v.ratio).toBeLessThan(1.08);
   }, 600_000);
 
-  it('an A/A copy is the same to within a hundredth of a percent', () => {
+  it('an A/A copy is the same to within a tenth of a percent (the count varies by a few hundred instructions a run: GC and compile timing)', () => {
     const [c] = runCompare({ a: 'hakmem', b: experiment('same-as-default.ts'), workloads: [{ name: 'default', cycles: 20_000 }], runs: 1, seed: 42, instructions: true });
     expect(c!.failures).toEqual([]);
     expect(verdict(c!).kind).toBe('same');
-    expect(Math.abs(c!.ratio - 1)).toBeLessThan(1e-4);
+    // 20 000 cycles are about 4 M counted instructions; runs differ by up to ~700 of them (1.5e-4 seen in CI).
+    expect(Math.abs(c!.ratio - 1)).toBeLessThan(1e-3);
   }, 600_000);
 });

@@ -104,11 +104,11 @@ async function trace(args: string[]): Promise<number> {
 
 const DEFAULT_SUBJECTS = 'hakmem,thing,cheap,seglist,null';
 /**
- * The README's main command: every band of random-mixed, the single-block scenarios, one
- * real trace and two multi-thread workloads (the ring forms, tiny-hot and the rest by
+ * The README's main command: every band of random-mixed, the single-block scenarios, the
+ * three real traces and two multi-thread workloads (the ring forms, tiny-hot and the rest by
  * name, or `--suite all`).
  */
-const DEFAULT_WORKLOADS = 'default,tiny,mid,default-ws8192,pool,large,json,mir,vm,trace:python-json,cross-thread,larson';
+const DEFAULT_WORKLOADS = 'default,tiny,mid,default-ws8192,pool,large,json,mir,vm,trace:python-json,trace:sqlite3-sql,trace:ripgrep-mt,cross-thread,larson';
 /** `--suite mt`: the multi-thread workloads of BENCH.md and their subjects. */
 const MT_SUBJECTS = 'hakmem,thing-locked,cheap,null';
 const MT_WORKLOADS = 'cross-thread,larson,mid-large-mt';

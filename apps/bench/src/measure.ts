@@ -21,13 +21,22 @@ export interface RunRecord extends MeasureSpec, Counters {
   /** mallocs + frees (a trace workload: the events replayed). */
   readonly ops: number;
   readonly opsPerSec: number;
-  /** The subject's high-water mark of memory taken, in bytes, after the timed run. */
+  /**
+   * The subject's high-water mark of memory taken, in bytes, after the timed run; for a
+   * workload with `firstRun` (the traces), after the first replay (one run of the program).
+   */
   readonly footprint: number;
+  /**
+   * Workloads with `firstRun` (the traces): the first replay of the whole trace on a
+   * fresh heap (the warm-up's long call), timed alone. It pays the first touch of every
+   * page the subject maps, which the timed replay (on the same heap) no longer does.
+   */
+  readonly first?: { readonly elapsedMs: number; readonly opsPerSec: number };
   /** 'n/a' for subjects whose blocks share addresses (`null`). */
   readonly verify: Verify;
   /** Trace workloads: memalign blocks that came back unaligned (emulated memalign). */
   readonly unaligned?: number;
-  /** Trace workloads: the footprint sampled during the timed replay, against the trace's live bytes (the footprint-over-time chart). */
+  /** Trace workloads: the footprint sampled during the first replay, against the trace's live bytes (the footprint-over-time chart). */
   readonly series?: WorkloadResult['series'];
   /** The subject's counters after the run (warm-up included), when it reports any. */
   readonly stats?: Record<string, number>;
@@ -81,12 +90,15 @@ export async function measure(spec: MeasureSpec): Promise<RunRecord> {
 
   const warmCycles = Math.ceil((spec.cycles * WARMUP_SHARE) / WARMUP_CALLS);
   let warmMismatches = 0;
+  let first: { result: WorkloadResult; footprint: number } | undefined;
   for (let k = 0; k <= WARMUP_CALLS; k++) {
     if (k === WARMUP_CALLS) {
       // One long call: the subject reaches the steady state of a full-length run (its
       // caches filled, its rarer paths — misses, splits, unmaps — taken often enough to
       // be optimised), then the pause and one more short call as before.
-      warmMismatches += workload.run(subject, Math.ceil(spec.cycles * (workload.warmupShare ?? WARMUP_SHARE)), warmupSeed(spec.seed + k + 1), params).mismatches;
+      const long = workload.run(subject, Math.ceil(spec.cycles * (workload.warmupShare ?? WARMUP_SHARE)), warmupSeed(spec.seed + k + 1), params);
+      warmMismatches += long.mismatches;
+      if (workload.firstRun === true) first = { result: long, footprint: subject.footprint() };
       await new Promise((resolve) => setTimeout(resolve, WARMUP_PAUSE_MS));
     }
     warmMismatches += workload.run(subject, warmCycles, warmupSeed(spec.seed + k), params).mismatches;
@@ -98,10 +110,11 @@ export async function measure(spec: MeasureSpec): Promise<RunRecord> {
   return {
     ...spec,
     ...timedCounters(result),
-    footprint: subject.footprint(),
+    footprint: first?.footprint ?? subject.footprint(),
+    ...(first === undefined ? {} : { first: { elapsedMs: first.result.elapsedMs, opsPerSec: timedCounters(first.result).opsPerSec } }),
     verify: subject.sharesAddresses ? 'n/a' : bad ? 'FAILED' : 'ok',
     ...(result.unaligned === undefined ? {} : { unaligned: result.unaligned }),
-    ...(result.series === undefined ? {} : { series: result.series }),
+    ...((first?.result ?? result).series === undefined ? {} : { series: (first?.result ?? result).series! }),
     ...(subject.stats ? { stats: subject.stats() } : {}),
   };
 }

@@ -109,8 +109,16 @@ export function formatTable(runs: WorkloadRuns, options: TableOptions = {}): str
   const { blockBytes, peakLiveBytes } = options;
   const perPair = blockBytes === undefined ? [] : ['ns/pair', 'ns min–max', 'ns/KiB'];
   const perLive = peakLiveBytes === undefined ? [] : ['× live'];
+  // Workloads with a first replay (Workload.firstRun): its median rate, first touch of the pages included.
+  const hasFirst = runs.records.some((r) => r.first !== undefined);
+  const firstCells = (s: SubjectSummary): string[] => {
+    if (!hasFirst) return [];
+    const rates = runs.records.filter((r) => r.subject === s.subject && r.first !== undefined).map((r) => r.first!.opsPerSec);
+    return [rates.length === 0 ? '–' : mops(median(rates))];
+  };
   const header = [
-    'subject', peakLiveBytes === undefined ? 'M ops/s' : 'M events/s', 'min–max', ...perPair, '× null', '× thing', 'peak MiB', ...perLive,
+    'subject', peakLiveBytes === undefined ? 'M ops/s' : 'M events/s', 'min–max', ...perPair, '× null', '× thing',
+    ...(hasFirst ? ['1st replay'] : []), 'peak MiB', ...perLive,
     'mallocs', 'frees', 'failed', 'bytes', 'final s', 'checksum', 'verify',
   ];
   const pairCells = (s: SubjectSummary): string[] => {
@@ -126,6 +134,7 @@ export function formatTable(runs: WorkloadRuns, options: TableOptions = {}): str
     ...pairCells(s),
     ratio(s.median, ceiling),
     ratio(s.median, peer),
+    ...firstCells(s),
     significant(s.peakFootprint / MiB),
     ...(peakLiveBytes === undefined ? [] : [s.peakFootprint === 0 ? '–' : `${significant(s.peakFootprint / peakLiveBytes)}×`]),
     String(s.first.mallocs),

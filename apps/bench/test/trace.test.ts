@@ -230,6 +230,9 @@ describe('trace workloads in the bench', () => {
     const runs = { workload: 'trace:x', cycles: 10, records: [record('hakmem')], failures: [] };
     expect(formatTable(runs, { peakLiveBytes: 1 << 20 })).toMatch(/M events\/s .*× live[\s\S]*\| +2\.00 \| +2\.00× \|/);
     expect(formatTable(runs)).not.toMatch(/× live/);
+    expect(formatTable(runs)).not.toMatch(/1st replay/);
+    const withFirst = { ...runs, records: [{ ...record('hakmem'), first: { elapsedMs: 4, opsPerSec: 2.5e6 } }] };
+    expect(formatTable(withFirst, { peakLiveBytes: 1 << 20 })).toMatch(/× thing \| 1st replay \| peak MiB[\s\S]*\| +– \| +2\.50 \| +2\.00 \|/);
   });
 
   it('trace:<path> replays a trace file of the user (e.g. a TraceRecorder recording), in child processes too', () => {
@@ -252,6 +255,12 @@ describe('trace workloads in the bench', () => {
     expect(hakmem).toMatchObject({ failed: 0, mismatches: 0, verify: 'ok', ops: 100_000, unaligned: 0 });
     expect(none).toMatchObject({ failed: 0, verify: 'n/a', ops: 100_000 });
     expect(hakmem.footprint).toBeGreaterThan(0);
+    // The warm-up's long call is the first replay of the whole prefix, timed apart; the footprint and the series are its.
+    expect(findWorkload('trace:python-json')).toMatchObject({ warmupShare: 1, firstRun: true });
+    expect(hakmem.first?.opsPerSec).toBeGreaterThan(0);
+    expect(none.first?.elapsedMs).toBeGreaterThan(0);
+    expect(hakmem.series?.events.at(-1)).toBe(100_000);
+    expect(hakmem.series?.footprint.at(-1)).toBeLessThanOrEqual(hakmem.footprint);
     expect(problems({ workload: spec.workload, cycles: spec.cycles, records: [hakmem, none], failures: [] })).toEqual([]);
   });
 });

@@ -234,6 +234,9 @@ export function traceWorkload(name: string, meta: { events: number; peakLiveByte
     name: `${TRACE_PREFIX}${name}`,
     description: `replay of the ${name} trace (${meta.description})`,
     cycles: meta.events,
+    // The warm-up's long call is the first replay of the whole trace (Workload.firstRun).
+    warmupShare: 1,
+    firstRun: true,
     // For the fixed pools (thing): the peak live bytes four times over, plus 64 MiB.
     arenaBytes: Math.ceil((meta.peakLiveBytes * 4) / MiB) * MiB + 64 * MiB,
     peakLiveBytes: meta.peakLiveBytes,

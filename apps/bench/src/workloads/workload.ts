@@ -46,6 +46,15 @@ export interface Workload {
    */
   readonly warmupShare?: number;
   /**
+   * Set by the trace workloads (with `warmupShare` 1): the warm-up's long call is the
+   * first replay of the whole program on a fresh heap, and the record keeps it apart
+   * (RunRecord.first): its speed, which includes the OS's first touch of every page the
+   * heap maps, and its footprint and series, which are then the record's — what one run
+   * of the program takes. The timed call replays the trace again on the same heap: the
+   * allocator's own cost, comparable with the `null` ceiling, which touches no memory.
+   */
+  readonly firstRun?: boolean;
+  /**
    * Set by workloads that malloc one block size only (the scenarios json, mir, vm): the
    * report then also gives ns per malloc+free pair and ns per KiB of block.
    */

@@ -182,7 +182,7 @@ describe('heap.snapshot()', () => {
     expect(snap.big.base).toEqual([]);
     expect(snap.threads).toEqual([{ tid: 1, state: 'live', hostId: expect.any(Number) as number, attaches: 1 }]);
     expect(snap.classes.tiny.length).toBeGreaterThan(0);
-    expect(snap.classes.pool.length).toBe(20);
+    expect(snap.classes.pool.length).toBe(21);
     const pages = decodeSnapshotPages(snap.pages);
     for (let i = 0; i < pages.count; i++) expect(pages.used[i]).toBe(0);
   });

@@ -23,8 +23,9 @@ class FakeSource implements BlockSource, BlockSink {
 }
 
 describe('pool-tls', () => {
-  test('the default table: 20 classes, four per doubling from 2560 to 65536, multiples of 512', () => {
-    expect(DEFAULT_POOL_CLASS_SIZES).toHaveLength(20);
+  test('the default table: 21 classes, four per doubling from 2560 to 65536 and 4608, multiples of 512', () => {
+    expect(DEFAULT_POOL_CLASS_SIZES).toHaveLength(21);
+    expect(DEFAULT_POOL_CLASS_SIZES.slice(3, 6)).toEqual([4096, 4608, 5120]);
     expect(DEFAULT_POOL_CLASS_SIZES[0]).toBe(2560);
     expect(DEFAULT_POOL_CLASS_SIZES.at(-1)).toBe(65536);
     for (const s of DEFAULT_POOL_CLASS_SIZES) expect(s % 512).toBe(0);
@@ -41,7 +42,7 @@ describe('pool-tls', () => {
 
   test('default capacities hold 512 KiB per class, 8..64 blocks', () => {
     const pool = createPoolTls({ source: new FakeSource() });
-    expect([0, 7, 11, 15, 19].map((c) => pool.capacity(c))).toEqual([64, 64, 32, 16, 8]);
+    expect([0, 8, 12, 16, 20].map((c) => pool.capacity(c))).toEqual([64, 64, 32, 16, 8]);
     expect(defaultPoolCapacity(2560)).toBe(64);
   });
 

@@ -1,5 +1,6 @@
 /**
- * The memory backend: one linear memory that only grows, in 64 KiB pages.
+ * The memory backend: one linear memory that grows in 64 KiB pages and, on a backend
+ * whose `capabilities.canShrink` is true, can be shrunk again ({@link MemoryBackend.shrink}).
  *
  * Two implementations live in `@hakmem/memory-backend`: `wasm` over a
  * `WebAssembly.Memory` (shared or not) and `native` over one plain `ArrayBuffer` /
@@ -7,7 +8,8 @@
  * (default), or with `growable: true` over a resizable `ArrayBuffer` / growable
  * `SharedArrayBuffer`.
  *
- * Only `@hakmem/os-boundary` calls {@link MemoryBackend.grow} once a heap is composed
+ * Only `@hakmem/os-boundary` calls {@link MemoryBackend.grow} and
+ * {@link MemoryBackend.shrink} once a heap is composed
  * (the composition root grows a fresh backend once, to hold the metadata prefix, before
  * os-boundary exists); every other box only reads and writes through
  * {@link MemoryBackend.views}.
@@ -20,7 +22,13 @@ export type BackendKind = 'wasm' | 'native';
 export interface BackendCapabilities {
   /** Growth granularity in bytes: always 65536. */
   readonly pageSize: number;
-  /** Whether memory can ever be given back to the host. Both built-in backends: false. */
+  /**
+   * Whether {@link MemoryBackend.shrink} gives memory back to the host. True only for the
+   * growable native backend when not shared (a resizable `ArrayBuffer`, whose `resize`
+   * to a smaller length releases the pages); false for every other built-in backend (a
+   * wasm memory and a growable `SharedArrayBuffer` cannot shrink, and the default native
+   * backend's plain buffer has no smaller length to take).
+   */
   readonly canShrink: boolean;
   /** Whether `decommit` releases physical memory. Both built-in backends: false. */
   readonly canDecommit: boolean;
@@ -114,8 +122,9 @@ export interface BackendOptions {
 /**
  * One linear memory. Contract for implementers (checked by the testkit's backend suite):
  *
- * - `byteLength()` is a multiple of `pageSize`, never decreases, never exceeds `maxBytes`.
- * - Memory obtained by growth reads as zero.
+ * - `byteLength()` is a multiple of `pageSize`, never exceeds `maxBytes`, and never
+ *   decreases except by a successful {@link MemoryBackend.shrink}.
+ * - Memory obtained by growth reads as zero (also where a shrink had cut it off).
  * - After `grow` returns in one thread, every thread that calls `refresh()` (or, when
  *   `viewsTrackGrowth`, every thread at once) sees views at least as long as the new size.
  * - No method allocates per call except `grow` and `refresh` (which may replace views).
@@ -147,6 +156,24 @@ export interface MemoryBackend {
    * and the memory is unchanged. Never throws.
    */
   grow(deltaPages: number): number;
+
+  /**
+   * Gives back the pages from `toPages` on to the host: the memory's length becomes
+   * `toPages` pages and this thread's views are re-covered over it (the `views` object
+   * stays the same; its fields are replaced and `version` bumped). Memory grown again
+   * later reads as zero. Slow path: called by `@hakmem/os-boundary` when the top of the
+   * heap is free (`heap.trim()`), never per block.
+   *
+   * Pre: the caller holds nothing at or above `toPages << 16` (its bytes are lost) and no
+   * other thread uses the memory (a shrinkable backend is never shared). The backend does
+   * not know what is in use: the caller never asks for less than that.
+   * Post: true when the length is now `toPages` pages (also when it already was; then the
+   * views are left as they are). False with nothing changed when `capabilities.canShrink`
+   * is false (every backend but the non-shared growable native one: such a backend
+   * implements this as `return false`), when `toPages` is not an integer in
+   * `[1, byteLength() >>> 16]`, or when the host refuses. Never throws.
+   */
+  shrink(toPages: number): boolean;
 
   /**
    * Makes this thread's views cover the memory as it is now (after growth by another

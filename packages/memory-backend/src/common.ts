@@ -1,5 +1,5 @@
 import {
-  ErrorCode, HakmemError, MAX_HEAP_BYTES, PAGE_SIZE,
+  ErrorCode, HakmemError, MAX_HEAP_BYTES, PAGE_SHIFT, PAGE_SIZE,
   type BackendCapabilities, type BackendKind, type BackendOptions,
 } from '@hakmem/contracts';
 import { DEFAULT_MAX_BYTES } from './api.js';
@@ -45,9 +45,19 @@ export function resolveOptions(options: BackendOptions = {}): ResolvedOptions {
   return { initialBytes: initial, maxBytes: max, shared, growable };
 }
 
-/** The capability record of a built-in backend. */
-export function capabilitiesOf(viewsTrackGrowth: boolean, shared: boolean): BackendCapabilities {
-  return { pageSize: PAGE_SIZE, canShrink: false, canDecommit: false, viewsTrackGrowth, shareable: shared };
+/**
+ * The capability record of a built-in backend. `canShrink` only for the growable native
+ * backend when not shared (a resizable `ArrayBuffer`).
+ */
+export function capabilitiesOf(viewsTrackGrowth: boolean, shared: boolean, canShrink = false): BackendCapabilities {
+  return { pageSize: PAGE_SIZE, canShrink, canDecommit: false, viewsTrackGrowth, shareable: shared };
+}
+
+/**
+ * True when `toPages` is a length `shrink` may take: an integer in `[1, currentBytes >>> 16]`.
+ */
+export function shrinkable(currentBytes: number, toPages: number): boolean {
+  return Number.isInteger(toPages) && toPages >= 1 && toPages <= currentBytes >>> PAGE_SHIFT;
 }
 
 /**

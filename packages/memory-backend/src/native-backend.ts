@@ -2,7 +2,7 @@ import {
   ErrorCode, HakmemError, PAGE_SHIFT,
   type BackendCapabilities, type BackendOptions, type MemoryBackend, type SharedBackendHandle,
 } from '@hakmem/contracts';
-import { capabilitiesOf, checkShareable, growTarget, resolveOptions } from './common.js';
+import { capabilitiesOf, checkShareable, growTarget, resolveOptions, shrinkable } from './common.js';
 import { Views } from './views.js';
 
 /**
@@ -11,6 +11,10 @@ import { Views } from './views.js';
  * length this thread last saw (length-tracking views are slow in V8: see views.ts), so
  * `grow` re-covers them, and a thread sees another thread's growth after `refresh()`,
  * exactly as with a shared wasm memory.
+ *
+ * Not shared, it can shrink (`capabilities.canShrink`): `resize` of a resizable
+ * `ArrayBuffer` to a smaller length gives the pages back to the OS (V8 decommits them:
+ * the process's RSS falls), and a later `resize` up hands out zeroed pages.
  */
 export class NativeBackend implements MemoryBackend {
   readonly kind = 'native';
@@ -24,7 +28,7 @@ export class NativeBackend implements MemoryBackend {
   constructor(buf: ArrayBuffer | SharedArrayBuffer, maxBytes: number) {
     this.shared = buf instanceof SharedArrayBuffer;
     this.maxBytes = maxBytes;
-    this.capabilities = capabilitiesOf(false, this.shared);
+    this.capabilities = capabilitiesOf(false, this.shared, !this.shared);
     this.views = new Views(buf);
     this.buf = buf;
   }
@@ -47,6 +51,21 @@ export class NativeBackend implements MemoryBackend {
     }
     this.views.cover(this.buf, target);
     return oldBytes >>> PAGE_SHIFT;
+  }
+
+  /** Not shared only: `resize` down, then the views re-covered over the new length. */
+  shrink(toPages: number): boolean {
+    const oldBytes = this.buf.byteLength;
+    if (this.shared || !shrinkable(oldBytes, toPages)) return false;
+    const target = toPages << PAGE_SHIFT;
+    if (target === oldBytes) return true;
+    try {
+      (this.buf as ArrayBuffer).resize(target);
+    } catch {
+      return false;
+    }
+    this.views.cover(this.buf, target);
+    return true;
   }
 
   /** Re-covers the views when the buffer is longer than they are (growth by another thread). */
@@ -115,6 +134,14 @@ export class ReservedNativeBackend implements MemoryBackend {
     if (this.cell === null) this.pages = target >>> PAGE_SHIFT;
     else if (Atomics.compareExchange(this.cell, 0, old, target >>> PAGE_SHIFT) !== old) return -1;
     return old;
+  }
+
+  /**
+   * Cannot shrink (`capabilities.canShrink` false): a plain buffer has no smaller length
+   * to take, and forgetting the length would not give back the pages it touched.
+   */
+  shrink(_toPages: number): boolean {
+    return false;
   }
 
   /** The views cover the whole reserved buffer: nothing to do. */

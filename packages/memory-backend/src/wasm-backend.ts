@@ -47,6 +47,11 @@ export class WasmBackend implements MemoryBackend {
     return oldPages;
   }
 
+  /** A wasm memory cannot shrink (`capabilities.canShrink` false). */
+  shrink(_toPages: number): boolean {
+    return false;
+  }
+
   /**
    * One length comparison when nothing changed. Also notices a buffer detached by a
    * grow from inside wasm code (non-shared memory): its views read length 0.

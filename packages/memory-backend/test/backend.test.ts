@@ -50,7 +50,7 @@ describe.each(factories)('%s backend', (label, create) => {
       expect(b.byteLength()).toBe(PAGE_SIZE);
       expect(b.buffer() instanceof SharedArrayBuffer).toBe(shared);
       expect(b.capabilities).toEqual({
-        pageSize: PAGE_SIZE, canShrink: false, canDecommit: false, viewsTrackGrowth: false, shareable: shared,
+        pageSize: PAGE_SIZE, canShrink: kind === 'native' && !shared, canDecommit: false, viewsTrackGrowth: false, shareable: shared,
       });
       expect(b.views.version).toBe(0);
       expectViewsCover(b, PAGE_SIZE);
@@ -135,6 +135,44 @@ describe.each(factories)('%s backend', (label, create) => {
       // Both backends re-cover their fixed-length views on grow.
       expect(b.views.version).toBe(1);
     });
+
+    if (kind === 'native' && !shared) {
+      test('shrink lowers byteLength, re-covers the views, keeps the bytes below; growth after it reads zero', () => {
+        const b = make({ initialBytes: 8 * PAGE_SIZE, maxBytes: 16 * PAGE_SIZE });
+        const views = b.views;
+        b.views.u8.fill(0x77);
+        expect(b.shrink(3)).toBe(true);
+        expect(b.byteLength()).toBe(3 * PAGE_SIZE);
+        expect(b.views).toBe(views);
+        expect(b.views.version).toBe(1);
+        expectViewsCover(b, 3 * PAGE_SIZE);
+        expect(b.views.u8.every((x) => x === 0x77)).toBe(true);
+        expect(b.refresh()).toBe(false);
+        expect(b.shrink(3)).toBe(true);
+        expect(b.views.version).toBe(1);
+        expect(b.grow(5)).toBe(3);
+        expectViewsCover(b, 8 * PAGE_SIZE);
+        expect(b.views.u8.subarray(0, 3 * PAGE_SIZE).every((x) => x === 0x77)).toBe(true);
+        expect(b.views.u8.subarray(3 * PAGE_SIZE).every((x) => x === 0)).toBe(true);
+      });
+
+      test('shrink refuses a length outside [1, current pages] with nothing changed', () => {
+        const b = make({ initialBytes: 4 * PAGE_SIZE, maxBytes: 8 * PAGE_SIZE });
+        for (const bad of [0, -1, 5, 1.5, Number.NaN, 2 ** 32]) expect(b.shrink(bad)).toBe(false);
+        expect(b.byteLength()).toBe(4 * PAGE_SIZE);
+        expect(b.views.version).toBe(0);
+        expectViewsCover(b, 4 * PAGE_SIZE);
+      });
+    } else {
+      test('cannot shrink: canShrink false, shrink returns false and changes nothing', () => {
+        const b = make({ initialBytes: 4 * PAGE_SIZE, maxBytes: 8 * PAGE_SIZE });
+        expect(b.capabilities.canShrink).toBe(false);
+        expect(b.shrink(1)).toBe(false);
+        expect(b.byteLength()).toBe(4 * PAGE_SIZE);
+        expect(b.views.version).toBe(0);
+        expectViewsCover(b, 4 * PAGE_SIZE);
+      });
+    }
 
     test('bad options throw HakmemError(E_INVALID_OPTION)', () => {
       for (const bad of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '65536', null]) {
@@ -234,6 +272,8 @@ describe('native backend (reserved: the default)', () => {
       });
       expectViewsCover(b, 8 * PAGE_SIZE);
       expect(b.views.version).toBe(0);
+      expect(b.shrink(1)).toBe(false);
+      expect(b.byteLength()).toBe(2 * PAGE_SIZE);
     });
 
     test('grow is bookkeeping: old size in pages, -1 past the maximum or for a bad delta, views never replaced', () => {

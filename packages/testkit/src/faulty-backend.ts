@@ -21,6 +21,7 @@ export class FaultyBackend implements MemoryBackend {
 
   byteLength(): number { return this.inner.byteLength(); }
   refresh(): boolean { return this.inner.refresh(); }
+  shrink(toPages: number): boolean { return this.inner.shrink(toPages); }
   buffer(): ArrayBuffer | SharedArrayBuffer { return this.inner.buffer(); }
   share(): ReturnType<MemoryBackend['share']> { return this.inner.share(); }
 

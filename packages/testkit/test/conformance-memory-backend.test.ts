@@ -89,6 +89,14 @@ const BROKEN: ReadonlyArray<readonly [string, MemoryBackendFactory, string, RegE
       },
     };
   }), 'views — one object for the life of the backend', /version stayed/],
+  ['shrink says true but changes nothing', broken(() => ({ shrink: () => true })),
+    'shrink(n) — with canShrink false it returns false', /returned true, want false/],
+  ['shrink does not re-cover the views (they stay over the old length)', broken((b) => {
+    const views = ownViews(b);
+    return { views, grow(n: number): number { const r = b.grow(n); Object.assign(views, b.views); return r; } };
+  }), 'shrink(n) — with canShrink false it returns false', /did not re-cover the views/],
+  ['canShrink false, but shrink shrinks', broken((b) => ({ capabilities: { ...b.capabilities, canShrink: false } })),
+    'shrink(n) — with canShrink false it returns false', /returned true, want false/],
   ['refresh replaces the views every time', broken((b) => ({ refresh: () => { b.grow(0); return true; } })),
     'refresh() never throws; with nothing changed it returns false', /returned true/],
   ['share() of a private backend hands out its buffer', broken((b) => ({ share: () => ({ kind: b.kind, memory: b.buffer() as SharedArrayBuffer, maxBytes: b.maxBytes }) })),

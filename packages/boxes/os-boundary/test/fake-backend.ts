@@ -1,11 +1,15 @@
 import { PAGE_SHIFT, PAGE_SIZE, type HeapViews, type MemoryBackend, type SharedBackendHandle } from '@hakmem/contracts';
 
-/** A test-only MemoryBackend whose growth can be made to fail on demand. */
+/** A test-only MemoryBackend whose growth can be made to fail on demand; not shared, it can shrink. */
 export interface FakeBackend extends MemoryBackend {
   /** When true, `grow` returns -1 (as a backend at its maximum would). */
   failGrow: boolean;
   /** Calls to `grow`, successful or not. */
   growCalls: number;
+  /** When true, `shrink` returns false (as a host that refuses would). */
+  failShrink: boolean;
+  /** Calls to `shrink`, successful or not. */
+  shrinkCalls: number;
 }
 
 /**
@@ -37,10 +41,12 @@ function fakeOver(memory: ArrayBuffer | SharedArrayBuffer, maxBytes: number): Fa
     kind: 'native',
     shared,
     maxBytes,
-    capabilities: { pageSize: PAGE_SIZE, canShrink: false, canDecommit: false, viewsTrackGrowth: true, shareable: shared },
+    capabilities: { pageSize: PAGE_SIZE, canShrink: !shared, canDecommit: false, viewsTrackGrowth: true, shareable: shared },
     views,
     failGrow: false,
     growCalls: 0,
+    failShrink: false,
+    shrinkCalls: 0,
     byteLength: () => memory.byteLength,
     grow(deltaPages: number): number {
       backend.growCalls++;
@@ -50,6 +56,12 @@ function fakeOver(memory: ArrayBuffer | SharedArrayBuffer, maxBytes: number): Fa
       if (memory instanceof SharedArrayBuffer) memory.grow(next);
       else memory.resize(next);
       return prev >>> PAGE_SHIFT;
+    },
+    shrink(toPages: number): boolean {
+      backend.shrinkCalls++;
+      if (shared || backend.failShrink || !Number.isInteger(toPages) || toPages < 1 || toPages * PAGE_SIZE > memory.byteLength) return false;
+      (memory as ArrayBuffer).resize(toPages * PAGE_SIZE);
+      return true;
     },
     refresh: () => false,
     buffer: () => memory,

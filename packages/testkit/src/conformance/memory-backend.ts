@@ -36,7 +36,8 @@ type Field = (typeof FIELDS)[number];
 /**
  * Conformance suite of the `MemoryBackend` contract (packages/contracts/src/backend.ts):
  * `kind`, `shared`, `maxBytes` and `capabilities`; `byteLength()` whole pages, never above
- * `maxBytes`, never decreasing; `grow` returning the previous size in pages, growing by
+ * `maxBytes`, never decreasing but by `shrink`; `shrink` (false and nothing changed
+ * unless `canShrink`; else the new length, views re-covered, zero on regrowth); `grow` returning the previous size in pages, growing by
  * exactly the pages asked, refreshing this thread's views, new memory reading zero, old
  * bytes kept, -1 with the memory unchanged past the maximum, never throwing; `views` — one
  * object whose eight fields view `buffer()` from offset 0 and cover the memory, `version`
@@ -178,6 +179,44 @@ export function memoryBackendConformance(make: MemoryBackendFactory, env: Memory
         growOk(b, 2, 'two more pages');
         check(firstNonZero(b.views.u8, len + 3 * P, len + 5 * P) < 0, `${C} grow: the second growth does not read as zero`);
         check(b.views.u8[len + 3 * P - 1] === 0x33, `${C} grow: bytes of the first growth changed in the second`);
+      },
+    },
+    {
+      name: `${C}: shrink(n) — with canShrink false it returns false and changes nothing; with canShrink true (never shared) it sets the length to n pages, re-covers the views (same object, version bumped), keeps the bytes below n pages, and memory grown again reads as zero; it refuses (false, nothing changed) an n outside [1, byteLength() / 65536] and never throws`,
+      run() {
+        const b = fresh();
+        const track = new Tracker(b);
+        growOk(b, 4, 'before the shrink');
+        track.look('after the grow');
+        const len = b.byteLength();
+        b.views.u8.fill(0x5c, 0, len);
+        const refused = (n: number, when: string): void => {
+          const r = noThrow(`${C} shrink(${n})`, () => b.shrink(n));
+          check(r === false, `${C} shrink(${n}) returned ${String(r)}, want false (${when})`);
+          check(b.byteLength() === len, `${C} shrink(${n}) → false changed byteLength() ${len} → ${b.byteLength()} (${when})`);
+          check(!track.look(`after the refused shrink(${n})`), `${C} shrink(${n}) → false replaced the views (${when})`);
+          check(b.views.u8[len - 1] === 0x5c, `${C} shrink(${n}) → false changed the content (${when})`);
+        };
+        if (!b.capabilities.canShrink) {
+          refused(1, 'canShrink is false');
+          refused(len / P - 2, 'canShrink is false');
+          return;
+        }
+        check(!b.shared, `${C}: capabilities.canShrink is true on a shared backend (a shrinkable backend is never shared)`);
+        for (const n of [0, -1, 1.5, Number.NaN, len / P + 1, 2 ** 32]) refused(n, 'outside [1, byteLength() / 65536]');
+        const to = len / P - 3;
+        const r = noThrow(`${C} shrink(${to})`, () => b.shrink(to));
+        check(r === true, `${C} shrink(${to}) on a backend with canShrink returned ${String(r)}, want true`);
+        check(b.byteLength() === to * P, `${C} shrink(${to}): byteLength() ${len} → ${b.byteLength()}, want ${to * P}`);
+        check(track.look('after the shrink'), `${C} shrink(${to}) did not re-cover the views`);
+        checkViews(b, 'after the shrink');
+        check(b.views.u8.length === to * P, `${C} shrink(${to}): views.u8 covers ${b.views.u8.length} bytes, want exactly ${to * P}`);
+        check(b.views.u8[to * P - 1] === 0x5c && b.views.u8[0] === 0x5c, `${C} shrink(${to}) changed the bytes below the new length`);
+        check(noThrow(`${C} shrink(${to}) again`, () => b.shrink(to)) === true && b.byteLength() === to * P, `${C} shrink to the current length must return true and change nothing`);
+        growOk(b, 3, 'after the shrink');
+        const at = firstNonZero(b.views.u8, to * P, len);
+        check(at < 0, `${C} shrink then grow: byte ${hex(at)} of the memory grown again reads ${b.views.u8[at]}, not zero`);
+        checkViews(b, 'after the shrink and the grow');
       },
     },
     {

@@ -8,7 +8,7 @@ import {
  * (or a growable `SharedArrayBuffer` when `shared`) with fixed-length views re-covered by
  * `grow` and `refresh`, so a boundary that reads through stale views after growth fails.
  * testkit imports no backend package; this is the least a `MemoryBackend` can be (its own
- * test runs it through `memoryBackendConformance`). Its `share()` handle is that of a
+ * test runs it through `memoryBackendConformance`). Not shared, it can shrink. Its `share()` handle is that of a
  * growable native backend: `attachBackend` of `@hakmem/memory-backend` attaches to it.
  */
 export function createTestBackend(options: { readonly initialBytes: number; readonly maxBytes: number; readonly shared: boolean }): MemoryBackend {
@@ -25,7 +25,7 @@ class TestBackend implements MemoryBackend {
 
   constructor(private readonly buf: ArrayBuffer | SharedArrayBuffer, readonly maxBytes: number) {
     this.shared = buf instanceof SharedArrayBuffer;
-    this.capabilities = { pageSize: PAGE_SIZE, canShrink: false, canDecommit: false, viewsTrackGrowth: false, shareable: this.shared };
+    this.capabilities = { pageSize: PAGE_SIZE, canShrink: !this.shared, canDecommit: false, viewsTrackGrowth: false, shareable: this.shared };
     this.views = { ...viewsOver(buf, buf.byteLength), version: 0 };
   }
 
@@ -44,6 +44,20 @@ class TestBackend implements MemoryBackend {
     }
     this.cover();
     return old >>> PAGE_SHIFT;
+  }
+
+  /** Not shared only: a resizable ArrayBuffer resized down (os-boundary's `releaseTop` cases use it). */
+  shrink(toPages: number): boolean {
+    const old = this.buf.byteLength;
+    if (this.buf instanceof SharedArrayBuffer || !Number.isInteger(toPages) || toPages < 1 || toPages * PAGE_SIZE > old) return false;
+    if (toPages * PAGE_SIZE === old) return true;
+    try {
+      this.buf.resize(toPages * PAGE_SIZE);
+    } catch {
+      return false;
+    }
+    this.cover();
+    return true;
   }
 
   refresh(): boolean {

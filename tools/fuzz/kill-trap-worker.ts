@@ -78,6 +78,7 @@ class TrappedOsBoundary implements OsBoundary {
   }
   decommit(addr: Ptr, bytes: number): void { this.inner.decommit(addr, bytes); }
   mapAt(addr: Ptr, bytes: number): boolean { return this.inner.mapAt(addr, bytes); }
+  releaseTop(): number { return this.inner.releaseTop(); }
   end(): number { return this.inner.end(); }
   freeRanges(): Array<[Ptr, number]> { return this.inner.freeRanges(); }
   stats(): OsBoundaryStats { return this.inner.stats(); }

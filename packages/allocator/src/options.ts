@@ -37,7 +37,7 @@ const TUNING_KEYS: { readonly [K in keyof Required<BoxTuning>]: readonly string[
  * less the ones nothing in a composed heap calls).
  */
 export const BOX_METHODS: { readonly [K in keyof BoxFactories]: readonly string[] } = {
-  osBoundary: ['map', 'unmap', 'lastMapZeroed', 'end', 'freeRanges', 'stats', 'checkInvariants'],
+  osBoundary: ['map', 'unmap', 'lastMapZeroed', 'releaseTop', 'end', 'freeRanges', 'stats', 'checkInvariants'],
   superslabTier: ['acquireSuperSlab', 'releaseSuperSlab', 'trim', 'stats', 'checkInvariants'],
   sharedPool: ['acquireSuperSlab', 'releaseSuperSlab', 'releaseSlab', 'stats', 'checkInvariants'],
   warmPool: ['acquireSlab', 'releaseSlab', 'flush', 'adopt', 'stats', 'checkInvariants'],

@@ -33,6 +33,7 @@ describe('conformance: os-boundary (createOsBoundary)', () => {
   describe('over the native backend (reserved), with two workers', () => {
     runSuite(osBoundaryConformance(createOsBoundary, { backend: (o) => createNativeBackend(o), threads }), KNOWN_GAPS);
   });
+  describe('over the native backend (growable: can shrink)', () => runSuite(osBoundaryConformance(createOsBoundary, { backend: (o) => createNativeBackend({ ...o, growable: true }) }), KNOWN_GAPS));
   describe('over the wasm backend', () => runSuite(osBoundaryConformance(createOsBoundary, { backend: (o) => createWasmBackend(o) }), KNOWN_GAPS));
 });
 
@@ -96,6 +97,10 @@ const BROKEN: ReadonlyArray<readonly [string, OsBoundaryFactory, string, RegExp]
   }, 'registry — given registryOffset', /want 0x3006 \(MAPPED for thread 3\)/],
   ['recover does not release the dead thread\'s lock', broken(() => ({ recover: () => ({ locks: 0, repaired: 0 }) })),
     'recover (when implemented)', /still held after recover/],
+  ['releaseTop never gives anything back', broken(() => ({ releaseTop: () => 0 })),
+    'releaseTop — private, over a backend with canShrink', /releaseTop\(\) returned 0, want \d+/],
+  ['releaseTop returns pages instead of bytes', broken((os) => ({ releaseTop: () => os.releaseTop() / P })),
+    'releaseTop — private, over a backend with canShrink', /releaseTop\(\) returned \d+, want \d+/],
 ];
 
 describe('conformance: the os-boundary suite catches broken boundaries', () => {

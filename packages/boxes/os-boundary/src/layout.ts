@@ -13,10 +13,13 @@
  *  | map    | unmaps | decom- | grows  | pages  | pages  | pages  | lock   |  words 8..15
  *  | fails  |        | mits   |        | mapped | unmapp.| decomm.| contnd |
  *  +--------+--------+--------+--------+--------+--------+--------+--------+
- *  | range 0          | range 1          | ...   | range cap-1      |          words 16..
+ *  | high   | relea- | pages  | (0)    |                                        words 16..19
+ *  | water  | ses    | releas.|        |
+ *  +--------+--------+--------+--------+
+ *  | range 0          | range 1          | ...   | range cap-1      |          words 20..
  *  | start | pages|D  | start | pages|D  |       | start | pages|D  |          (2 per range)
  *  +-------+----------+-------+----------+-------+-------+----------+
- *  stateOffset + 64                                 stateOffset + 64 + 8 x cap
+ *  stateOffset + 80                                 stateOffset + 80 + 8 x cap
  *
  *  range word 1:   31  30                                      0
  *                 +---+-----------------------------------------+
@@ -39,12 +42,15 @@
  *  1     magic                creator, once (init)                  attach (checks it)
  *  2     heapStart page       creator, once                         attach (checks it), all
  *  3     range capacity       creator, once                         attach (checks it), checks
- *  4     end page             map (growth), under the lock          all, under the lock
+ *  4     end page             map (growth), releaseTop, under lock  all, under the lock
  *  5     range count          map / unmap, under the lock           all, under the lock
  *  6     free pages           map / unmap, under the lock           stats, checks
  *  7..14 counters             the operation counted, under lock     stats (as uint32)
  *  15    lock contended       any instance after a contended lock   stats
- *  16..  free-range table     map / unmap, under the lock           map / unmap / checks
+ *  16    high-water page      releaseTop (the end before lowering)  stats (max with end)
+ *  17,18 release counters     releaseTop                            stats (as uint32)
+ *  19    reserved (0)
+ *  20..  free-range table     map / unmap / releaseTop, under lock  map / unmap / checks
  */
 
 /** Word: the three-state lock of `@hakmem/primitives` (0 free, 1 held, 2 sleepers). */
@@ -55,7 +61,10 @@ export const STATE_MAGIC = 1;
 export const STATE_HEAP_START = 2;
 /** Word: capacity of the free-range table, in ranges. */
 export const STATE_CAPACITY = 3;
-/** Word: end of the managed area, in pages (exclusive). Only grows. */
+/**
+ * Word: end of the managed area, in pages (exclusive). Grows with the memory; lowered
+ * only by `releaseTop` (a private boundary over a backend that can shrink).
+ */
 export const STATE_END = 4;
 /** Word: number of free ranges in the table. */
 export const STATE_COUNT = 5;
@@ -79,8 +88,17 @@ export const STATE_PAGES_UNMAPPED = 13;
 export const STATE_PAGES_DECOMMITTED = 14;
 /** Word: lock acquisitions that found the lock held. */
 export const STATE_LOCK_CONTENDED = 15;
-/** Words in the header; the free-range table starts right after it. */
-export const STATE_HEADER_WORDS = 16;
+/**
+ * Word: the highest end the area had before a `releaseTop` lowered it, in pages (0 until
+ * then); `stats().highWater` is the larger of it and the end.
+ */
+export const STATE_HIGH_WATER = 16;
+/** Word: `releaseTop` calls that gave memory back. */
+export const STATE_RELEASES = 17;
+/** Word: pages given back to the backend by `releaseTop` (cumulative). */
+export const STATE_PAGES_RELEASED = 18;
+/** Words in the header (word 19 is reserved, 0); the free-range table starts right after it. */
+export const STATE_HEADER_WORDS = 20;
 /** Bytes of the header. */
 export const STATE_HEADER_BYTES = STATE_HEADER_WORDS * 4;
 

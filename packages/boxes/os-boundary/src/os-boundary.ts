@@ -7,15 +7,15 @@ import {
   RANGE_DIRTY, RANGE_PAGES, RANGE_PAGES_MASK, RANGE_START, RANGE_WORDS, SIZEOF_RANGE,
   STATE_CAPACITY, STATE_COUNT, STATE_DECOMMITS, STATE_END, STATE_FREE_PAGES, STATE_GROWS, STATE_HEADER_BYTES,
   STATE_HEADER_WORDS, STATE_HEAP_START, STATE_LOCK, STATE_LOCK_CONTENDED, STATE_MAGIC, STATE_MAGIC_VALUE,
-  STATE_MAPS, STATE_MAP_FAILURES, STATE_PAGES_DECOMMITTED, STATE_PAGES_MAPPED, STATE_PAGES_UNMAPPED,
-  STATE_UNMAPS, rangeCapacity,
+  STATE_HIGH_WATER, STATE_MAPS, STATE_MAP_FAILURES, STATE_PAGES_DECOMMITTED, STATE_PAGES_MAPPED, STATE_PAGES_RELEASED,
+  STATE_PAGES_UNMAPPED, STATE_RELEASES, STATE_UNMAPS, rangeCapacity,
 } from './layout.js';
 
 const BOX = 'os-boundary';
 
 /**
  * Bytes of state (header + free-range table) for a memory of at most `maxPages` pages:
- * `64 + 8 * (floor(maxPages / 2) + 1)`. Throws `HakmemError(E_INVALID_OPTION)` unless
+ * `80 + 8 * (floor(maxPages / 2) + 1)`. Throws `HakmemError(E_INVALID_OPTION)` unless
  * `maxPages` is an integer in `[0, MAX_HEAP_PAGES]`.
  */
 export function osBoundaryStateBytes(maxPages: number): number {
@@ -150,6 +150,40 @@ class OsBoundaryBox implements OsBoundary {
     }
   }
 
+  releaseTop(): number {
+    // A shared boundary never shrinks: another worker may be using the top through its views.
+    if (this.shared || !this.backend.capabilities.canShrink) return 0;
+    const end = this.word(STATE_END);
+    const last = this.word(STATE_COUNT) - 1;
+    const tailFree = last >= 0 && this.rangeStart(last) + this.rangePages(last) === end;
+    // The free tail range starts at or above heapStart: the metadata prefix is never cut.
+    const newEnd = tailFree ? this.rangeStart(last) : end;
+    const have = this.backend.byteLength() >>> PAGE_SHIFT;
+    if (newEnd >= have) return 0;
+    // The backend first: refused, nothing changed (pages beyond the end must read as zero).
+    if (!this.backend.shrink(newEnd)) return 0;
+    this.commitReleaseTop(end, newEnd, tailFree, have - newEnd);
+    return (have - newEnd) * PAGE_SIZE;
+  }
+
+  /**
+   * The commit of releaseTop: the free tail range (if `tailFree`) leaves the table, the end
+   * falls to `newEnd`, the high-water mark keeps the old end, `released` pages counted.
+   * Pages mapped − unmapped and the managed − free pages both stay as they were.
+   */
+  private commitReleaseTop(end: number, newEnd: number, tailFree: boolean, released: number): void {
+    const m = this.views.i32;
+    const s = this.s;
+    if (tailFree) {
+      m[s + STATE_COUNT] = m[s + STATE_COUNT]! - 1;
+      m[s + STATE_FREE_PAGES] = m[s + STATE_FREE_PAGES]! - (end - newEnd);
+    }
+    if (end > m[s + STATE_HIGH_WATER]!) m[s + STATE_HIGH_WATER] = end;
+    m[s + STATE_END] = newEnd;
+    m[s + STATE_RELEASES] = m[s + STATE_RELEASES]! + 1;
+    m[s + STATE_PAGES_RELEASED] = m[s + STATE_PAGES_RELEASED]! + released;
+  }
+
   end(): number {
     this.enter();
     try {
@@ -176,8 +210,10 @@ class OsBoundaryBox implements OsBoundary {
         bytesInUse: (end - this.heapStartPage - free) * PAGE_SIZE,
         bytesFree: free * PAGE_SIZE,
         freeRanges: this.word(STATE_COUNT),
-        highWater: end * PAGE_SIZE,
+        highWater: Math.max(end, this.word(STATE_HIGH_WATER)) * PAGE_SIZE,
         lockContended: this.counter(STATE_LOCK_CONTENDED),
+        releases: this.counter(STATE_RELEASES),
+        bytesReleased: this.counter(STATE_PAGES_RELEASED) * PAGE_SIZE,
       };
     } finally {
       this.leave();
@@ -514,6 +550,8 @@ class OsBoundaryBox implements OsBoundary {
     if (end < this.heapStartPage || (end > this.heapStartPage && end > this.backend.byteLength() >>> PAGE_SHIFT)) {
       throw corruption(`end ${addrOf(end)} is below heapStart or beyond the backend's length`);
     }
+    const highWater = this.word(STATE_HIGH_WATER);
+    if (highWater !== 0 && highWater < this.heapStartPage) throw corruption(`high-water page ${highWater} below heapStart`);
     const count = this.word(STATE_COUNT);
     if (count < 0 || count > this.capacity) throw corruption(`range count ${count} outside [0, capacity ${this.capacity}]`);
     const counted = (this.word(STATE_PAGES_MAPPED) - this.word(STATE_PAGES_UNMAPPED)) | 0;

@@ -106,6 +106,8 @@ function checkAgainst(r: Rig, m: Model): void {
     freeRanges: runs.length,
     highWater: m.end * P,
     lockContended: 0,
+    releases: 0,
+    bytesReleased: 0,
   });
   expect(r.os.end()).toBe(m.end * P);
   expect(r.backend.byteLength()).toBe(m.length * P);

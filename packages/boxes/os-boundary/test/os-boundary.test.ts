@@ -260,11 +260,11 @@ describe('os-boundary: zeroed memory', () => {
 });
 
 describe('os-boundary: state, options, attach, checks', () => {
-  test('osBoundaryStateBytes = 64 + 8 x (floor(maxPages / 2) + 1)', () => {
-    expect(osBoundaryStateBytes(0)).toBe(72);
-    expect(osBoundaryStateBytes(64)).toBe(64 + 8 * 33);
-    expect(osBoundaryStateBytes(4096)).toBe(64 + 8 * 2049);
-    expect(osBoundaryStateBytes(32767)).toBe(64 + 8 * 16384);
+  test('osBoundaryStateBytes = 80 + 8 x (floor(maxPages / 2) + 1)', () => {
+    expect(osBoundaryStateBytes(0)).toBe(88);
+    expect(osBoundaryStateBytes(64)).toBe(80 + 8 * 33);
+    expect(osBoundaryStateBytes(4096)).toBe(80 + 8 * 2049);
+    expect(osBoundaryStateBytes(32767)).toBe(80 + 8 * 16384);
     for (const bad of [-1, 1.5, 32768, NaN]) expectError(() => osBoundaryStateBytes(bad), ErrorCode.INVALID_OPTION);
   });
 

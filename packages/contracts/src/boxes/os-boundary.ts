@@ -29,8 +29,8 @@ export interface RegionSource {
   lastMapZeroed(): boolean;
 
   /**
-   * Returns a range to the free-range map (the memory never shrinks; the range is kept
-   * for reuse and coalesced with its free neighbours).
+   * Returns a range to the free-range map (the range is kept for reuse and coalesced with
+   * its free neighbours; the memory shrinks only by {@link OsBoundary.releaseTop}).
    *
    * Pre: `[addr, addr + bytes)` (bytes rounded up to pages) lies wholly inside ranges
    * handed out by `map` and not yet unmapped. Partial unmaps of a mapped range are
@@ -67,10 +67,17 @@ export interface OsBoundaryStats {
   bytesFree: number;
   /** Number of ranges in the free-range map. */
   freeRanges: number;
-  /** High-water mark of the managed area's end (the footprint taken from the backend). */
+  /**
+   * High-water mark of the managed area's end (the most ever taken from the backend).
+   * The current end is `end()`; the two differ once `releaseTop` gave memory back.
+   */
   highWater: number;
   /** Times the lock was found held by another thread (shared heaps only). */
   lockContended: number;
+  /** `releaseTop` calls that gave memory back to the backend. */
+  releases: number;
+  /** Bytes `releaseTop` gave back to the backend (cumulative). */
+  bytesReleased: number;
 }
 
 /** Options of an {@link OsBoundary}. */
@@ -132,6 +139,22 @@ export interface OsBoundary extends RegionSource, Box<OsBoundaryStats>, Partial<
    * above 0, `E_INVALID_SIZE` for a bad `bytes`.
    */
   mapAt(addr: Ptr, bytes: number): boolean;
+  /**
+   * Gives the free top of the memory back to the host: when the backend can shrink
+   * (`capabilities.canShrink`: the growable native backend, not shared) and the last free
+   * range ends at the end of the managed area, the end falls to that range's start, the
+   * range leaves the free-range map and the backend shrinks to the new end. Never below
+   * `heapStart` (the metadata prefix stays), never below a mapped page. Slow path:
+   * `heap.trim()` calls it after every box has given back what it caches.
+   *
+   * Post: returns the bytes the backend shrank by (0 when nothing changed: a shared
+   * boundary, a backend that cannot shrink or refused to, or a mapped page at the top).
+   * `bytesInUse` and the cumulative map/unmap counters are unchanged; `bytesFree` and
+   * `freeRanges` drop by the range; `releases` / `bytesReleased` count it; `highWater`
+   * keeps the old end. Memory later grown over the released pages reads as zero
+   * (`lastMapZeroed`). Never throws.
+   */
+  releaseTop(): number;
   /** End of the managed area: everything in `[heapStart, end)` is mapped or free. */
   end(): number;
   /** Free ranges in address order, `[start, bytes]` pairs (a fresh array: debugging). */

@@ -161,7 +161,8 @@ const pagesOf = (bytes: number): number => Math.ceil(bytes / P);
  * neither a free range nor growth can satisfy a request; typed errors for bad sizes,
  * alignments and ranges (double unmap), with the state byte-identical; `lastMapZeroed` is
  * sound (and true for fresh growth); `unmap` coalesces and the memory never shrinks;
- * partial unmaps; `decommit`; `mapAt` exactly as documented; `freeRanges()` exactly the
+ * partial unmaps; `decommit`; `mapAt` exactly as documented; `releaseTop` (the free top
+ * given back when private over a backend that can shrink, 0 and nothing changed otherwise); `freeRanges()` exactly the
  * unmapped pages of `[heapStart, end())`; exact stats; `checkInvariants` (passes, changes
  * nothing, reports corrupted state words); attached instances; no atomics at all when
  * private, an Atomics-based lock around every operation when shared; the registry stamps;
@@ -442,7 +443,7 @@ export function osBoundaryConformance(make: OsBoundaryFactory, env: OsBoundaryEn
         const got: Record<string, number> = { ...s };
         const expect: Record<string, number> = {
           ...want, grows: r.grows(), bytesInUse: pm.inUse * P, bytesFree: end - HEAP_START - pm.inUse * P,
-          freeRanges: pm.free(end).length, highWater: end, lockContended: 0,
+          freeRanges: pm.free(end).length, highWater: end, lockContended: 0, releases: 0, bytesReleased: 0,
         };
         for (const key of Object.keys(expect)) {
           check(got[key] === expect[key], `${C} stats().${key} is ${got[key]}, want ${expect[key]} (${when}; stats ${JSON.stringify(s)})`);
@@ -520,6 +521,7 @@ export function osBoundaryConformance(make: OsBoundaryFactory, env: OsBoundaryEn
 
   const ZERO: Omit<OsBoundaryStats, 'highWater' | 'bytesFree' | 'freeRanges'> = {
     maps: 0, mapFailures: 0, unmaps: 0, decommits: 0, grows: 0, bytesMapped: 0, bytesUnmapped: 0, bytesDecommitted: 0, bytesInUse: 0, lockContended: 0,
+    releases: 0, bytesReleased: 0,
   };
 
   const cases: ConformanceCase[] = [
@@ -830,6 +832,74 @@ export function osBoundaryConformance(make: OsBoundaryFactory, env: OsBoundaryEn
         r.refuse = false;
         at(r.os.end(), P, 'at end(), growth allowed again');
         noThrow(`${C} checkInvariants`, () => r.os.checkInvariants());
+      },
+    },
+    {
+      name: `${C}: releaseTop — private, over a backend with canShrink: the free range touching end() goes back (end() and the backend's length fall to its start, never below heapStart or a mapped page; freeRanges() loses it; bytesInUse unchanged; releases / bytesReleased count it; highWater keeps the old end) and it returns the bytes the backend shrank by; a free range below a mapped page stays; memory mapped again over the released pages reads as zero; 0 with nothing changed when nothing is free at the top, when shared, or when the backend cannot shrink`,
+      run() {
+        for (const shared of [false, true]) {
+          const r = setup({ shared });
+          const os = r.os;
+          const pm = new Pages();
+          const blocks = [mapOk(r, pm, 2 * P, P, 'a'), mapOk(r, pm, 3 * P, P, 'b'), mapOk(r, pm, P, P, 'c'), mapOk(r, pm, 2 * P, P, 'd')];
+          const sizes = [2, 3, 1, 2];
+          blocks.forEach((a, k) => fill(r, a, sizes[k]! * P, 0x5a));
+          const top = blocks.indexOf(Math.max(...blocks));
+          const canShrink = !shared && r.inner.capabilities.canShrink;
+          /** releaseTop, checked against what it must do from the free ranges, end() and the length before it. */
+          const release = (when: string): number => {
+            const before = snap(r);
+            const s0 = os.stats();
+            const end = os.end();
+            const length = r.inner.byteLength();
+            const fr = os.freeRanges();
+            const last = fr[fr.length - 1];
+            const newEnd = last !== undefined && last[0] + last[1] === end ? last[0] : end;
+            const want = canShrink && length > newEnd ? length - newEnd : 0;
+            const got = noThrow(`${C} releaseTop`, () => os.releaseTop());
+            check(got === want, `${C} releaseTop() returned ${got}, want ${want} (${when}; shared ${shared}, canShrink ${r.inner.capabilities.canShrink}, end ${hex(end)}, length ${hex(length)}, free ${fmtRanges(fr)})`);
+            if (want === 0) {
+              unchanged(r, before, `${C} releaseTop() → 0 (${when}; shared ${shared})`);
+              return 0;
+            }
+            const s1 = os.stats();
+            check(os.end() === newEnd && r.inner.byteLength() === newEnd, `${C} releaseTop: end() ${hex(os.end())} and the backend's length ${hex(r.inner.byteLength())}, want both ${hex(newEnd)} (${when})`);
+            check(newEnd >= HEAP_START, `${C} releaseTop: the end fell below heapStart (${when})`);
+            checkFree(r, pm, `${C} releaseTop`, when);
+            check(s1.bytesInUse === s0.bytesInUse && s1.bytesMapped === s0.bytesMapped && s1.bytesUnmapped === s0.bytesUnmapped, `${C} releaseTop changed bytesInUse / bytesMapped / bytesUnmapped: ${JSON.stringify(s0)} → ${JSON.stringify(s1)} (${when})`);
+            check(s1.bytesFree === s0.bytesFree - (end - newEnd) && s1.freeRanges === s0.freeRanges - (newEnd < end ? 1 : 0), `${C} releaseTop: bytesFree ${s0.bytesFree} → ${s1.bytesFree}, freeRanges ${s0.freeRanges} → ${s1.freeRanges} (${when})`);
+            check(s1.releases === s0.releases + 1 && s1.bytesReleased === s0.bytesReleased + want, `${C} releaseTop: releases ${s0.releases} → ${s1.releases}, bytesReleased ${s0.bytesReleased} → ${s1.bytesReleased}, want +1 and +${want} (${when})`);
+            check(s1.highWater === s0.highWater, `${C} releaseTop: highWater ${s0.highWater} → ${s1.highWater}, "keeps the old end" (${when})`);
+            noThrow(`${C} checkInvariants after releaseTop (${when})`, () => os.checkInvariants());
+            return got;
+          };
+          release('nothing is free');
+          // Everything but the top block: a free range below a mapped page stays.
+          blocks.forEach((a, k) => {
+            if (k === top) return;
+            os.unmap(a, sizes[k]! * P);
+            pm.give(a, sizes[k]!);
+          });
+          release('the top block still mapped');
+          if (canShrink) check(os.end() >= blocks[top]! + sizes[top]! * P, `${C} releaseTop gave back the mapped top block`);
+          check(views(r).u8[blocks[top]! + sizes[top]! * P - 1] === 0x5a, `${C} releaseTop: the mapped top block's last byte changed`);
+          os.unmap(blocks[top]!, sizes[top]! * P);
+          pm.give(blocks[top]!, sizes[top]!);
+          const highWater = os.stats().highWater;
+          const back = release('everything free');
+          if (canShrink) {
+            check(back > 0 && os.end() === HEAP_START && r.inner.byteLength() === HEAP_START, `${C} releaseTop with everything free: end() ${hex(os.end())}, length ${hex(r.inner.byteLength())}, want heapStart ${hex(HEAP_START)} (the metadata prefix stays)`);
+            check(os.stats().highWater === highWater, `${C} releaseTop: highWater ${highWater} → ${os.stats().highWater}`);
+          }
+          release('again: nothing left to give back');
+          // Growth over the released pages: zero, and lastMapZeroed says so.
+          const a = mapOk(r, pm, 6 * P, P, 'after releaseTop');
+          check(os.lastMapZeroed() || !canShrink, `${C} map after releaseTop: the memory grew over released pages, lastMapZeroed() must be true`);
+          const at = firstNonZero(r, a, 6 * P);
+          check(!canShrink || at < 0, `${C} map after releaseTop: byte ${at} of [${hex(a)}, +6p), grown over released pages, is not zero`);
+          soundZero(r, os, a, 6 * P, `${C} map after releaseTop`);
+          noThrow(`${C} checkInvariants`, () => os.checkInvariants());
+        }
       },
     },
     {

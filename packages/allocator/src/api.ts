@@ -116,8 +116,18 @@ export interface TinyUsage {
 
 /** `heap.stats()`: footprint, per-tier usage, and every box's own counters. */
 export interface HeapStats {
-  /** Bytes taken from the backend (os-boundary's high-water mark): the footprint. */
+  /**
+   * Bytes taken from the backend (os-boundary's high-water mark): the footprint. It never
+   * falls; see `byteLength` for what the heap holds now.
+   */
   footprint: number;
+  /**
+   * The backend's length now (`backend.byteLength()`): the metadata prefix and every page
+   * mapped or free in os-boundary. Below `footprint` once `trim()` gave the free top of
+   * the memory back (`growable: true`, not shared: the only backend that can shrink);
+   * equal to it on every other backend.
+   */
+  byteLength: number;
   /** Bytes of the reserved metadata prefix (header, registry, page table, os state). */
   metadataBytes: number;
   tiny: TinyUsage;

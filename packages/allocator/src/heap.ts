@@ -509,7 +509,14 @@ export class Heap {
    * empty SuperSlabs to the tier; the tier's retained SuperSlabs, pool-refill's empty
    * spans and unused arena, l25-pool's and bigcache's cached blocks are unmapped. In a
    * shared heap it also collects the ABANDONED thread ids (their remote frees drained,
-   * what became empty given back). Returns the bytes unmapped.
+   * what became empty given back). Last, os-boundary's `releaseTop` gives the free top of
+   * the memory back to the host when the backend can shrink (`growable: true`, not
+   * shared): `stats().byteLength` falls, and so does the process's RSS.
+   *
+   * Returns the bytes unmapped (mapped by a tier before, free in os-boundary after). The
+   * bytes given back to the host are not in it (they were free already, or are counted
+   * once as unmapped): they are `stats().boxes.osBoundary.bytesReleased`, and show as the
+   * drop of `stats().byteLength`.
    */
   trim(): number {
     this.checkOpen('trim');
@@ -527,7 +534,10 @@ export class Heap {
     b.superslabTier.trim();
     b.l25Pool.trim();
     b.bigCache.trim();
-    return before - b.osBoundary.stats().bytesInUse;
+    const unmapped = before - b.osBoundary.stats().bytesInUse;
+    // After every box gave back: the top is free only when nothing above it is mapped.
+    b.osBoundary.releaseTop();
+    return unmapped;
   }
 
   /** Collects each ABANDONED thread id: drains its remote lists and gives back what became free. */
@@ -569,6 +579,7 @@ export class Heap {
     const b = this.boxes;
     return {
       footprint: b.osBoundary.stats().highWater,
+      byteLength: this.backend.byteLength(),
       metadataBytes: this.layout.heapStart,
       tiny: this.tinyUsage(),
       pool: this.poolUsage(),

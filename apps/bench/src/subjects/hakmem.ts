@@ -41,9 +41,9 @@ export class HakmemSubject implements Subject {
     return this.heap.memalign(align, size);
   }
 
-  /** The backend's high-water mark (allocates a stats record: called once per run). */
+  /** os-boundary's high-water mark (`stats().footprint`, without building the whole stats record: sampled between slices of a trace replay). */
   footprint(): number {
-    return this.heap.stats().footprint;
+    return this.heap.boxes.osBoundary.stats().highWater;
   }
 
   poke(ptr: number, value: number): void {

@@ -1,5 +1,5 @@
 import { MAX_HEAP_BYTES, PAGE_MASK, type MemoryBackend, type SharedBackendHandle } from '@hakmem/contracts';
-import { invalidOption } from './common.js';
+import { invalidOption, isSharedBuffer } from './common.js';
 import { NativeBackend, ReservedNativeBackend } from './native-backend.js';
 import { WasmBackend } from './wasm-backend.js';
 
@@ -15,14 +15,14 @@ export function attachBackend(handle: SharedBackendHandle): MemoryBackend {
   if (!Number.isInteger(maxBytes) || (maxBytes & PAGE_MASK) !== 0 || maxBytes <= 0 || maxBytes > MAX_HEAP_BYTES) {
     throw invalidOption(`handle.maxBytes must be a whole number of pages up to ${MAX_HEAP_BYTES}, got ${String(maxBytes)}`);
   }
-  if (kind === 'wasm' && memory instanceof WebAssembly.Memory && (memory.buffer as unknown) instanceof SharedArrayBuffer) {
+  if (kind === 'wasm' && memory instanceof WebAssembly.Memory && isSharedBuffer(memory.buffer)) {
     return new WasmBackend(memory, maxBytes);
   }
-  if (kind === 'native' && memory instanceof SharedArrayBuffer && memory.growable && memory.maxByteLength >= maxBytes) {
+  if (kind === 'native' && isSharedBuffer(memory) && memory.growable && memory.maxByteLength >= maxBytes) {
     return new NativeBackend(memory, maxBytes);
   }
-  if (kind === 'native' && memory instanceof SharedArrayBuffer && !memory.growable && memory.byteLength >= maxBytes
-    && length instanceof SharedArrayBuffer && length.byteLength >= 4) {
+  if (kind === 'native' && isSharedBuffer(memory) && !memory.growable && memory.byteLength >= maxBytes
+    && isSharedBuffer(length) && length.byteLength >= 4) {
     return new ReservedNativeBackend(memory, maxBytes, new Int32Array(length, 0, 1), 0);
   }
   throw invalidOption(

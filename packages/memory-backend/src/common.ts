@@ -34,6 +34,7 @@ export function resolveOptions(options: BackendOptions = {}): ResolvedOptions {
   checkBytes('maxBytes', maxBytes);
   if (typeof shared !== 'boolean') throw invalidOption(`shared must be a boolean, got ${String(shared)}`);
   if (typeof growable !== 'boolean') throw invalidOption(`growable must be a boolean, got ${String(growable)}`);
+  if (shared && !hasSharedMemory()) throw invalidOption(NO_SHARED_MEMORY);
   const initial = Math.max(1, Math.ceil(initialBytes / PAGE_SIZE)) * PAGE_SIZE;
   const max = Math.min(Math.floor(maxBytes / PAGE_SIZE) * PAGE_SIZE, MAX_HEAP_BYTES);
   if (initial > max) {
@@ -44,6 +45,24 @@ export function resolveOptions(options: BackendOptions = {}): ResolvedOptions {
   }
   return { initialBytes: initial, maxBytes: max, shared, growable };
 }
+
+/**
+ * True when this host has `SharedArrayBuffer`. A browser defines it only in a cross-origin
+ * isolated page (and its workers); elsewhere a reference to it throws a ReferenceError.
+ */
+export function hasSharedMemory(): boolean {
+  return typeof SharedArrayBuffer !== 'undefined';
+}
+
+/** True when `buffer` is a SharedArrayBuffer; false, not a ReferenceError, on a host without them. */
+export function isSharedBuffer(buffer: unknown): buffer is SharedArrayBuffer {
+  return hasSharedMemory() && buffer instanceof SharedArrayBuffer;
+}
+
+/** Why `shared: true` is refused on a host without SharedArrayBuffer. */
+export const NO_SHARED_MEMORY = 'shared: true needs SharedArrayBuffer, which this host does not provide; a browser provides it only to a '
+  + 'cross-origin isolated page (crossOriginIsolated true): serve the page with the headers '
+  + '"Cross-Origin-Opener-Policy: same-origin" and "Cross-Origin-Embedder-Policy: require-corp"';
 
 /**
  * The capability record of a built-in backend. `canShrink` only for the growable native

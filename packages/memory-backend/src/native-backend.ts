@@ -2,7 +2,7 @@ import {
   ErrorCode, HakmemError, PAGE_SHIFT,
   type BackendCapabilities, type BackendOptions, type MemoryBackend, type SharedBackendHandle,
 } from '@hakmem/contracts';
-import { capabilitiesOf, checkShareable, growTarget, resolveOptions, shrinkable } from './common.js';
+import { capabilitiesOf, checkShareable, isSharedBuffer, growTarget, resolveOptions, shrinkable } from './common.js';
 import { Views } from './views.js';
 
 /**
@@ -26,7 +26,7 @@ export class NativeBackend implements MemoryBackend {
 
   /** Pre: `buf` is growable / resizable up to at least `maxBytes`, a whole number of pages. */
   constructor(buf: ArrayBuffer | SharedArrayBuffer, maxBytes: number) {
-    this.shared = buf instanceof SharedArrayBuffer;
+    this.shared = isSharedBuffer(buf);
     this.maxBytes = maxBytes;
     this.capabilities = capabilitiesOf(false, this.shared, !this.shared);
     this.views = new Views(buf);
@@ -113,7 +113,7 @@ export class ReservedNativeBackend implements MemoryBackend {
    * null otherwise; `initialBytes` is a whole number of pages (ignored when attaching).
    */
   constructor(buf: ArrayBuffer | SharedArrayBuffer, maxBytes: number, cell: Int32Array | null, initialBytes: number) {
-    this.shared = buf instanceof SharedArrayBuffer;
+    this.shared = isSharedBuffer(buf);
     this.maxBytes = maxBytes;
     this.capabilities = capabilitiesOf(true, this.shared);
     this.views = new Views(buf, maxBytes);

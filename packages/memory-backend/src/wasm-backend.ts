@@ -3,7 +3,7 @@ import {
   type BackendCapabilities, type MemoryBackend, type SharedBackendHandle, type WasmMemoryLike,
 } from '@hakmem/contracts';
 import type { WasmBackendOptions } from './api.js';
-import { capabilitiesOf, checkShareable, growTarget, invalidOption, resolveOptions } from './common.js';
+import { capabilitiesOf, checkShareable, isSharedBuffer, growTarget, invalidOption, resolveOptions } from './common.js';
 import { Views } from './views.js';
 
 /**
@@ -22,7 +22,7 @@ export class WasmBackend implements MemoryBackend {
   /** Pre: `maxBytes` is a whole number of pages, at most the memory's maximum. */
   constructor(memory: WebAssembly.Memory, maxBytes: number) {
     const buffer = memory.buffer as ArrayBuffer | SharedArrayBuffer;
-    this.shared = buffer instanceof SharedArrayBuffer;
+    this.shared = isSharedBuffer(buffer);
     this.maxBytes = maxBytes;
     this.capabilities = capabilitiesOf(false, this.shared);
     this.views = new Views(buffer);
@@ -96,7 +96,7 @@ export function createWasmBackend(options?: WasmBackendOptions): MemoryBackend {
 function existingMemoryBackend(given: WasmMemoryLike, options: WasmBackendOptions): MemoryBackend {
   if (!(given instanceof WebAssembly.Memory)) throw invalidOption(`memory must be a WebAssembly.Memory, got ${String(given)}`);
   const memory: WebAssembly.Memory = given;
-  const isShared = (memory.buffer as unknown) instanceof SharedArrayBuffer;
+  const isShared = isSharedBuffer(memory.buffer);
   if (options.shared !== undefined && options.shared !== isShared) {
     throw invalidOption(`shared: ${String(options.shared)} disagrees with the memory given, which is ${isShared ? '' : 'not '}shared`);
   }

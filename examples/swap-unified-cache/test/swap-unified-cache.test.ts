@@ -2,15 +2,16 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, test } from 'vitest';
-import { createHeap } from '@hakmem/allocator';
-import { randomOps, RecordingBlockSource, runModel, unifiedCacheConformance } from '@hakmem/testkit';
+import { attachHeap, createHeap } from '@hakmem/allocator';
+import { randomOps, RecordingBlockSource, runModel, sharedHeapWorld, unifiedCacheConformance } from '@hakmem/testkit';
 import { createFifoUnifiedCache, FifoUnifiedCache } from '../src/fifo-cache.js';
 import { heap as composedHeap } from '../src/heap.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
 describe('FifoUnifiedCache: the testkit conformance suite of the UnifiedCache contract', () => {
-  const suite = unifiedCacheConformance(createFifoUnifiedCache);
+  // With a shared heap built with the FIFO cache: the clause "nothing is lost after reclaim".
+  const suite = unifiedCacheConformance(createFifoUnifiedCache, sharedHeapWorld({ createHeap, attachHeap }, { unifiedCache: createFifoUnifiedCache }));
   test('the suite has cases', () => expect(suite.length).toBeGreaterThan(10));
   for (const c of suite) test(c.name, () => c.run());
 });

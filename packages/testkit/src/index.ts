@@ -5,6 +5,10 @@ export {
   check, errorCodeOf, expectHakmemError, fail, RecordingBlockSource,
   type AllocBatchCall, type ConformanceCase, type FreeBatchCall,
 } from './conformance/types.js';
+export {
+  reclaimCase, sharedHeapWorld,
+  type ReclaimAllocator, type ReclaimHeap, type ReclaimWorld, type ReclaimWorldFactory,
+} from './conformance/reclaim.js';
 export { unifiedCacheConformance, type UnifiedCacheFactory } from './conformance/unified-cache.js';
 export { tinyRouteConformance, type TinyRouteFactory } from './conformance/tiny-route.js';
 export {

@@ -4,13 +4,14 @@ import {
   type BigCache, type BlockSink, type BlockSource, type BoxContext, type L25Pool, type MemoryBackend, type PoolRefill, type PoolTls,
   type PoolTlsOptions, type PoolTlsStats, type Ptr,
 } from '@hakmem/contracts';
-import { createHeap, defaultBoxes } from '@hakmem/allocator';
+import { attachHeap, createHeap, defaultBoxes, type BoxFactories } from '@hakmem/allocator';
 import type { ConformanceCase } from '../src/conformance/types.js';
 import { caseNamed, failureOf, failures, mirroredLists, runSuite, wrap } from './suite-helpers.js';
 import { poolTlsConformance, type PoolTlsFactory } from '../src/conformance/pool-tls.js';
 import { poolRefillConformance, type MidEnvFactory, type PoolRefillFactory } from '../src/conformance/pool-refill.js';
 import { l25PoolConformance, type L25PoolFactory } from '../src/conformance/l25-pool.js';
 import { bigCacheConformance, type BigCacheFactory } from '../src/conformance/bigcache.js';
+import { sharedHeapWorld } from '../src/conformance/reclaim.js';
 
 // The default boxes, as the composition root wires them (defaultBoxes.poolTls is
 // createPoolTls of @hakmem/pool-tls, and so on: testkit declares only @hakmem/allocator
@@ -40,6 +41,9 @@ const env: MidEnvFactory = ({ maxBytes = 64 << 20 } = {}) => {
   return { ctx, otherTid: 4, regions: heap.boxes.osBoundary };
 };
 
+/** A shared heap built with `boxes` for the clause "nothing is lost after reclaim". */
+const world = (boxes: Partial<BoxFactories>) => sharedHeapWorld({ createHeap, attachHeap }, boxes);
+
 /**
  * Cases the default boxes fail today: contract clauses they do not honour. `test.fails`
  * keeps the gap visible and turns red as soon as the box is fixed (then remove the entry).
@@ -49,10 +53,10 @@ const KNOWN_GAPS = new Set<string>([]);
 const run = (suite: readonly ConformanceCase[]): void => runSuite(suite, KNOWN_GAPS);
 
 describe('conformance: the default mid-tier boxes', () => {
-  describe('pool-tls (createPoolTls)', () => run(poolTlsConformance(createPoolTls)));
-  describe('pool-refill (createPoolRefill)', () => run(poolRefillConformance(createPoolRefill, env, POOL_CLASSES)));
-  describe('l25-pool (createL25Pool)', () => run(l25PoolConformance(createL25Pool, env)));
-  describe('bigcache (createBigCache)', () => run(bigCacheConformance(createBigCache, env)));
+  describe('pool-tls (createPoolTls)', () => run(poolTlsConformance(createPoolTls, world({ poolTls: createPoolTls }))));
+  describe('pool-refill (createPoolRefill)', () => run(poolRefillConformance(createPoolRefill, env, POOL_CLASSES, world({ poolRefill: createPoolRefill }))));
+  describe('l25-pool (createL25Pool)', () => run(l25PoolConformance(createL25Pool, env, world({ l25Pool: createL25Pool }))));
+  describe('bigcache (createBigCache)', () => run(bigCacheConformance(createBigCache, env, world({ bigCache: createBigCache }))));
 });
 
 // ---------------------------------------------------------------------------------------
@@ -163,7 +167,7 @@ function brokenPoolTls(flaw: PoolTlsFlaw): PoolTlsFactory {
 
 describe('conformance: the mid-tier suites catch broken boxes', () => {
   test('a correct stand-in pool-tls passes every case (the suite is not tied to the default)', async () => {
-    expect([...(await failures(poolTlsConformance(brokenPoolTls('none'))))]).toEqual([]);
+    expect([...(await failures(poolTlsConformance(brokenPoolTls('none'), world({ poolTls: brokenPoolTls('none') }))))]).toEqual([]);
   });
 
   test.each([
@@ -175,7 +179,7 @@ describe('conformance: the mid-tier suites catch broken boxes', () => {
     ['lenient-options', 'bad options throw E_INVALID_OPTION'],
     ['ignores-storage', 'storage — the cache keeps its blocks in the Int32Array'],
   ] as const)('pool-tls with flaw %s fails the case "%s"', async (flaw, fragment) => {
-    const suite = poolTlsConformance(brokenPoolTls(flaw));
+    const suite = poolTlsConformance(brokenPoolTls(flaw), world({ poolTls: brokenPoolTls(flaw) }));
     const failed = await failures(suite);
     expect(failed.has(caseNamed(suite, fragment)), [...failed.keys()].join('\n')).toBe(true);
   });

@@ -6,7 +6,7 @@ import {
 import { createNativeBackend } from '@hakmem/memory-backend';
 import { createOsBoundary } from '@hakmem/os-boundary';
 import { createTinyRoute } from '@hakmem/tiny-route';
-import { defaultBoxes, initHeader, layoutFor } from '@hakmem/allocator';
+import { attachHeap, createHeap, defaultBoxes, initHeader, layoutFor, type BoxFactories } from '@hakmem/allocator';
 import { failureOfCase, runSuite, wrap } from './suite-helpers.js';
 import type { ConformanceCase } from '../src/conformance/types.js';
 import {
@@ -16,6 +16,7 @@ import { superSlabTierConformance } from '../src/conformance/superslab-tier.js';
 import { sharedPoolConformance } from '../src/conformance/shared-pool.js';
 import { warmPoolConformance } from '../src/conformance/warm-pool.js';
 import { pageBoxConformance } from '../src/conformance/page-box.js';
+import { sharedHeapWorld } from '../src/conformance/reclaim.js';
 
 // The fixture: default packages under the box under test.
 const fixture = createSlabFixture({
@@ -28,6 +29,9 @@ const fixture = createSlabFixture({
   warmPool: defaultBoxes.warmPool,
   classSizes: createTinyRoute({}).classSizes,
 });
+
+/** A shared heap built with `boxes` for the clause "nothing is lost after reclaim". */
+const world = (boxes: Partial<BoxFactories>) => sharedHeapWorld({ createHeap, attachHeap }, boxes);
 
 /** Page-descriptor word of `addr`'s page, as the broken wrappers below need it. */
 function pdIndex(ctx: BoxContext, addr: number, word: number): number {
@@ -51,16 +55,16 @@ async function failureOf(suite: readonly ConformanceCase[], name: string): Promi
 }
 
 describe('conformance: superslab-tier (default)', () => {
-  runAll(superSlabTierConformance(defaultBoxes.superslabTier, fixture));
+  runAll(superSlabTierConformance(defaultBoxes.superslabTier, fixture, world({ superslabTier: defaultBoxes.superslabTier })));
 });
 describe('conformance: shared-pool (default)', () => {
-  runAll(sharedPoolConformance(defaultBoxes.sharedPool, fixture));
+  runAll(sharedPoolConformance(defaultBoxes.sharedPool, fixture, world({ sharedPool: defaultBoxes.sharedPool })));
 });
 describe('conformance: warm-pool (default)', () => {
-  runAll(warmPoolConformance(defaultBoxes.warmPool, fixture));
+  runAll(warmPoolConformance(defaultBoxes.warmPool, fixture, world({ warmPool: defaultBoxes.warmPool })));
 });
 describe('conformance: page-box (default)', () => {
-  runAll(pageBoxConformance(defaultBoxes.pageBox, fixture));
+  runAll(pageBoxConformance(defaultBoxes.pageBox, fixture, world({ pageBox: defaultBoxes.pageBox })));
 });
 
 describe('conformance suites catch broken implementations', () => {

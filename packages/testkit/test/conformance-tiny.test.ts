@@ -7,10 +7,11 @@ import {
 import { createUnifiedCache } from '@hakmem/unified-cache';
 import { createTinyRoute, DEFAULT_CLASS_SIZES, DEFAULT_L25_MAX, DEFAULT_POOL_MAX } from '@hakmem/tiny-route';
 import { createGatekeeper } from '@hakmem/gatekeeper';
-import { createHeap } from '@hakmem/allocator';
+import { attachHeap, createHeap } from '@hakmem/allocator';
 import type { ConformanceCase } from '../src/conformance/types.js';
-import { caseNamed, failures, mirroredLists, runSuite } from './suite-helpers.js';
-import { unifiedCacheConformance } from '../src/conformance/unified-cache.js';
+import { caseNamed, failureOf, failures, mirroredLists, runSuite } from './suite-helpers.js';
+import { unifiedCacheConformance, type UnifiedCacheFactory } from '../src/conformance/unified-cache.js';
+import { sharedHeapWorld } from '../src/conformance/reclaim.js';
 import { tinyRouteConformance } from '../src/conformance/tiny-route.js';
 import { gatekeeperConformance, type GatekeeperHeapFactory } from '../src/conformance/gatekeeper.js';
 
@@ -22,10 +23,13 @@ const KNOWN_GAPS = new Set<string>([]);
 
 const run = (suite: ConformanceCase[]): void => runSuite(suite, KNOWN_GAPS);
 
+/** A shared heap built with `unifiedCache` for the clause "nothing is lost after reclaim". */
+const world = (unifiedCache: UnifiedCacheFactory) => sharedHeapWorld({ createHeap, attachHeap }, { unifiedCache });
+
 const defaultGatekeeperHeap: GatekeeperHeapFactory = (o) => createHeap({ ...o, boxes: { gatekeeper: createGatekeeper } });
 
 describe('conformance: the default boxes', () => {
-  describe('unified-cache (createUnifiedCache)', () => run(unifiedCacheConformance(createUnifiedCache)));
+  describe('unified-cache (createUnifiedCache)', () => run(unifiedCacheConformance(createUnifiedCache, world(createUnifiedCache))));
   describe('tiny-route (createTinyRoute)', () => run(tinyRouteConformance(createTinyRoute)));
   describe('gatekeeper (createGatekeeper in createHeap)', () => run(gatekeeperConformance(defaultGatekeeperHeap)));
 });
@@ -170,7 +174,22 @@ function brokenGatekeeper(flaw: GatekeeperFlaw) {
 
 describe('conformance: the suites catch broken boxes', () => {
   test('a correct stand-in cache passes every unified-cache case (the suite is not tied to the default)', async () => {
-    expect([...(await failures(unifiedCacheConformance(brokenCache('none'))))]).toEqual([]);
+    expect([...(await failures(unifiedCacheConformance(brokenCache('none'), world(brokenCache('none')))))]).toEqual([]);
+  });
+
+  // Issue 20: a cache that ignores `storage` passed every other clause and, in a shared heap
+  // whose worker died without detach(), leaked every block it had cached.
+  test.each([
+    ['ignores-storage (a stand-in whose stacks are JS arrays only)', brokenCache('ignores-storage')],
+    ['the default cache with its storage option dropped', ((o) => { const { storage: _dropped, ...rest } = o; return createUnifiedCache(rest); }) as UnifiedCacheFactory],
+  ] as const)('unified cache %s fails the case "nothing is lost after reclaim"', async (_what, broken) => {
+    const msg = await failureOf(unifiedCacheConformance(broken, world(broken)), 'nothing is lost after reclaim');
+    expect(msg).toMatch(/liveBytes\(\) is \d+ after the reclaim, but the dead thread left \d+ bytes live/);
+  });
+
+  test('a suite given no shared heap fails the reclaim case, saying what to pass', async () => {
+    const msg = await failureOf(unifiedCacheConformance(createUnifiedCache), 'nothing is lost after reclaim');
+    expect(msg).toMatch(/sharedHeapWorld/);
   });
 
   test.each([
@@ -181,7 +200,7 @@ describe('conformance: the suites catch broken boxes', () => {
     ['holds-sees-nothing', 'holds(c, p) is true exactly for the blocks'],
     ['ignores-storage', 'storage — the cache keeps its blocks in the Int32Array'],
   ] as const)('unified cache with flaw %s fails the case "%s"', async (flaw, fragment) => {
-    const suite = unifiedCacheConformance(brokenCache(flaw));
+    const suite = unifiedCacheConformance(brokenCache(flaw), world(brokenCache(flaw)));
     const failed = await failures(suite);
     expect(failed.has(caseNamed(suite, fragment)), [...failed.keys()].join('\n')).toBe(true);
   });

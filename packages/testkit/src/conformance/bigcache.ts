@@ -8,6 +8,7 @@ import {
 } from './pool-refill.js';
 import { checkStats, expectCorruption, hex, regAux, regKind } from './slab-probes.js';
 import { check, expectHakmemError, fail, type ConformanceCase } from './types.js';
+import { reclaimCase, type ReclaimWorldFactory } from './reclaim.js';
 
 /** Factory of a big-block cache: the signature of `BoxFactories.bigCache` in `@hakmem/allocator`. */
 export type BigCacheFactory = (ctx: BoxContext, options: BigCacheOptions) => BigCache;
@@ -43,7 +44,7 @@ interface BigEnv {
  *
  * `make` has the signature of `BoxFactories.bigCache`; `env` builds a fresh heap per case.
  */
-export function bigCacheConformance(make: BigCacheFactory, env: MidEnvFactory): ConformanceCase[] {
+export function bigCacheConformance(make: BigCacheFactory, env: MidEnvFactory, reclaim?: ReclaimWorldFactory): ConformanceCase[] {
   const setup = (o: MidEnvOptions = {}): BigEnv => {
     const e = env(o);
     const ctx: BoxContext = { ...e.ctx, slotOffset: -1 };
@@ -534,5 +535,6 @@ export function bigCacheConformance(make: BigCacheFactory, env: MidEnvFactory): 
         if (r.regions.maps.length !== 0) fail(`${C} options: creating caches mapped memory`);
       },
     },
+    reclaimCase(C, reclaim),
   ];
 }

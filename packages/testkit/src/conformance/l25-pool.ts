@@ -9,6 +9,7 @@ import {
 } from './pool-refill.js';
 import { checkStats, expectCorruption, hex, regKind } from './slab-probes.js';
 import { check, expectHakmemError, fail, type ConformanceCase } from './types.js';
+import { reclaimCase, type ReclaimWorldFactory } from './reclaim.js';
 
 /** Factory of an L2.5 pool handle: the signature of `BoxFactories.l25Pool` in `@hakmem/allocator`. */
 export type L25PoolFactory = (ctx: BoxContext, options: L25PoolOptions) => L25Pool;
@@ -50,7 +51,7 @@ interface L25Env {
  * `make` has the signature of `BoxFactories.l25Pool`; `env` builds a fresh heap per case
  * (`ctx.slotOffset`: the box slots the pool's state may take, far from the heap's own).
  */
-export function l25PoolConformance(make: L25PoolFactory, env: MidEnvFactory): ConformanceCase[] {
+export function l25PoolConformance(make: L25PoolFactory, env: MidEnvFactory, reclaim?: ReclaimWorldFactory): ConformanceCase[] {
   const setup = (o: MidEnvOptions = {}): L25Env => {
     const e = env(o);
     const ctx = e.ctx;
@@ -570,5 +571,6 @@ export function l25PoolConformance(make: L25PoolFactory, env: MidEnvFactory): Co
         r.pool(r.tidA, { budgetFloor: 1 << 30, liveShare: 64 });
       },
     },
+    reclaimCase(C, reclaim),
   ];
 }

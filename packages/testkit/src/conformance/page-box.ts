@@ -8,6 +8,7 @@ import {
   checkClean, checkStats, expectCorruption, hex, pd, reg, regClass, regKind, regThread, Rng, setPd, SlabProbe,
 } from './slab-probes.js';
 import { check, fail, type ConformanceCase } from './types.js';
+import { reclaimCase, type ReclaimWorldFactory } from './reclaim.js';
 
 /** What a page-box case works on. */
 interface PageEnv {
@@ -46,7 +47,7 @@ const ZERO_STATS: PageBoxStats = { fromFreeList: 0, carved: 0, slabsAcquired: 0,
  * aligned, not live twice; every slab's `PD_USED` / `PD_CARVE` agree with the blocks the
  * test holds.
  */
-export function pageBoxConformance(make: PageBoxFactory, fixture: SlabFixtureFactory): ConformanceCase[] {
+export function pageBoxConformance(make: PageBoxFactory, fixture: SlabFixtureFactory, reclaim?: ReclaimWorldFactory): ConformanceCase[] {
   const setup = (o: PageSetup = {}): PageEnv => {
     const f = fixture({ ...(o.maxBytes === undefined ? {} : { maxBytes: o.maxBytes }), ...(o.shared === undefined ? {} : { shared: o.shared }) });
     const tid = o.tid ?? 1;
@@ -551,6 +552,7 @@ export function pageBoxConformance(make: PageBoxFactory, fixture: SlabFixtureFac
         valid(e, 'shared flush');
       },
     },
+    reclaimCase('page-box', reclaim),
   ];
   return cases;
 }

@@ -6,6 +6,7 @@ import {
 } from '@hakmem/contracts';
 import { checkStats, expectCorruption, hex, regAux, regClass, regKind, regThread } from './slab-probes.js';
 import { check, expectHakmemError, fail, type ConformanceCase } from './types.js';
+import { reclaimCase, type ReclaimWorldFactory } from './reclaim.js';
 
 // ---------------------------------------------------------------------------------------
 // The environment of the mid-tier suites (pool-refill, l25-pool, bigcache): one fresh
@@ -230,7 +231,7 @@ interface RefillEnv {
  * `make` has the signature of `BoxFactories.poolRefill`; `env` builds a fresh heap per
  * case; `classSizes` is the mid class table (pool-tls's, e.g. `DEFAULT_POOL_CLASS_SIZES`).
  */
-export function poolRefillConformance(make: PoolRefillFactory, env: MidEnvFactory, classSizes: readonly number[]): ConformanceCase[] {
+export function poolRefillConformance(make: PoolRefillFactory, env: MidEnvFactory, classSizes: readonly number[], reclaim?: ReclaimWorldFactory): ConformanceCase[] {
   const setup = (o: MidEnvOptions = {}): RefillEnv => {
     const e = env(o);
     const ctx: BoxContext = { ...e.ctx, slotOffset: -1 };
@@ -872,5 +873,6 @@ export function poolRefillConformance(make: PoolRefillFactory, env: MidEnvFactor
         check(r.regions.maps.length === 0, `${C} options: a rejected construction mapped memory`);
       },
     },
+    reclaimCase(C, reclaim),
   ];
 }

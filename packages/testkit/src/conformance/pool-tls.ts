@@ -2,6 +2,7 @@ import {
   ErrorCode, MAX_BATCH, type PoolTls, type PoolTlsOptions, type Ptr,
 } from '@hakmem/contracts';
 import { check, expectHakmemError, fail, RecordingBlockSource, recordingStorage, type ConformanceCase } from './types.js';
+import { reclaimCase, type ReclaimWorldFactory } from './reclaim.js';
 
 /** Builds the pool-tls cache under test (a box's factory, e.g. `createPoolTls`). */
 export type PoolTlsFactory = (options: PoolTlsOptions) => PoolTls;
@@ -62,7 +63,7 @@ function drain(cache: PoolTls, src: MidBlockSource, cls: number, limit: number):
  * Every case builds its own cache over a suite-local recording source of 512-aligned
  * fake blocks, so `factory` is called many times; it must not share state between calls.
  */
-export function poolTlsConformance(factory: PoolTlsFactory): ConformanceCase[] {
+export function poolTlsConformance(factory: PoolTlsFactory, reclaim?: ReclaimWorldFactory): ConformanceCase[] {
   // Fixed counts unless a case gives a budget: most cases pin the capacity's behaviour.
   const make = (opts: Omit<PoolTlsOptions, 'source'> = {}, src = new MidBlockSource()) => ({
     src, cache: factory({ budget: false, ...opts, source: src }),
@@ -503,5 +504,6 @@ export function poolTlsConformance(factory: PoolTlsFactory): ConformanceCase[] {
         }
       },
     },
+    reclaimCase(C, reclaim),
   ];
 }

@@ -9,6 +9,7 @@ import {
   superSlabOf, TierProbe,
 } from './slab-probes.js';
 import { check, type ConformanceCase } from './types.js';
+import { reclaimCase, type ReclaimWorldFactory } from './reclaim.js';
 
 /** What a shared-pool case works on. */
 interface PoolEnv {
@@ -38,7 +39,7 @@ const ZERO_STATS: SharedPoolStats = { lent: 0, returned: 0, fromTier: 0, toTier:
  * in PD_REGION_MASK, stamp a TINY registry entry), gives SuperSlabs back, and releases
  * slabs into SuperSlabs it no longer owns.
  */
-export function sharedPoolConformance(make: SharedPoolFactory, fixture: SlabFixtureFactory): ConformanceCase[] {
+export function sharedPoolConformance(make: SharedPoolFactory, fixture: SlabFixtureFactory, reclaim?: ReclaimWorldFactory): ConformanceCase[] {
   const setup = (o: PoolSetup = {}): PoolEnv => {
     const f = fixture({ ...(o.maxBytes === undefined ? {} : { maxBytes: o.maxBytes }), ...(o.shared === undefined ? {} : { shared: o.shared }) });
     const tier = f.superslabTier(f.context(0), { regions: f.regions, ...(o.retain === undefined ? {} : { retain: o.retain }) });
@@ -424,6 +425,7 @@ export function sharedPoolConformance(make: SharedPoolFactory, fixture: SlabFixt
         stats(e, { held: 1 }, 'given back through thread 2');
       },
     },
+    reclaimCase('shared-pool', reclaim),
   ];
   return cases;
 }

@@ -8,6 +8,7 @@ import {
   checkClean, checkStats, expectCorruption, hex, pd, RegionProbe, reg, regKind, Rng, setPd, setReg, thrown,
 } from './slab-probes.js';
 import { check, type ConformanceCase } from './types.js';
+import { reclaimCase, type ReclaimWorldFactory } from './reclaim.js';
 
 /** What a tier case works on: a fresh fixture, the probe over its os-boundary, the tier under test. */
 interface TierEnv {
@@ -36,7 +37,7 @@ const ZERO_STATS: SuperSlabTierStats = { mapped: 0, unmapped: 0, reused: 0, hot:
  * run), shared state across handles and threads' memory, and `checkInvariants` on
  * deliberate corruptions of the invariants the contract lists.
  */
-export function superSlabTierConformance(make: SuperSlabTierFactory, fixture: SlabFixtureFactory): ConformanceCase[] {
+export function superSlabTierConformance(make: SuperSlabTierFactory, fixture: SlabFixtureFactory, reclaim?: ReclaimWorldFactory): ConformanceCase[] {
   const setup = (o: TierSetup = {}): TierEnv => {
     const f = fixture({ ...(o.maxBytes === undefined ? {} : { maxBytes: o.maxBytes }), ...(o.shared === undefined ? {} : { shared: o.shared }) });
     const regions = new RegionProbe(f.regions, f);
@@ -518,6 +519,7 @@ export function superSlabTierConformance(make: SuperSlabTierFactory, fixture: Sl
         valid(e, 'shared');
       },
     },
+    reclaimCase('superslab-tier', reclaim),
   ];
   return cases;
 }

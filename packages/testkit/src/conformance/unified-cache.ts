@@ -1,5 +1,6 @@
 import { ErrorCode, MAX_BATCH, type Ptr, type UnifiedCache, type UnifiedCacheOptions } from '@hakmem/contracts';
 import { check, expectHakmemError, fail, RecordingBlockSource, recordingStorage, type ConformanceCase } from './types.js';
+import { reclaimCase, type ReclaimWorldFactory } from './reclaim.js';
 
 /** Builds the unified cache under test (a box's factory, e.g. `createUnifiedCache`). */
 export type UnifiedCacheFactory = (options: UnifiedCacheOptions) => UnifiedCache;
@@ -41,7 +42,7 @@ function noViolations(src: RecordingBlockSource, clause: string): void {
  * Every case builds its own cache over a {@link RecordingBlockSource}, so `factory` is
  * called many times; it must not share state between calls.
  */
-export function unifiedCacheConformance(factory: UnifiedCacheFactory): ConformanceCase[] {
+export function unifiedCacheConformance(factory: UnifiedCacheFactory, reclaim?: ReclaimWorldFactory): ConformanceCase[] {
   const make = (opts: Omit<UnifiedCacheOptions, 'source'>, src = new RecordingBlockSource()) => ({
     src, cache: factory({ ...opts, source: src }),
   });
@@ -407,5 +408,6 @@ export function unifiedCacheConformance(factory: UnifiedCacheFactory): Conforman
         }
       },
     },
+    reclaimCase(C, reclaim),
   ];
 }

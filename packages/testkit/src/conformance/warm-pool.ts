@@ -10,6 +10,7 @@ import {
   slabIndexOf, superSlabOf,
 } from './slab-probes.js';
 import { check, type ConformanceCase } from './types.js';
+import { reclaimCase, type ReclaimWorldFactory } from './reclaim.js';
 
 /** What a warm-pool case works on. */
 interface WarmEnv {
@@ -43,7 +44,7 @@ const ZERO_STATS: WarmPoolStats = { hits: 0, misses: 0, prefilled: 0, returned: 
  * layout.ts: its descriptor initialised for the class, its registry entry
  * `TINY | class | thread | slab index`, its bit cleared in a SuperSlab this thread owns.
  */
-export function warmPoolConformance(make: WarmPoolFactory, fixture: SlabFixtureFactory): ConformanceCase[] {
+export function warmPoolConformance(make: WarmPoolFactory, fixture: SlabFixtureFactory, reclaim?: ReclaimWorldFactory): ConformanceCase[] {
   const setup = (o: WarmSetup = {}): WarmEnv => {
     const f = fixture({ ...(o.maxBytes === undefined ? {} : { maxBytes: o.maxBytes }), ...(o.shared === undefined ? {} : { shared: o.shared }) });
     const tid = o.tid ?? 1;
@@ -418,6 +419,7 @@ export function warmPoolConformance(make: WarmPoolFactory, fixture: SlabFixtureF
         valid(e, 'shared flush');
       },
     },
+    reclaimCase('warm-pool', reclaim),
   ];
   return cases;
 }

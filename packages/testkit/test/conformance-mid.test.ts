@@ -184,6 +184,12 @@ describe('conformance: the mid-tier suites catch broken boxes', () => {
     expect(failed.has(caseNamed(suite, fragment)), [...failed.keys()].join('\n')).toBe(true);
   });
 
+  test('pool-tls that ignores its storage option fails the case "nothing is lost after reclaim" (its cached blocks die with the thread)', async () => {
+    const broken = brokenPoolTls('ignores-storage');
+    const msg = await failureOf(poolTlsConformance(broken, world({ poolTls: broken })), 'nothing is lost after reclaim');
+    expect(msg).toMatch(/liveBytes\(\) is \d+ after the reclaim, but the dead thread left \d+ bytes live/);
+  });
+
   // pool-refill ------------------------------------------------------------------------
 
   test('pool-refill that stamps its spans with another thread id', async () => {
@@ -243,6 +249,36 @@ describe('conformance: the mid-tier suites catch broken boxes', () => {
     expect(msg).toMatch(/did not detect/);
   });
 
+  test('pool-refill that keeps freed blocks in JS-side lists (given back on trim) loses them with a dead thread', async () => {
+    const broken: PoolRefillFactory = (ctx, o) => {
+      const inner = createPoolRefill(ctx, o);
+      const quick: number[][] = Array.from(o.classSizes, () => []);
+      return wrap(inner, {
+        allocBatch(cls: number, out: Int32Array, offset: number, max: number): number {
+          const q = quick[cls]!;
+          let n = 0;
+          while (n < max && q.length > 0) out[offset + n++] = q.pop()!;
+          return n > 0 ? n : inner.allocBatch(cls, out, offset, max);
+        },
+        freeBatch(cls: number, blocks: Int32Array, offset: number, n: number): void {
+          for (let i = 0; i < n; i++) quick[cls]!.push(blocks[offset + i]!);
+        },
+        holds: (p: Ptr) => quick.some((q) => q.includes(p)) || inner.holds(p),
+        trim(): number {
+          quick.forEach((q, c) => {
+            while (q.length > 0) {
+              const part = q.splice(0, MAX_BATCH);
+              inner.freeBatch(c, Int32Array.from(part), 0, part.length);
+            }
+          });
+          return inner.trim();
+        },
+      });
+    };
+    const msg = await failureOf(poolRefillConformance(broken, env, POOL_CLASSES, world({ poolRefill: broken })), 'nothing is lost after reclaim');
+    expect(msg).toMatch(/liveBytes\(\) is \d+ after the reclaim|os-boundary maps/);
+  });
+
   // l25-pool ---------------------------------------------------------------------------
 
   test('l25-pool that caches nothing (every free unmaps)', async () => {
@@ -281,6 +317,34 @@ describe('conformance: the mid-tier suites catch broken boxes', () => {
     expect(msg).toMatch(/did not detect/);
   });
 
+  test('l25-pool that keeps freed blocks in a JS-side per-thread cache (given back on trim) loses them with a dead thread', async () => {
+    const broken: L25PoolFactory = (ctx, o) => {
+      const inner = createL25Pool(ctx, o);
+      const kept = new Map<number, Ptr[]>();
+      let fromKept = false;
+      return wrap<L25Pool>(inner, {
+        alloc(cls: number): Ptr {
+          const p = kept.get(cls)?.pop();
+          fromKept = p !== undefined;
+          return p ?? inner.alloc(cls);
+        },
+        lastAllocZeroed: () => !fromKept && inner.lastAllocZeroed(),
+        free(p: Ptr): void {
+          const list = kept.get(inner.classOf(inner.usableSize(p))) ?? [];
+          kept.set(inner.classOf(inner.usableSize(p)), list);
+          if (list.length < 2) list.push(p);
+          else inner.free(p);
+        },
+        trim(): number {
+          for (const list of kept.values()) while (list.length > 0) inner.free(list.pop()!);
+          return inner.trim();
+        },
+      });
+    };
+    const msg = await failureOf(l25PoolConformance(broken, env, world({ l25Pool: broken })), 'nothing is lost after reclaim');
+    expect(msg).toMatch(/liveBytes\(\) is \d+ after the reclaim/);
+  });
+
   // bigcache ---------------------------------------------------------------------------
 
   test('bigcache that ignores its budget', async () => {
@@ -317,5 +381,30 @@ describe('conformance: the mid-tier suites catch broken boxes', () => {
     const broken: BigCacheFactory = (ctx, o) => wrap(createBigCache(ctx, o), { checkInvariants: () => undefined });
     const msg = await failureOf(bigCacheConformance(broken, env), 'checkInvariants throws E_CORRUPTION');
     expect(msg).toMatch(/did not detect/);
+  });
+  test('bigcache that keeps freed blocks in a JS-side per-thread cache (given back on trim) loses them with a dead thread', async () => {
+    const broken: BigCacheFactory = (ctx, o) => {
+      const inner = createBigCache(ctx, o);
+      const kept: Ptr[] = [];
+      let fromKept = false;
+      return wrap<BigCache>(inner, {
+        alloc(size: number, align = 65536): Ptr {
+          const i = kept.findIndex((p) => inner.usableSize(p) >= size && p % align === 0);
+          fromKept = i >= 0;
+          return i >= 0 ? kept.splice(i, 1)[0]! : inner.alloc(size, align);
+        },
+        lastAllocZeroed: () => !fromKept && inner.lastAllocZeroed(),
+        free(p: Ptr): void {
+          if (kept.length < 4) kept.push(p);
+          else inner.free(p);
+        },
+        trim(): number {
+          while (kept.length > 0) inner.free(kept.pop()!);
+          return inner.trim();
+        },
+      });
+    };
+    const msg = await failureOf(bigCacheConformance(broken, env, world({ bigCache: broken })), 'nothing is lost after reclaim');
+    expect(msg).toMatch(/liveBytes\(\) is \d+ after the reclaim/);
   });
 });

@@ -183,4 +183,63 @@ describe('conformance suites catch broken implementations', () => {
     const msg = await failureOf(pageBoxConformance(broken, fixture), 'page-box: empty slabs');
     expect(msg).toMatch(/went back, want 2/);
   });
+  // "Nothing is lost after reclaim": a rebuild that ignores what the dead thread owned, or
+  // state kept JS-side where the reclaim cannot find it.
+
+  test('page-box whose adopt() rebuilds nothing: the dead thread\'s slabs are never collected', async () => {
+    const broken: PageBoxFactory = (ctx, options) => wrap(defaultBoxes.pageBox(ctx, options), { adopt: () => undefined });
+    const msg = await failureOf(pageBoxConformance(broken, fixture, world({ pageBox: broken })), 'page-box: nothing is lost after reclaim');
+    expect(msg).toMatch(/still held|liveBytes|os-boundary maps/);
+  });
+
+  test('warm-pool whose adopt() rebuilds nothing: the dead thread\'s SuperSlabs stay mapped', async () => {
+    const broken: WarmPoolFactory = (ctx, options) => wrap(defaultBoxes.warmPool(ctx, options), { adopt: () => undefined });
+    const msg = await failureOf(warmPoolConformance(broken, fixture, world({ warmPool: broken })), 'warm-pool: nothing is lost after reclaim');
+    expect(msg).toMatch(/os-boundary maps \d+ bytes after trim\(\)/);
+  });
+
+  test('superslab-tier that retains released SuperSlabs in a JS-side list of the releasing instance', async () => {
+    const broken: SuperSlabTierFactory = (ctx, options) => {
+      const inner = defaultBoxes.superslabTier(ctx, options);
+      const kept: number[] = [];
+      return wrap(inner, {
+        acquireSuperSlab(): number {
+          const b = kept.pop();
+          if (b === undefined) return inner.acquireSuperSlab();
+          ctx.backend.views.i32[pdIndex(ctx, b, PD_REGION_OWNER)] = ctx.tid;
+          return b;
+        },
+        releaseSuperSlab(base: number): void {
+          kept.push(base);
+        },
+        trim(): number {
+          while (kept.length > 0) inner.releaseSuperSlab(kept.pop()!);
+          return inner.trim();
+        },
+      });
+    };
+    const msg = await failureOf(superSlabTierConformance(broken, fixture, world({ superslabTier: broken })), 'superslab-tier: nothing is lost after reclaim');
+    expect(msg).toMatch(/os-boundary maps|validate/);
+  });
+
+  test('shared-pool that holds given-back SuperSlabs in a JS-side list of the instance they were given to', async () => {
+    const broken: SharedPoolFactory = (ctx, options) => {
+      const inner = defaultBoxes.sharedPool(ctx, options);
+      const kept: number[] = [];
+      return wrap(inner, {
+        acquireSuperSlab(tid: number): number {
+          const b = kept.pop();
+          if (b === undefined) return inner.acquireSuperSlab(tid);
+          ctx.backend.views.i32[pdIndex(ctx, b, PD_REGION_OWNER)] = tid;
+          return b;
+        },
+        releaseSuperSlab(base: number): void {
+          ctx.backend.views.i32[pdIndex(ctx, base, PD_REGION_OWNER)] = 0;
+          kept.push(base);
+        },
+      });
+    };
+    const msg = await failureOf(sharedPoolConformance(broken, fixture, world({ sharedPool: broken })), 'shared-pool: nothing is lost after reclaim');
+    expect(msg).toMatch(/os-boundary maps|validate/);
+  });
 });

@@ -62,8 +62,13 @@ function merge(...parts) {
   return imports;
 }
 
-const slab = (fn) => ({ imports: merge(SLAB_FIXTURE, { imports: { '@hakmem/testkit': [fn] } }), setup: SLAB_FIXTURE.setup, expr: `${fn}(FACTORY, fixture)` });
-const mid = (fn, extra = {}) => ({ imports: merge(MID_ENV, { imports: { '@hakmem/testkit': [fn] } }, extra), setup: MID_ENV.setup, expr: `${fn}(FACTORY, env)` });
+// The clause "nothing is lost after reclaim" of the suites of boxes that hold per-thread
+// state: a shared heap built with the new box, whose second thread dies without detach().
+const RECLAIM = { imports: { '@hakmem/testkit': ['sharedHeapWorld'], '@hakmem/allocator': ['attachHeap', 'createHeap'] } };
+const world = (key) => `sharedHeapWorld({ createHeap, attachHeap }, { ${key}: FACTORY })`;
+
+const slab = (fn, key) => ({ imports: merge(SLAB_FIXTURE, RECLAIM, { imports: { '@hakmem/testkit': [fn] } }), setup: SLAB_FIXTURE.setup, expr: `${fn}(FACTORY, fixture, ${world(key)})` });
+const mid = (fn, key, extra = {}) => ({ imports: merge(MID_ENV, RECLAIM, { imports: { '@hakmem/testkit': [fn] } }, extra), setup: MID_ENV.setup, expr: `${fn}(FACTORY, env, ${world(key)})` });
 
 const TINY_MEASURE = { workload: 'tiny', cycles: 20_000 };
 
@@ -86,35 +91,35 @@ export const CONTRACTS = {
     pkg: '@hakmem/superslab-tier', factory: 'createSuperSlabTier',
     summary: '1 MiB SuperSlabs of 16 slabs (COLD): HOT → DRAINING → FREE with a release guard, retention',
     workloads: 'default,tiny,default-ws8192', measure: TINY_MEASURE,
-    suite: slab('superSlabTierConformance'),
+    suite: slab('superSlabTierConformance', 'superslabTier'),
   },
   'shared-pool': {
     key: 'sharedPool', iface: 'SharedPool', options: 'SharedPoolOptions', ctx: true,
     pkg: '@hakmem/shared-pool', factory: 'createSharedPool',
     summary: 'the global pool of slabs: lends SuperSlabs to threads, a slab gets its class at run time',
     workloads: 'default,tiny,default-ws8192', measure: TINY_MEASURE,
-    suite: slab('sharedPoolConformance'),
+    suite: slab('sharedPoolConformance', 'sharedPool'),
   },
   'warm-pool': {
     key: 'warmPool', iface: 'WarmPool', options: 'WarmPoolOptions', ctx: true,
     pkg: '@hakmem/warm-pool', factory: 'createWarmPool',
     summary: "a thread's HOT SuperSlabs (WARM): assigns their free slabs to classes, borrows from the shared pool on a miss",
     workloads: 'default,tiny,default-ws8192', measure: TINY_MEASURE,
-    suite: slab('warmPoolConformance'),
+    suite: slab('warmPoolConformance', 'warmPool'),
   },
   'page-box': {
     key: 'pageBox', iface: 'PageBox', options: 'PageBoxOptions', ctx: true,
     pkg: '@hakmem/page-box', factory: 'createPageBox',
     summary: "a thread's slabs per class: batches of blocks from their free lists, then carved, for the unified cache",
     workloads: 'default,tiny,default-ws8192', measure: TINY_MEASURE,
-    suite: slab('pageBoxConformance'),
+    suite: slab('pageBoxConformance', 'pageBox'),
   },
   'unified-cache': {
     key: 'unifiedCache', iface: 'UnifiedCache', options: 'UnifiedCacheOptions', ctx: false,
     pkg: '@hakmem/unified-cache', factory: 'createUnifiedCache',
     summary: 'per-thread, per-class stacks of free tiny blocks (HOT): bounded batch refill from and spill to the page box',
     workloads: 'default,tiny,default-ws8192', measure: TINY_MEASURE,
-    suite: { imports: { '@hakmem/testkit': ['unifiedCacheConformance'] }, setup: '', expr: 'unifiedCacheConformance(FACTORY)' },
+    suite: { imports: merge(RECLAIM, { imports: { '@hakmem/testkit': ['unifiedCacheConformance'] } }), setup: '', expr: `unifiedCacheConformance(FACTORY, ${world('unifiedCache')})` },
   },
   'tiny-route': {
     key: 'tinyRoute', iface: 'TinyRoute', options: 'TinyRouteOptions', ctx: false,
@@ -139,7 +144,7 @@ export const CONTRACTS = {
     pkg: '@hakmem/pool-tls', factory: 'createPoolTls',
     summary: 'per-thread stacks of free mid-size blocks (2 KiB – 64 KiB, 20 classes) in front of pool-refill',
     workloads: 'pool', measure: { workload: 'pool', cycles: 20_000 },
-    suite: { imports: { '@hakmem/testkit': ['poolTlsConformance'] }, setup: '', expr: 'poolTlsConformance(FACTORY)' },
+    suite: { imports: merge(RECLAIM, { imports: { '@hakmem/testkit': ['poolTlsConformance'] } }), setup: '', expr: `poolTlsConformance(FACTORY, ${world('poolTls')})` },
   },
   'pool-refill': {
     key: 'poolRefill', iface: 'PoolRefill', options: 'PoolRefillOptions', ctx: true,
@@ -147,8 +152,8 @@ export const CONTRACTS = {
     summary: 'the per-thread arena of the mid tier: chunks cut into class spans, span free lists, remote frees',
     workloads: 'pool', measure: { workload: 'pool', cycles: 20_000 },
     suite: {
-      ...mid('poolRefillConformance', { imports: { '@hakmem/pool-tls': ['DEFAULT_POOL_CLASS_SIZES'] } }),
-      expr: 'poolRefillConformance(FACTORY, env, DEFAULT_POOL_CLASS_SIZES)',
+      ...mid('poolRefillConformance', 'poolRefill', { imports: { '@hakmem/pool-tls': ['DEFAULT_POOL_CLASS_SIZES'] } }),
+      expr: `poolRefillConformance(FACTORY, env, DEFAULT_POOL_CLASS_SIZES, ${world('poolRefill')})`,
     },
   },
   'l25-pool': {
@@ -156,13 +161,13 @@ export const CONTRACTS = {
     pkg: '@hakmem/l25-pool', factory: 'createL25Pool',
     summary: 'blocks of 64 KiB – 1 MiB in page classes: sharded caches in the linear memory, a non-empty bitmap',
     workloads: 'large,json,mir', measure: { workload: 'large', cycles: 2_000 },
-    suite: mid('l25PoolConformance'),
+    suite: mid('l25PoolConformance', 'l25Pool'),
   },
   bigcache: {
     key: 'bigCache', iface: 'BigCache', options: 'BigCacheOptions', ctx: true,
     pkg: '@hakmem/bigcache', factory: 'createBigCache',
     summary: 'blocks above 1 MiB: whole pages from os-boundary, a size-classed cache within a budget, grown and shrunk in place',
     workloads: 'vm,vm-ring8', measure: { workload: 'vm', cycles: 200 },
-    suite: mid('bigCacheConformance'),
+    suite: mid('bigCacheConformance', 'bigCache'),
   },
 };

@@ -262,7 +262,8 @@ import { ${c.factory} } from '${c.pkg}';
 /**
  * Creates a ${Name}: the signature of \`BoxFactories.${c.key}\` in @hakmem/allocator, so
  * \`createHeap({ boxes: { ${c.key}: ${factory} } })\` swaps it in (every other box stays the
- * default). Throws \`HakmemError(E_INVALID_OPTION)\` for options the contract rejects.
+ * default); a worker of a shared heap passes it again, \`attachHeap(workerData, { boxes:
+ * { ${c.key}: ${factory} } })\`, or runs the default box. Throws \`HakmemError(E_INVALID_OPTION)\` for options the contract rejects.
  */
 export function ${factory}(${sig}): ${c.iface} {
   // your code here: build and return your own ${c.iface} from ${c.ctx ? '`ctx` and `options`' : '`options`'}.
@@ -463,6 +464,15 @@ import { createHeap } from '@hakmem/allocator';
 import { ${factory} } from '${pkgName}';
 
 const heap = createHeap({ boxes: { ${c.key}: ${factory} } });   // every other box: the default
+\`\`\`
+
+${wrap(`**Workers.** Functions do not travel in \`heap.share()\`'s handle: a worker of a shared heap
+built with this box must pass the factory again, or it silently runs the default box:`)}
+
+\`\`\`ts
+// main thread: createHeap({ shared: true, boxes: { ${c.key}: ${factory} } }); new Worker(url, { workerData: heap.share() })
+import { attachHeap } from '@hakmem/allocator';
+const heap = attachHeap(workerData, { boxes: { ${c.key}: ${factory} } });   // the same boxes as the creator
 \`\`\`
 `;
   const note = copy === undefined

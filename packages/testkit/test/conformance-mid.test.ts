@@ -63,12 +63,12 @@ describe('conformance: the default mid-tier boxes', () => {
 // Broken implementations: each suite must catch them, by the case that names the flaw.
 // ---------------------------------------------------------------------------------------
 
-type PoolTlsFlaw = 'none' | 'fifo' | 'refill-ignores-max-batch' | 'spill-newest' | 'classOf-rounds-down' | 'checkInvariants-sees-nothing' | 'lenient-options' | 'ignores-storage';
+type PoolTlsFlaw = 'none' | 'fifo' | 'refill-ignores-max-batch' | 'spill-newest' | 'classOf-rounds-down' | 'checkInvariants-sees-nothing' | 'lenient-options' | 'ignores-storage' | 'ignores-budget' | 'ignores-classSizes';
 
 /** A plain pool-tls (JS arrays per class) with one deliberate flaw. */
 function brokenPoolTls(flaw: PoolTlsFlaw): PoolTlsFactory {
   return (options: PoolTlsOptions): PoolTls => {
-    const sizes = [...(options.classSizes ?? POOL_CLASSES)];
+    const sizes = [...(flaw === 'ignores-classSizes' ? POOL_CLASSES : options.classSizes ?? POOL_CLASSES)];
     const invalid = (m: string) => new HakmemError(ErrorCode.INVALID_OPTION, m, { box: 'pool-tls' });
     if (flaw !== 'lenient-options') {
       sizes.forEach((s, i) => {
@@ -77,7 +77,7 @@ function brokenPoolTls(flaw: PoolTlsFlaw): PoolTlsFactory {
     }
     const caps = sizes.map((_, c) => (typeof options.capacity === 'number' ? options.capacity : options.capacity?.[c] ?? 32));
     if (flaw !== 'lenient-options' && caps.some((k) => !Number.isInteger(k) || k < 1 || k > 4096)) throw invalid('capacity');
-    const budget = options.budget ?? { minBytes: 131072, share: 0.25 };
+    const budget = flaw === 'ignores-budget' ? false : options.budget ?? { minBytes: 131072, share: 0.25 };
     if (flaw !== 'lenient-options' && budget !== false && !(Number.isInteger(budget.minBytes) && budget.minBytes >= 0 && Number.isFinite(budget.share) && budget.share >= 0)) throw invalid('budget');
     // The budget: limit = minBytes / size + share × (blocks taken net of blocks given back − cached), within 1..capacity.
     const held = sizes.map(() => 0);
@@ -178,6 +178,8 @@ describe('conformance: the mid-tier suites catch broken boxes', () => {
     ['checkInvariants-sees-nothing', 'checkInvariants throws E_CORRUPTION'],
     ['lenient-options', 'bad options throw E_INVALID_OPTION'],
     ['ignores-storage', 'storage — the cache keeps its blocks in the Int32Array'],
+    ['ignores-budget', 'budget — a class caches minBytes plus share'],
+    ['ignores-classSizes', 'class table — numClasses = classSizes.length'],
   ] as const)('pool-tls with flaw %s fails the case "%s"', async (flaw, fragment) => {
     const suite = poolTlsConformance(brokenPoolTls(flaw), world({ poolTls: brokenPoolTls(flaw) }));
     const failed = await failures(suite);
@@ -406,5 +408,35 @@ describe('conformance: the mid-tier suites catch broken boxes', () => {
     };
     const msg = await failureOf(bigCacheConformance(broken, env, world({ bigCache: broken })), 'nothing is lost after reclaim');
     expect(msg).toMatch(/liveBytes\(\) is \d+ after the reclaim/);
+  });
+  // Every option of the contract is a clause: a box that ignores one fails it. ------------
+
+  /** `o` without the keys `drop`: the box under test never sees those options. */
+  const without = <O extends object>(o: O, ...drop: Array<keyof O>): O => {
+    const rest = { ...o };
+    for (const k of drop) delete rest[k];
+    return rest;
+  };
+
+  test.each([
+    ['arenaInitial and arenaMax', ['arenaInitial', 'arenaMax'], 'arena chunks follow the spans in use'],
+    ['prewarm', ['prewarm'], 'prewarm carves the given blocks per class'],
+  ] as const)('pool-refill that ignores %s fails its clause', async (_what, drop, fragment) => {
+    const broken: PoolRefillFactory = (ctx, o) => createPoolRefill(ctx, without(o, ...drop));
+    await failureOf(poolRefillConformance(broken, env, POOL_CLASSES), fragment);
+  });
+
+  test.each([
+    ['classSizes', ['classSizes'], 'class table (default every page count 1..16)'],
+    ['budget', ['budget'], 'budget — a free that would take the shard'],
+    ['budgetFloor and liveShare', ['budgetFloor', 'liveShare'], 'live-proportional limit — a free never takes'],
+  ] as const)('l25-pool that ignores %s fails its clause', async (_what, drop, fragment) => {
+    const broken: L25PoolFactory = (ctx, o) => createL25Pool(ctx, without(o, ...drop));
+    await failureOf(l25PoolConformance(broken, env), fragment);
+  });
+
+  test('bigcache that ignores budgetFloor and liveShare fails its clause', async () => {
+    const broken: BigCacheFactory = (ctx, o) => createBigCache(ctx, without(o, 'budgetFloor', 'liveShare'));
+    await failureOf(bigCacheConformance(broken, env), 'live-proportional limit — after every free');
   });
 });

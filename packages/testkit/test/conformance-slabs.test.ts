@@ -242,4 +242,12 @@ describe('conformance suites catch broken implementations', () => {
     const msg = await failureOf(sharedPoolConformance(broken, fixture, world({ sharedPool: broken })), 'shared-pool: nothing is lost after reclaim');
     expect(msg).toMatch(/os-boundary maps|validate/);
   });
+  test('page-box that ignores pooledClasses (pools every class) fails its clause', async () => {
+    const broken: PageBoxFactory = (ctx, options) => {
+      const { pooledClasses: _ignored, ...rest } = options;
+      return defaultBoxes.pageBox(ctx, rest);
+    };
+    const msg = await failureOf(pageBoxConformance(broken, fixture), 'page-box: empty slabs');
+    expect(msg).toMatch(/went back, want/);
+  });
 });

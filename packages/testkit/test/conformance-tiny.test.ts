@@ -38,7 +38,7 @@ describe('conformance: the default boxes', () => {
 // Broken implementations: each suite must catch them, by the case that names the flaw.
 // ---------------------------------------------------------------------------------------
 
-type CacheFlaw = 'none' | 'refill-ignores-bounds' | 'spill-drops-blocks' | 'checkInvariants-sees-nothing' | 'push-past-capacity' | 'holds-sees-nothing' | 'ignores-storage';
+type CacheFlaw = 'none' | 'refill-ignores-bounds' | 'spill-drops-blocks' | 'checkInvariants-sees-nothing' | 'push-past-capacity' | 'holds-sees-nothing' | 'ignores-storage' | 'ignores-batch';
 
 /** A plain unified cache (arrays of JS arrays) with one deliberate flaw. */
 function brokenCache(flaw: CacheFlaw) {
@@ -46,7 +46,7 @@ function brokenCache(flaw: CacheFlaw) {
     const n = options.numClasses;
     const cap = (c: number) => (typeof options.capacity === 'number' ? options.capacity : options.capacity?.[c] ?? 128);
     const batchOf = (c: number) => {
-      const b = typeof options.batch === 'number' ? options.batch : options.batch?.[c] ?? Math.max(1, cap(c) >>> 1);
+      const b = flaw === 'ignores-batch' ? Math.max(1, cap(c) >>> 1) : typeof options.batch === 'number' ? options.batch : options.batch?.[c] ?? Math.max(1, cap(c) >>> 1);
       return flaw === 'refill-ignores-bounds' ? b : Math.min(b, cap(c), MAX_BATCH);
     };
     const src: BlockSource & BlockSink = options.source;
@@ -199,6 +199,7 @@ describe('conformance: the suites catch broken boxes', () => {
     ['push-past-capacity', 'push returns false exactly at capacity'],
     ['holds-sees-nothing', 'holds(c, p) is true exactly for the blocks'],
     ['ignores-storage', 'storage — the cache keeps its blocks in the Int32Array'],
+    ['ignores-batch', 'the refill batch is the batch option clamped'],
   ] as const)('unified cache with flaw %s fails the case "%s"', async (flaw, fragment) => {
     const suite = unifiedCacheConformance(brokenCache(flaw), world(brokenCache(flaw)));
     const failed = await failures(suite);

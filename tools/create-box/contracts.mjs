@@ -134,9 +134,9 @@ export const CONTRACTS = {
     summary: 'the entry: malloc / free / calloc / realloc / memalign / usableSize over the tiers, bad-input checks',
     workloads: 'default,tiny,pool,large', measure: TINY_MEASURE,
     suite: {
-      imports: { '@hakmem/testkit': ['gatekeeperConformance'], '@hakmem/allocator': ['createHeap'] },
+      imports: merge(RECLAIM, { imports: { '@hakmem/testkit': ['gatekeeperConformance'] } }),
       setup: '',
-      expr: 'gatekeeperConformance((o) => createHeap({ ...o, boxes: { gatekeeper: FACTORY } }))',
+      expr: `gatekeeperConformance((o) => createHeap({ ...o, boxes: { gatekeeper: FACTORY } }), ${world('gatekeeper')})`,
     },
   },
   'pool-tls': {

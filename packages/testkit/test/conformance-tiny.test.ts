@@ -9,7 +9,7 @@ import { createTinyRoute, DEFAULT_CLASS_SIZES, DEFAULT_L25_MAX, DEFAULT_POOL_MAX
 import { createGatekeeper } from '@hakmem/gatekeeper';
 import { attachHeap, createHeap } from '@hakmem/allocator';
 import type { ConformanceCase } from '../src/conformance/types.js';
-import { caseNamed, failureOf, failures, mirroredLists, runSuite } from './suite-helpers.js';
+import { caseNamed, failureOf, failures, mirroredLists, runSuite, wrap } from './suite-helpers.js';
 import { unifiedCacheConformance, type UnifiedCacheFactory } from '../src/conformance/unified-cache.js';
 import { sharedHeapWorld } from '../src/conformance/reclaim.js';
 import { tinyRouteConformance } from '../src/conformance/tiny-route.js';
@@ -31,7 +31,7 @@ const defaultGatekeeperHeap: GatekeeperHeapFactory = (o) => createHeap({ ...o, b
 describe('conformance: the default boxes', () => {
   describe('unified-cache (createUnifiedCache)', () => run(unifiedCacheConformance(createUnifiedCache, world(createUnifiedCache))));
   describe('tiny-route (createTinyRoute)', () => run(tinyRouteConformance(createTinyRoute)));
-  describe('gatekeeper (createGatekeeper in createHeap)', () => run(gatekeeperConformance(defaultGatekeeperHeap)));
+  describe('gatekeeper (createGatekeeper in createHeap)', () => run(gatekeeperConformance(defaultGatekeeperHeap, sharedHeapWorld({ createHeap, attachHeap }, { gatekeeper: createGatekeeper }))));
 });
 
 // ---------------------------------------------------------------------------------------
@@ -231,5 +231,26 @@ describe('conformance: the suites catch broken boxes', () => {
     const suite = gatekeeperConformance((o) => createHeap({ ...o, boxes: { gatekeeper: brokenGatekeeper(flaw) } }));
     const c = suite.find((k) => k.name === caseNamed(suite, fragment))!;
     await expect(Promise.resolve().then(() => c.run())).rejects.toThrow();
+  });
+  test('gatekeeper that defers frees in a JS-side list (done on flush) loses them with a dead thread', async () => {
+    const broken = (ctx: BoxContext, options: GatekeeperOptions): Gatekeeper => {
+      const g = createGatekeeper(ctx, options);
+      const deferred: number[] = [];
+      return wrap(g, {
+        free(ptr: number): void {
+          if (ptr === 0) return;
+          if (deferred.length < 8) deferred.push(ptr);
+          else g.free(ptr);
+        },
+        flush(): void {
+          while (deferred.length > 0) g.free(deferred.pop()!);
+          g.flush();
+        },
+        isAllocated: (ptr: number) => !deferred.includes(ptr) && g.isAllocated(ptr),
+      });
+    };
+    const suite = gatekeeperConformance((o) => createHeap({ ...o, boxes: { gatekeeper: broken } }), sharedHeapWorld({ createHeap, attachHeap }, { gatekeeper: broken }));
+    const msg = await failureOf(suite, 'nothing is lost after reclaim');
+    expect(msg).toMatch(/liveBytes\(\) is \d+ after the reclaim/);
   });
 });

@@ -1,6 +1,7 @@
 import { ALIGN_16_FROM, ErrorCode, MIN_ALIGN, PAGE_SIZE, type Gatekeeper, type Ptr, type TinyRoute } from '@hakmem/contracts';
 import type { HeapUnderTest } from '../api.js';
 import { check, expectHakmemError, fail, type ConformanceCase } from './types.js';
+import { reclaimCase, type ReclaimWorldFactory } from './reclaim.js';
 
 /**
  * A heap composed around the gatekeeper under test, as the suite drives it. A heap from
@@ -135,7 +136,7 @@ function exhaust(heap: HeapUnderTest, size: number, limit: number, clause: strin
  *
  * `makeHeap` is called once or twice per case and must return a fresh heap each time.
  */
-export function gatekeeperConformance(makeHeap: GatekeeperHeapFactory): ConformanceCase[] {
+export function gatekeeperConformance(makeHeap: GatekeeperHeapFactory, reclaim?: ReclaimWorldFactory): ConformanceCase[] {
   const fresh = (): GatekeeperHeap => makeHeap({ maxBytes: HEAP_BYTES });
 
   return [
@@ -658,5 +659,6 @@ export function gatekeeperConformance(makeHeap: GatekeeperHeapFactory): Conforma
         checkBlock(heap, heap.malloc(tinyMax), tinyMax, 1, `${C} throwOnOutOfMemory: malloc after a free`);
       },
     },
+    reclaimCase(C, reclaim),
   ];
 }
